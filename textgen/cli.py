@@ -1,0 +1,102 @@
+"""`python -m textgen generate | evaluate | push`: thin argparse faces over the package."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .checkpoints import CheckpointError
+from .corpus import CorpusError, read_documents
+from .hub import load_model, push_folder
+from .metrics import evaluate
+from .sampling import GenerationError, generate_steps, new_seed, validate_settings
+from .training import TrainingError, resolve_device
+
+USER_ERRORS = (CorpusError, CheckpointError, GenerationError, TrainingError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m textgen", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="write text with a model")
+    gen.add_argument("--model", required=True, help="model folder or Hub repo id user/name[@revision]")
+    gen.add_argument("--prompt", default="", help="seed text the model continues")
+    gen.add_argument("--temperature", type=float, default=0.8, help="0 = always the likeliest token")
+    gen.add_argument("--length", type=int, default=200, help="tokens to generate per sample")
+    gen.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = off)")
+    gen.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1 = off)")
+    gen.add_argument("--num-samples", type=int, default=1)
+    gen.add_argument("--seed", type=int, default=None, help="reproduce a result (printed if not given)")
+    gen.add_argument("--stop-at-eos", action="store_true", help="end each sample at the end of a document")
+    gen.add_argument("--device", default="auto")
+
+    ev = commands.add_parser("evaluate", help="held-out metrics of a model on a text file")
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--text", required=True, help="a .txt/.csv/.json file or folder")
+    ev.add_argument("--column", default=None, help="CSV column or JSON field to read")
+    ev.add_argument("--device", default="auto")
+
+    push = commands.add_parser("push", help="push a model folder to the Hugging Face Hub")
+    push.add_argument("directory")
+    push.add_argument("repo_id", help="user/name")
+    push.add_argument("--private", action="store_true")
+    return parser
+
+
+def run_generate(args: argparse.Namespace) -> None:
+    validate_settings(args.temperature, args.length, args.top_k, args.top_p, args.num_samples)
+    loaded = load_model(args.model, resolve_device(args.device))
+    unknown = loaded.tokenizer.unknown_tokens(args.prompt)
+    if unknown:
+        print(f"note: the model has never seen {sorted(set(unknown))[:10]}; they read as <unk>", file=sys.stderr)
+    seed = new_seed() if args.seed is None else args.seed
+    steps = generate_steps(
+        loaded.model,
+        loaded.tokenizer,
+        args.prompt,
+        temperature=args.temperature,
+        length=args.length,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        num_samples=args.num_samples,
+        stop_at_eos=args.stop_at_eos,
+        seed=seed,
+    )
+    if args.num_samples == 1:  # stream as it is written
+        print(args.prompt, end="", flush=True)
+        for step in steps:
+            print(step.pieces[0], end="", flush=True)
+        print()
+    else:
+        texts = [args.prompt] * args.num_samples
+        for step in steps:
+            texts = [text + piece for text, piece in zip(texts, step.pieces)]
+        for i, text in enumerate(texts, 1):
+            print(f"--- sample {i}\n{text.rstrip()}")
+    print(f"(seed {seed})", file=sys.stderr)
+
+
+def run_evaluate(args: argparse.Namespace) -> None:
+    loaded = load_model(args.model, resolve_device(args.device))
+    documents = read_documents(args.text, column=args.column)
+    if not documents:
+        raise CorpusError(f"{args.text}: no text to evaluate on")
+    print(json.dumps(evaluate(loaded.model, loaded.tokenizer, documents)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "generate":
+            run_generate(args)
+        elif args.command == "evaluate":
+            run_evaluate(args)
+        else:
+            print(push_folder(args.directory, args.repo_id, private=args.private))
+    except USER_ERRORS as err:
+        parser.exit(2, f"textgen: error: {err}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "\ninterrupted\n")

@@ -1,0 +1,260 @@
+"""Read text from files and folders into a list of documents.
+
+A corpus is a list of documents: a headline, a quote, a saying, a paragraph. Training marks where
+each one ends and sampling can stop there. How a file becomes documents:
+
+- .csv: one document per row of the chosen column (optionally only rows where another column has
+  a given value).
+- .json / .jsonl: one document per string, or per object's text field.
+- .txt: one document per paragraph when the file separates multi-line paragraphs with blank
+  lines (Shakespeare's speeches, Nietzsche's aphorisms, a novel), else one per non-empty line (a
+  list of sayings or headlines, blank-line separated or not).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import statistics
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+
+SUPPORTED_SUFFIXES = (".txt", ".csv", ".tsv", ".json", ".jsonl")
+TEXT_FIELDS = ("text", "quoteText", "quote", "content", "body", "headline", "message", "sentence")
+NYT_URL = "https://www.kaggle.com/datasets/aashita/nyt-comments"
+DATA_DIR_ENV = "TEXTGEN_DATA_DIR"
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be read; the message is meant for the user as is."""
+
+
+@dataclass
+class Corpus:
+    name: str
+    documents: list[str]
+
+    @property
+    def num_characters(self) -> int:
+        return sum(len(doc) for doc in self.documents)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def detect_encoding(data: bytes) -> str:
+    """Name the codec that decodes `data`: BOMs first, then strict UTF-8, then charset-normalizer."""
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            return codec
+    if b"\x00" in data[:4096]:
+        # UTF-16 without a BOM puts a NUL beside every ASCII character; anything else with NULs
+        # is binary.
+        even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
+        half = min(len(data), 4096) / 2
+        if odd > 0.3 * half and even < 0.05 * half:
+            return "utf-16-le"
+        if even > 0.3 * half and odd < 0.05 * half:
+            return "utf-16-be"
+        raise CorpusError("looks like a binary file, not text")
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise CorpusError("cannot tell its text encoding (tried UTF-8, UTF-16, cp949, cp1252, ...)")
+    # charset-normalizer names one of several codecs that give the same text; prefer the
+    # supersets people actually save with (Windows Korean and Western code pages).
+    candidates = set(best.could_be_from_charset) | {best.encoding}
+    for preferred in ("cp949", "cp1252"):
+        if preferred in candidates:
+            return preferred
+    if best.encoding == "euc_kr":
+        return "cp949"
+    return best.encoding
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode, normalize to NFC and `\\n` line ends, and drop a trailing DOS end-of-file mark."""
+    codec = detect_encoding(data)
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as err:
+        raise CorpusError(f"cannot decode it as {codec}: {err.reason} at byte {err.start}") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")
+    text = unicodedata.normalize("NFC", text)
+    controls = sum(1 for ch in text[:10000] if unicodedata.category(ch) == "Cc" and ch not in "\n\t")
+    if controls > 0.01 * min(len(text), 10000):
+        raise CorpusError("looks like a binary file, not text")
+    return text
+
+
+def read_text(path: str | os.PathLike) -> str:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CorpusError(f"{path}: is a folder") from None
+    except OSError as err:
+        raise CorpusError(f"{path}: cannot read it ({err.strerror})") from None
+    try:
+        return decode_bytes(data)
+    except CorpusError as err:
+        raise CorpusError(f"{path.name}: {err}") from None
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def clean_document(text: str) -> str:
+    return re.sub(r"[ \t]+\n", "\n", text).strip()
+
+
+def split_plain_text(text: str) -> list[str]:
+    """Paragraphs when blank lines separate multi-line paragraphs, else non-empty lines."""
+    blocks = [block for block in re.split(r"\n[ \t]*\n", text) if block.strip()]
+    if not blocks:
+        return []
+    lines_per_block = [len(block.strip("\n").split("\n")) for block in blocks]
+    if statistics.median(lines_per_block) > 1:
+        documents = blocks
+    else:
+        documents = text.split("\n")
+    return [doc for doc in (clean_document(d) for d in documents) if doc]
+
+
+def split_csv(text: str, column: str | None, where: tuple[str, str] | None, delimiter: str = ",") -> list[str]:
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    columns = reader.fieldnames or []
+    if not columns:
+        raise CorpusError("the CSV has no header row")
+    if column is None:
+        column = next((c for c in TEXT_FIELDS if c in columns), None)
+        if column is None:
+            raise CorpusError(f"pick a text column; the CSV has: {', '.join(columns)}")
+    for name in [column] + ([where[0]] if where else []):
+        if name not in columns:
+            raise CorpusError(f"the CSV has no column {name!r}; it has: {', '.join(columns)}")
+    documents = []
+    for row in reader:
+        if where and (row.get(where[0]) or "") != where[1]:
+            continue
+        documents.append(clean_document(row.get(column) or ""))
+    return [doc for doc in documents if doc]
+
+
+def _json_document(item: object, field: str | None) -> str | None:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        if field is not None:
+            value = item.get(field)
+        else:
+            value = next((item[k] for k in TEXT_FIELDS if isinstance(item.get(k), str)), None)
+            if value is None:
+                strings = [v for v in item.values() if isinstance(v, str)]
+                value = strings[0] if len(strings) == 1 else None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def split_json(text: str, field: str | None, jsonl: bool) -> list[str]:
+    try:
+        if jsonl:
+            items = [json.loads(line) for line in text.split("\n") if line.strip()]
+        else:
+            items = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CorpusError(f"not valid JSON: {err.msg} at line {err.lineno}") from None
+    if isinstance(items, dict):
+        lists = [v for v in items.values() if isinstance(v, list)]
+        items = lists[0] if len(lists) == 1 else [items]
+    if not isinstance(items, list):
+        raise CorpusError("expected a JSON list of strings or of objects with a text field")
+    documents = [_json_document(item, field) for item in items]
+    if items and all(doc is None for doc in documents):
+        hint = f"no string field {field!r}" if field else f"no text field (one of {TEXT_FIELDS})"
+        raise CorpusError(f"the JSON objects have {hint}; pass the field name as the column")
+    return [doc for doc in (clean_document(d) for d in documents if d) if doc]
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def read_documents(
+    path: str | os.PathLike,
+    column: str | None = None,
+    where: tuple[str, str] | None = None,
+) -> list[str]:
+    """Read one file or a folder of supported files into documents (see the module docstring)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
+        if not files:
+            raise CorpusError(f"{path}: no {', '.join(SUPPORTED_SUFFIXES)} files in this folder")
+        return [doc for file in files for doc in read_documents(file, column, where)]
+    text = read_text(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv"):
+            return split_csv(text, column, where, "\t" if suffix == ".tsv" else ",")
+        if suffix in (".json", ".jsonl"):
+            return split_json(text, column, jsonl=suffix == ".jsonl")
+        return split_plain_text(text)
+    except CorpusError as err:
+        raise CorpusError(f"{path.name}: {err}") from None
+
+
+def nyt_headlines(data_dir: str | os.PathLike | None = None) -> list[str]:
+    """NYT headlines from the Kaggle `Articles*.csv` files, "Unknown" dropped, each article once."""
+    folder = Path(data_dir or os.environ.get(DATA_DIR_ENV) or "data/nyt")
+    files = sorted(folder.glob("Articles*.csv")) if folder.is_dir() else []
+    if not files:
+        raise CorpusError(
+            f"no Articles*.csv files in {folder}: download them from {NYT_URL} and pass "
+            f"--data-dir (or set {DATA_DIR_ENV})"
+        )
+    seen: set[str] = set()
+    headlines = []
+    for file in files:
+        for row in csv.DictReader(io.StringIO(read_text(file))):
+            article_id, headline = row.get("articleID", ""), clean_document(row.get("headline", ""))
+            if article_id in seen or not headline or headline == "Unknown":
+                continue
+            seen.add(article_id)
+            headlines.append(headline)
+    return headlines
+
+
+def load_corpus(
+    source: str,
+    column: str | None = None,
+    where: tuple[str, str] | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> Corpus:
+    """`source` is the preset name `nyt` or a path to a file or folder."""
+    if source == "nyt":
+        documents = nyt_headlines(data_dir)
+        name = "NYT headlines (Kaggle aashita/nyt-comments)"
+    else:
+        documents = read_documents(source, column, where)
+        name = Path(source).name
+    if not documents:
+        raise CorpusError(f"{source}: the corpus is empty (no text after removing blank lines)")
+    return Corpus(name=name, documents=documents)

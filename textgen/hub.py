@@ -1,0 +1,152 @@
+"""Load a model by name (a folder or a Hub repo id) and push a model folder to the Hub."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import torch
+from huggingface_hub import CommitOperationAdd, HfApi, get_token, hf_hub_download
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from .card import render_card
+from .checkpoints import (
+    CARD_FILE,
+    CONFIG_FILE,
+    MODEL_FILES,
+    NOVELTY_FILE,
+    TOKENIZER_FILE,
+    TRAINING_FILE,
+    WEIGHTS_FILE,
+    CheckpointError,
+    LoadedModel,
+    load_folder,
+    read_config,
+    read_json,
+)
+
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
+class HubError(CheckpointError):
+    """A Hub call that failed; the message is one line for the user."""
+
+
+def split_repo_ref(ref: str) -> tuple[str, str | None]:
+    repo_id, _, revision = ref.partition("@")
+    return repo_id, revision or None
+
+
+def is_repo_ref(ref: str) -> bool:
+    return bool(REPO_ID.match(ref)) and not Path(ref).exists()
+
+
+def hub_message(err: Exception, repo_id: str) -> str:
+    """One line for each way a Hub call fails."""
+    if isinstance(err, GatedRepoError):
+        return f"{repo_id} is gated: accept its terms on the Hub and use a token that may read it"
+    if isinstance(err, RepositoryNotFoundError):
+        return f"no model repo {repo_id} on the Hub (or it is private and your token cannot see it)"
+    if isinstance(err, RevisionNotFoundError):
+        return f"{repo_id} has no such revision"
+    if isinstance(err, (LocalEntryNotFoundError, OfflineModeIsEnabled)):
+        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+            return f"{repo_id} is not in the local Hub cache and HF_HUB_OFFLINE is set"
+        return f"could not reach the Hugging Face Hub to fetch {repo_id} (network down?)"
+    if isinstance(err, HfHubHTTPError):
+        status = err.response.status_code if err.response is not None else None
+        if status == 401:
+            return "the Hugging Face token was rejected (401): check HF_TOKEN or log in again"
+        if status == 403:
+            return f"the Hugging Face token may not write to {repo_id} (403)"
+        return f"the Hub answered {status} for {repo_id}: {str(err).splitlines()[0]}"
+    return f"could not reach the Hugging Face Hub for {repo_id}: {type(err).__name__}"
+
+
+def _refuse_missing(api: HfApi, repo_id: str, revision: str | None, missing: str) -> HubError:
+    """Say why a needed file is missing: a pickle-only repo, or not a textgen model at all."""
+    try:
+        files = api.list_repo_files(repo_id, revision=revision)
+    except Exception:  # the listing only sharpens the message
+        files = []
+    if any(name.endswith(PICKLE_SUFFIXES) for name in files) and WEIGHTS_FILE not in files:
+        return HubError(f"{repo_id} holds only pickled weights; textgen loads safetensors only, refused")
+    return HubError(f"{repo_id} is not a textgen model: it has no {missing}")
+
+
+def download_model(ref: str, token: str | None = None) -> Path:
+    """Fetch a repo's files into the Hub cache, checking config and tokenizer before the weights."""
+    repo_id, revision = split_repo_ref(ref)
+    api = HfApi(token=token)
+
+    def fetch(filename: str, required: bool = True) -> Path | None:
+        try:
+            return Path(hf_hub_download(repo_id, filename, revision=revision, token=token))
+        except EntryNotFoundError:
+            if required:
+                raise _refuse_missing(api, repo_id, revision, filename) from None
+            return None
+
+    try:
+        config_path = fetch(CONFIG_FILE)
+        read_config(config_path)  # foreign configs and absurd sizes stop here, before the weights
+        read_json(fetch(TOKENIZER_FILE))
+        fetch(WEIGHTS_FILE)
+        for optional in (TRAINING_FILE, NOVELTY_FILE, CARD_FILE):
+            fetch(optional, required=False)
+    except HubError:
+        raise
+    except CheckpointError as err:
+        raise HubError(f"{repo_id}: {err}") from None
+    except (HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled, OSError) as err:
+        raise HubError(hub_message(err, repo_id)) from None
+    return config_path.parent
+
+
+def load_model(ref: str, device: str | torch.device = "cpu", token: str | None = None) -> LoadedModel:
+    """A model folder, or a Hub repo id `user/name[@revision]` loaded through the Hub cache."""
+    if Path(ref).is_dir() or not is_repo_ref(ref):
+        return load_folder(ref, device)
+    loaded = load_folder(download_model(ref, token), device)
+    loaded.source = ref
+    return loaded
+
+
+def push_folder(
+    directory: str | os.PathLike,
+    repo_id: str,
+    token: str | None = None,
+    private: bool = False,
+) -> str:
+    """Create the repo if needed and upload the model folder with a card naming the repo."""
+    directory = Path(directory)
+    loaded = load_folder(directory)  # refuses an incomplete folder before touching the network
+    if not REPO_ID.match(repo_id) or "@" in repo_id:
+        raise HubError(f"{repo_id!r} is not a repo id of the form user/name")
+    token = token or get_token()
+    if not token:
+        raise HubError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
+    card = render_card(loaded.info, loaded.model.config, model_ref=repo_id)
+    operations = [
+        CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(directory / name))
+        for name in MODEL_FILES
+        if name != CARD_FILE and (directory / name).is_file()
+    ]
+    operations.append(CommitOperationAdd(path_in_repo=CARD_FILE, path_or_fileobj=card.encode("utf-8")))
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        commit = api.create_commit(repo_id, operations=operations, commit_message="Upload textgen LSTM model")
+    except (HfHubHTTPError, OSError) as err:
+        raise HubError(hub_message(err, repo_id)) from None
+    return commit.commit_url if hasattr(commit, "commit_url") else str(commit)

@@ -1,0 +1,108 @@
+"""The LSTM language model: embedding -> multi-layer nn.LSTM -> linear head."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+State = tuple[torch.Tensor, torch.Tensor]
+
+# Far above anything we train, far below what would exhaust memory when a config is hostile.
+MAX_VOCAB_SIZE = 500_000
+MAX_WIDTH = 8192
+MAX_LAYERS = 16
+MAX_PARAMETERS = 2_000_000_000
+
+
+@dataclass
+class LSTMConfig:
+    vocab_size: int
+    embedding_dim: int = 256
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.0
+    tie_weights: bool = True
+
+    def __post_init__(self) -> None:
+        # Checked before any tensor is allocated, so a hostile config.json costs nothing.
+        for name, limit in (
+            ("vocab_size", MAX_VOCAB_SIZE),
+            ("embedding_dim", MAX_WIDTH),
+            ("hidden_size", MAX_WIDTH),
+            ("num_layers", MAX_LAYERS),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+                raise ValueError(f"config {name}={value!r} is outside 1..{limit}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"config dropout={self.dropout!r} is outside [0, 1)")
+        if self.num_parameters() > MAX_PARAMETERS:
+            raise ValueError(f"config describes {self.num_parameters():,} parameters; too many")
+
+    @property
+    def tied(self) -> bool:
+        """Tie the head to the embedding when their sizes allow it."""
+        return self.tie_weights and self.embedding_dim == self.hidden_size
+
+    def num_parameters(self) -> int:
+        v, e, h, n = self.vocab_size, self.embedding_dim, self.hidden_size, self.num_layers
+        lstm = 4 * h * (e + h + 2) + (n - 1) * 4 * h * (2 * h + 2)
+        head = h + (0 if self.tied else v * h)
+        return v * e + lstm + head
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LSTMConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"config has unknown keys: {', '.join(sorted(unknown))}")
+        if "vocab_size" not in data:
+            raise ValueError("config has no vocab_size")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class LSTMLanguageModel(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="textgen",
+    tags=["text-generation", "lstm", "textgen"],
+    pipeline_tag="text-generation",
+):
+    def __init__(self, config: LSTMConfig):
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
+        self.lstm = nn.LSTM(
+            config.embedding_dim,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, config.vocab_size)
+        if config.tied:
+            self.head.weight = self.embedding.weight
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, tokens: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """tokens (batch, time) -> logits (batch, time, vocab) and the LSTM's (h, c)."""
+        embedded = self.dropout(self.embedding(tokens))  # (batch, time, embedding_dim)
+        output, state = self.lstm(embedded, state)  # (batch, time, hidden_size)
+        return self.head(self.dropout(output)), state
+
+    def initial_state(self, batch_size: int) -> State:
+        shape = (self.config.num_layers, batch_size, self.config.hidden_size)
+        weight = self.head.weight
+        return (weight.new_zeros(shape), weight.new_zeros(shape))
+
+    @property
+    def device(self) -> torch.device:
+        return self.head.weight.device

@@ -1,0 +1,155 @@
+"""Stateful sampling: prime the LSTM on the seed once, then one step per generated token."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .model import LSTMLanguageModel
+from .tokenizer import Tokenizer
+
+MAX_LENGTH = 5000
+MAX_SAMPLES = 64
+
+
+class GenerationError(ValueError):
+    """Settings or a seed text that cannot be sampled from; the message is for the user."""
+
+
+@dataclass
+class Step:
+    """One generated token for each sample; finished samples get an empty piece."""
+
+    token_ids: list[int]
+    pieces: list[str]
+    probabilities: list[float]  # the model's own probability (temperature 1) of each token
+    finished: list[bool]
+
+
+def new_seed() -> int:
+    return random.randrange(2**31)
+
+
+def validate_settings(
+    temperature: float | Sequence[float], length: int, top_k: int, top_p: float, num_samples: int
+) -> None:
+    temperatures = [temperature] if isinstance(temperature, (int, float)) else list(temperature)
+    if any(t < 0 for t in temperatures):
+        raise GenerationError("temperature must be 0 or more (0 always picks the likeliest token)")
+    if not 1 <= length <= MAX_LENGTH:
+        raise GenerationError(f"length must be between 1 and {MAX_LENGTH} tokens")
+    if top_k < 0:
+        raise GenerationError("top-k must be 0 (off) or a positive number of tokens")
+    if not 0 < top_p <= 1:
+        raise GenerationError("top-p must be in (0, 1]; 1 turns it off")
+    if not 1 <= num_samples <= MAX_SAMPLES:
+        raise GenerationError(f"the number of samples must be between 1 and {MAX_SAMPLES}")
+
+
+def top_k_mask(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Logits with all but the k largest of each row set to -inf (k=0: unchanged)."""
+    if k <= 0 or k >= logits.size(-1):
+        return logits
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def top_p_mask(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Keep the smallest set of most likely tokens whose probability reaches p (nucleus)."""
+    if p >= 1.0:
+        return logits
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = sorted_logits.softmax(dim=-1)
+    mass_before = probs.cumsum(dim=-1) - probs
+    drop_sorted = mass_before >= p  # the first token always stays: its mass_before is 0
+    drop = drop_sorted.scatter(-1, order, drop_sorted)
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
+    """`<eos>` (start of a document) followed by the prompt's tokens."""
+    ids = tokenizer.encode(prompt)
+    if ids and all(i == tokenizer.unk_id for i in ids):
+        raise GenerationError(
+            "the model knows none of the seed text's "
+            + ("characters" if tokenizer.level == "char" else "words")
+            + f" ({''.join(tokenizer.unknown_tokens(prompt))[:40]!r}); try text like its training corpus"
+        )
+    return [tokenizer.eos_id, *ids]
+
+
+@torch.inference_mode()
+def generate_steps(
+    model: LSTMLanguageModel,
+    tokenizer: Tokenizer,
+    prompt: str = "",
+    *,
+    temperature: float | Sequence[float] = 1.0,
+    length: int = 200,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    num_samples: int = 1,
+    stop_at_eos: bool = False,
+    seed: int | None = None,
+) -> Iterator[Step]:
+    """Yield one `Step` per generated token for `num_samples` samples, batched.
+
+    `temperature` may be a list with one value per sample (the "compare temperatures" view).
+    0 picks the likeliest token. `seed` makes a call reproducible; None draws a fresh one.
+    """
+    if not isinstance(temperature, (int, float)):
+        num_samples = len(temperature)
+    validate_settings(temperature, length, top_k, top_p, num_samples)
+    model.eval()
+    device = model.device
+    generator = torch.Generator(device=device).manual_seed(new_seed() if seed is None else seed)
+    temperatures = torch.as_tensor(
+        [float(temperature)] * num_samples if isinstance(temperature, (int, float)) else list(temperature),
+        dtype=torch.float32,
+        device=device,
+    ).unsqueeze(1)  # (batch, 1)
+    greedy = temperatures.squeeze(1) == 0
+
+    prompt_ids = torch.tensor([encode_prompt(tokenizer, prompt)], device=device)
+    logits, (h, c) = model(prompt_ids)
+    logits = logits[:, -1].float().expand(num_samples, -1)  # (batch, vocab)
+    state = (h.repeat(1, num_samples, 1), c.repeat(1, num_samples, 1))
+    previous = [int(prompt_ids[0, -1])] * num_samples
+    finished = torch.zeros(num_samples, dtype=torch.bool, device=device)
+
+    for _ in range(length):
+        scaled = top_p_mask(top_k_mask(logits / temperatures.clamp(min=1e-6), top_k), top_p)
+        sampled = torch.multinomial(scaled.softmax(-1), 1, generator=generator).squeeze(1)
+        chosen = torch.where(greedy, logits.argmax(-1), sampled)  # (batch,)
+        chosen_prob = logits.softmax(-1).gather(1, chosen.unsqueeze(1)).squeeze(1)
+        ids, probs, was_finished = chosen.tolist(), chosen_prob.tolist(), finished.tolist()
+        pieces = ["" if done else tokenizer.piece(i, prev) for i, prev, done in zip(ids, previous, was_finished)]
+        if stop_at_eos:
+            finished |= chosen == tokenizer.eos_id
+        yield Step(ids, pieces, probs, finished.tolist())
+        if bool(finished.all()):
+            return
+        previous = ids
+        logits, state = model(chosen.unsqueeze(1), state)
+        logits = logits[:, -1].float()
+
+
+def generate(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", **settings) -> list[str]:
+    """The generated continuations (without the prompt), one string per sample."""
+    texts: list[list[str]] | None = None
+    for step in generate_steps(model, tokenizer, prompt, **settings):
+        if texts is None:
+            texts = [[] for _ in step.pieces]
+        for text, piece in zip(texts, step.pieces):
+            text.append(piece)
+    return ["".join(t) for t in texts or []]
+
+
+def join_prompt(tokenizer: Tokenizer, prompt: str, continuation: str) -> str:
+    """Prompt and continuation as one text, with the word-level space between them."""
+    if tokenizer.level == "word" and prompt and continuation[:1] == " ":
+        return prompt.rstrip() + continuation
+    return prompt + continuation

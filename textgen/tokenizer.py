@@ -1,0 +1,178 @@
+"""Character- and word-level tokenizers with `<eos>` and `<unk>`, and a JSON round trip.
+
+Unseen seed text: characters or words the tokenizer has never seen map to `<unk>`, and
+`unknown_tokens(text)` lists them so the caller can tell the user. A seed made only of unknowns is
+rejected by the sampler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+EOS = "<eos>"
+UNK = "<unk>"
+SPECIALS = (EOS, UNK)
+
+# Words (with inner apostrophes: don't, Trump’s), numbers (3.5, 1,000), or one punctuation mark.
+WORD_PATTERN = re.compile(r"\w+(?:['’.,]\w+)*|[^\w\s]", re.UNICODE)
+NO_SPACE_BEFORE = set(".,;:!?%)]}’”'") | {"...", "…"}
+NO_SPACE_AFTER = set("([{$#“‘")
+
+
+class Tokenizer:
+    """Shared vocabulary logic; subclasses say how text splits into pieces and joins back."""
+
+    level = ""
+
+    def __init__(self, vocab: list[str], lowercase: bool = False):
+        if list(vocab[: len(SPECIALS)]) != list(SPECIALS):
+            raise ValueError(f"a vocabulary starts with {SPECIALS}")
+        self.vocab = list(vocab)
+        self.lowercase = lowercase
+        self.index = {token: i for i, token in enumerate(self.vocab)}
+
+    eos_id = SPECIALS.index(EOS)
+    unk_id = SPECIALS.index(UNK)
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    # subclasses ---------------------------------------------------------------
+    def split(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def join(self, pieces: list[str]) -> str:
+        raise NotImplementedError
+
+    # shared -------------------------------------------------------------------
+    def prepare(self, text: str) -> str:
+        return text.lower() if self.lowercase else text
+
+    def encode(self, text: str) -> list[int]:
+        return [self.index.get(piece, self.unk_id) for piece in self.split(self.prepare(text))]
+
+    def encode_documents(self, documents: Iterable[str]) -> list[int]:
+        """One stream: `<eos>` before the first document and after each, as in training."""
+        ids = [self.eos_id]
+        for doc in documents:
+            ids.extend(self.encode(doc))
+            ids.append(self.eos_id)
+        return ids
+
+    def unknown_tokens(self, text: str) -> list[str]:
+        return [p for p in self.split(self.prepare(text)) if p not in self.index]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.join([self.vocab[i] for i in ids])
+
+    def piece(self, token_id: int, previous_id: int | None) -> str:
+        """The text one token adds after `previous_id` when streamed."""
+        return self.decode([token_id])
+
+    def to_dict(self) -> dict:
+        return {"level": self.level, "lowercase": self.lowercase, "vocab": self.vocab}
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def fit(cls, documents: Iterable[str], **kwargs) -> Tokenizer:
+        raise NotImplementedError
+
+
+class CharTokenizer(Tokenizer):
+    """Every Unicode code point seen in training is a token; `<eos>` reads as a newline."""
+
+    level = "char"
+
+    def split(self, text: str) -> list[str]:
+        return list(text)
+
+    def join(self, pieces: list[str]) -> str:
+        return "".join("\n" if p == EOS else ("\ufffd" if p == UNK else p) for p in pieces)
+
+    @classmethod
+    def fit(cls, documents: Iterable[str], lowercase: bool = False) -> CharTokenizer:
+        chars: set[str] = set()
+        for doc in documents:
+            chars.update(doc.lower() if lowercase else doc)
+        return cls(list(SPECIALS) + sorted(chars), lowercase=lowercase)
+
+
+class WordTokenizer(Tokenizer):
+    """Words and punctuation marks; words seen fewer than `min_count` times become `<unk>`."""
+
+    level = "word"
+
+    def __init__(self, vocab: list[str], lowercase: bool = False, min_count: int = 1):
+        super().__init__(vocab, lowercase)
+        self.min_count = min_count
+
+    def split(self, text: str) -> list[str]:
+        return WORD_PATTERN.findall(text)
+
+    def join(self, pieces: list[str]) -> str:
+        out: list[str] = []
+        for piece in pieces:
+            if piece == EOS:
+                out.append("\n")
+                continue
+            previous = out[-1] if out else "\n"
+            if not previous.endswith("\n") and not self._glued(previous, piece):
+                out.append(" ")
+            out.append(piece)
+        return "".join(out)
+
+    @staticmethod
+    def _glued(previous: str, piece: str) -> bool:
+        return piece in NO_SPACE_BEFORE or previous in NO_SPACE_AFTER
+
+    def piece(self, token_id: int, previous_id: int | None) -> str:
+        token = self.vocab[token_id]
+        if token == EOS:
+            return "\n"
+        if previous_id is None or previous_id == self.eos_id:
+            return token
+        return token if self._glued(self.vocab[previous_id], token) else " " + token
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "min_count": self.min_count}
+
+    @classmethod
+    def fit(cls, documents: Iterable[str], lowercase: bool = False, min_count: int = 2) -> WordTokenizer:
+        counts = Counter(
+            piece for doc in documents for piece in WORD_PATTERN.findall(doc.lower() if lowercase else doc)
+        )
+        words = sorted(w for w, n in counts.items() if n >= min_count and w not in SPECIALS)
+        words.sort(key=lambda w: -counts[w])  # frequent first; stable, so ties stay sorted
+        return cls(list(SPECIALS) + words, lowercase=lowercase, min_count=min_count)
+
+
+TOKENIZERS = {"char": CharTokenizer, "word": WordTokenizer}
+
+
+def tokenizer_from_dict(data: dict) -> Tokenizer:
+    level = data.get("level")
+    if level not in TOKENIZERS or not isinstance(data.get("vocab"), list):
+        raise ValueError(f"not a textgen tokenizer (level {level!r})")
+    kwargs = {"lowercase": bool(data.get("lowercase", False))}
+    if level == "word":
+        kwargs["min_count"] = int(data.get("min_count", 1))
+    return TOKENIZERS[level](data["vocab"], **kwargs)
+
+
+def load_tokenizer(path: str | os.PathLike) -> Tokenizer:
+    return tokenizer_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def fit_tokenizer(level: str, documents: list[str], lowercase: bool = False, min_count: int = 2) -> Tokenizer:
+    if level == "char":
+        return CharTokenizer.fit(documents, lowercase=lowercase)
+    if level == "word":
+        return WordTokenizer.fit(documents, lowercase=lowercase, min_count=min_count)
+    raise ValueError(f"level must be 'char' or 'word', not {level!r}")

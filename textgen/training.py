@@ -1,0 +1,431 @@
+"""The training loop: truncated BPTT, held-out evaluation, best checkpoint, early stop, resume.
+
+`Trainer.run()` yields progress events; the CLI prints them with tqdm and the app turns them into
+a progress bar, a loss plot and samples. One loop, two faces.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from .batches import batchify, bptt_windows, min_stream_tokens, num_windows, split_documents
+from .checkpoints import CheckpointError, atomic_write, load_folder, read_json, save_checkpoint
+from .metrics import evaluate, unigram_metrics
+from .model import LSTMConfig, LSTMLanguageModel
+from .sampling import generate
+from .tokenizer import Tokenizer, fit_tokenizer
+
+SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
+STATE_DIR = "training_state"
+
+
+class TrainingError(ValueError):
+    """Settings or data that cannot be trained on; the message is for the user."""
+
+
+@dataclass
+class TrainConfig:
+    level: str = "char"
+    lowercase: bool = False
+    min_count: int = 2  # word level: rarer words become <unk>
+    embedding_dim: int = 0  # 0: same as hidden_size (so the head can be tied to the embedding)
+    hidden_size: int = 512
+    num_layers: int = 1
+    dropout: float = 0.1
+    batch_size: int = 32
+    seq_len: int = 64
+    lr: float = 4e-3
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    warmup_steps: int = 50
+    epochs: int = 20
+    max_minutes: float | None = None
+    eval_every: int = 100  # steps; also at the end of each epoch
+    patience: int = 4  # evaluations without improvement before stopping
+    val_fraction: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = False
+    sample_length: int = 120
+    sample_prompt: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Progress:
+    step: int
+    total_steps: int
+    epoch: int
+    train_loss: float
+    lr: float
+    elapsed: float
+
+
+@dataclass
+class Evaluation:
+    step: int
+    total_steps: int
+    epoch: int
+    train_loss: float
+    val: dict  # loss, perplexity, bits_per_char, tokens, characters
+    best_val_loss: float
+    is_best: bool
+    samples: dict[float, str]  # temperature -> text
+    elapsed: float
+
+
+@dataclass
+class Finished:
+    step: int
+    reason: str  # "epochs", "time budget", "early stop", "stopped"
+    best: dict  # the best evaluation's metrics
+    unigram: dict  # the unigram baseline on the same split
+    elapsed: float
+
+
+@dataclass
+class TrainingData:
+    train_documents: list[str]
+    val_documents: list[str]
+    tokenizer: Tokenizer
+    train_ids: list[list[int]] = field(repr=False, default_factory=list)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise TrainingError(f"unknown device {name!r}; use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda was asked for, but no CUDA GPU is available")
+    return device
+
+
+def prepare_data(documents: list[str], config: TrainConfig, tokenizer: Tokenizer | None = None) -> TrainingData:
+    """Split by document (fixed by the seed), fit the tokenizer on the training part, check size."""
+    if len(documents) < 2:
+        raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
+    train_docs, val_docs = split_documents(documents, config.val_fraction, config.seed)
+    tokenizer = tokenizer or fit_tokenizer(config.level, train_docs, config.lowercase, config.min_count)
+    train_ids = [tokenizer.encode(doc) for doc in train_docs]
+    num_tokens = sum(len(ids) + 1 for ids in train_ids) + 1
+    needed = min_stream_tokens(config.batch_size, config.seq_len)
+    if num_tokens < needed:
+        unit = "characters" if config.level == "char" else "words"
+        raise TrainingError(
+            f"the corpus is too small: {num_tokens} training tokens, but batch size {config.batch_size} "
+            f"× sequence length {config.seq_len} needs at least {needed} {unit} (lower them, or add text)"
+        )
+    return TrainingData(train_docs, val_docs, tokenizer, train_ids)
+
+
+def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
+    model_config = LSTMConfig(
+        vocab_size=vocab_size,
+        embedding_dim=config.embedding_dim or config.hidden_size,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+    )
+    return LSTMLanguageModel(model_config)
+
+
+def epoch_stream(train_ids: list[list[int]], eos_id: int, seed: int, epoch: int) -> torch.Tensor:
+    """The training documents in an order fixed by (seed, epoch), joined with `<eos>`."""
+    order = list(range(len(train_ids)))
+    random.Random(seed * 1_000_003 + epoch).shuffle(order)
+    stream = [eos_id]
+    for i in order:
+        stream.extend(train_ids[i])
+        stream.append(eos_id)
+    return torch.tensor(stream)
+
+
+class Trainer:
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: TrainingData,
+        out_dir: str | Path | None = None,
+        info: dict | None = None,
+        model: LSTMLanguageModel | None = None,
+    ):
+        self.config = config
+        self.data = data
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.info = info or {}
+        self.device = resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        self.model = (model or build_model(config, len(data.tokenizer))).to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.steps_per_epoch = num_windows(self._rows(0), config.seq_len)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.step = 0
+        self.epoch = 0
+        self.window = 0  # next window within the epoch
+        self.best_val_loss = math.inf
+        self.best_metrics: dict = {}
+        self.best_state: dict | None = None
+        self.bad_evaluations = 0
+        self.elapsed = 0.0  # training seconds, carried across resumes
+        self.stop_requested = False
+
+    # ------------------------------------------------------------------ schedule
+    def _rows(self, epoch: int) -> torch.Tensor:
+        stream = epoch_stream(self.data.train_ids, self.data.tokenizer.eos_id, self.config.seed, epoch)
+        return batchify(stream, self.config.batch_size)
+
+    def progress_fraction(self) -> float:
+        by_steps = self.step / max(self.total_steps, 1)
+        if self.config.max_minutes:
+            return max(by_steps, self.elapsed / (60 * self.config.max_minutes))
+        return by_steps
+
+    def learning_rate(self) -> float:
+        """Linear warm-up, then cosine decay to a tenth, over steps or the time budget."""
+        if self.step < self.config.warmup_steps:
+            return self.config.lr * (self.step + 1) / self.config.warmup_steps
+        fraction = min(1.0, self.progress_fraction())
+        return self.config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * fraction)))
+
+    # ------------------------------------------------------------------ steps
+    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor, state):
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.bf16):
+            logits, state = self.model(inputs, state)
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        # Keep the state's values but cut the graph: gradients flow back seq_len steps only.
+        return loss.item(), tuple(s.detach() for s in state)
+
+    def evaluate(self, train_loss: float) -> Evaluation:
+        metrics = evaluate(self.model, self.data.tokenizer, self.data.val_documents)
+        is_best = metrics["loss"] < self.best_val_loss
+        if is_best:
+            self.best_val_loss, self.best_metrics = metrics["loss"], metrics
+            self.best_state = copy.deepcopy(self.model.state_dict())
+            self.bad_evaluations = 0
+        else:
+            self.bad_evaluations += 1
+        samples = self.samples()
+        self.model.train()
+        event = Evaluation(
+            self.step,
+            self.total_steps,
+            self.epoch,
+            train_loss,
+            metrics,
+            self.best_val_loss,
+            is_best,
+            samples,
+            self.elapsed,
+        )
+        if self.out_dir:
+            self.save(event)
+        return event
+
+    def samples(self) -> dict[float, str]:
+        texts = generate(
+            self.model,
+            self.data.tokenizer,
+            self.config.sample_prompt,
+            temperature=list(SAMPLE_TEMPERATURES),
+            length=self.config.sample_length,
+            stop_at_eos=True,
+            seed=self.config.seed + self.step,
+        )
+        return {t: self.config.sample_prompt + text.rstrip("\n") for t, text in zip(SAMPLE_TEMPERATURES, texts)}
+
+    def run(self) -> Iterator[Progress | Evaluation | Finished]:
+        config = self.config
+        self.model.train()
+        reason, last_loss = "epochs", math.nan
+        clock = time.perf_counter() - self.elapsed
+        while self.epoch < config.epochs:
+            state = None
+            for index, (inputs, targets) in enumerate(bptt_windows(self._rows(self.epoch), config.seq_len)):
+                if index < self.window:
+                    continue  # resuming mid-epoch
+                inputs, targets = inputs.to(self.device), targets.to(self.device)
+                last_loss, state = self.train_step(inputs, targets, state)
+                self.window = index + 1
+                self.elapsed = time.perf_counter() - clock
+                yield Progress(
+                    self.step, self.total_steps, self.epoch, last_loss, self.learning_rate(), self.elapsed
+                )
+                out_of_time = config.max_minutes is not None and self.elapsed >= 60 * config.max_minutes
+                if self.step % config.eval_every == 0 or out_of_time or self.stop_requested:
+                    paused = time.perf_counter()
+                    yield self.evaluate(last_loss)
+                    clock += time.perf_counter() - paused  # evaluation does not eat the budget
+                    if self.stop_requested:
+                        reason = "stopped"
+                    elif out_of_time:
+                        reason = "time budget"
+                    elif self.bad_evaluations >= config.patience:
+                        reason = "early stop"
+                    else:
+                        continue
+                    yield self.finish(reason)
+                    return
+            self.epoch, self.window = self.epoch + 1, 0
+            if self.step % config.eval_every:
+                paused = time.perf_counter()
+                yield self.evaluate(last_loss)
+                clock += time.perf_counter() - paused
+                if self.bad_evaluations >= config.patience:
+                    yield self.finish("early stop")
+                    return
+        yield self.finish(reason)
+
+    def finish(self, reason: str) -> Finished:
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        self.model.eval()
+        unigram = unigram_metrics(self.data.tokenizer, self.data.train_documents, self.data.val_documents)
+        self.info.update(unigram=unigram, stopped_because=reason)
+        if self.out_dir and self.best_state is not None:
+            self.save_best()
+        return Finished(self.step, reason, self.best_metrics, unigram, self.elapsed)
+
+    # ------------------------------------------------------------------ saving and resuming
+    def model_info(self) -> dict:
+        return {
+            **self.info,
+            "level": self.data.tokenizer.level,
+            "metrics": self.best_metrics,
+            "train_config": asdict(self.config),
+            "train_documents": len(self.data.train_documents),
+            "val_documents": len(self.data.val_documents),
+            "step": self.step,
+            "training_seconds": round(self.elapsed, 1),
+        }
+
+    def save_best(self, samples: dict[float, str] | None = None) -> None:
+        from .card import render_card
+
+        current = copy.deepcopy(self.model.state_dict())
+        self.model.load_state_dict(self.best_state)
+        info = self.model_info()
+        if samples is not None:
+            info["samples"] = {str(t): s for t, s in samples.items()}
+        elif "samples" not in info:
+            info["samples"] = {str(t): s for t, s in self.samples().items()}
+        self.info["samples"] = info["samples"]
+        save_checkpoint(
+            self.out_dir,
+            self.model,
+            self.data.tokenizer,
+            info,
+            self.data.train_documents,
+            card=render_card(info, self.model.config),
+        )
+        self.model.load_state_dict(current)
+
+    def save(self, event: Evaluation) -> None:
+        """The best model (when it improved) and the latest state for --resume."""
+        if event.is_best:
+            self.save_best(event.samples)
+        state_dir = self.out_dir / STATE_DIR
+        state_dir.mkdir(parents=True, exist_ok=True)
+        model_tensors = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        if self.model.config.tied:
+            model_tensors.pop("head.weight")  # shared with embedding.weight; save_file wants it once
+        optimizer_tensors, optimizer_meta = flatten_optimizer(self.optimizer)
+        save_file(model_tensors, str(state_dir / "model.safetensors.tmp"))
+        save_file(optimizer_tensors, str(state_dir / "optimizer.safetensors.tmp"))
+        (state_dir / "model.safetensors.tmp").replace(state_dir / "model.safetensors")
+        (state_dir / "optimizer.safetensors.tmp").replace(state_dir / "optimizer.safetensors")
+        progress = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "window": self.window,
+            "elapsed": self.elapsed,
+            "best_val_loss": self.best_val_loss,
+            "best_metrics": self.best_metrics,
+            "bad_evaluations": self.bad_evaluations,
+            "optimizer": optimizer_meta,
+            "config": asdict(self.config),
+            "info": self.info,
+        }
+        atomic_write(state_dir / "state.json", json.dumps(progress, ensure_ascii=False, indent=2).encode())
+
+    @staticmethod
+    def saved_info(directory: str | Path) -> dict:
+        """The info (corpus arguments, command) saved with a run, to rebuild its corpus."""
+        path = Path(directory) / STATE_DIR / "state.json"
+        if not path.is_file():
+            raise CheckpointError(f"{directory} has no {STATE_DIR}/state.json to resume from")
+        return read_json(path).get("info", {})
+
+    @classmethod
+    def resume(cls, directory: str | Path, documents: list[str], overrides: dict | None = None) -> Trainer:
+        """Continue a run saved in `directory` from its last evaluation: weights, optimizer, step."""
+        directory = Path(directory)
+        state_dir = directory / STATE_DIR
+        if not (state_dir / "state.json").is_file():
+            raise CheckpointError(f"{directory} has no {STATE_DIR}/state.json to resume from")
+        progress = read_json(state_dir / "state.json")
+        config = TrainConfig.from_dict({**progress["config"], **(overrides or {})})
+        loaded = load_folder(directory)
+        data = prepare_data(documents, config, tokenizer=loaded.tokenizer)
+        trainer = cls(config, data, out_dir=directory, info=progress.get("info", {}), model=loaded.model)
+        latest = load_file(str(state_dir / "model.safetensors"))
+        if trainer.model.config.tied:
+            latest["head.weight"] = latest["embedding.weight"]
+        trainer.best_state = copy.deepcopy(loaded.model.state_dict())
+        trainer.model.load_state_dict(latest)
+        load_optimizer(
+            trainer.optimizer, load_file(str(state_dir / "optimizer.safetensors")), progress["optimizer"]
+        )
+        for name in (
+            "step",
+            "epoch",
+            "window",
+            "elapsed",
+            "best_val_loss",
+            "best_metrics",
+            "bad_evaluations",
+        ):
+            setattr(trainer, name, progress[name])
+        return trainer
+
+
+def flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """The optimizer's state as flat tensors (for safetensors) plus JSON metadata: no pickle."""
+    state_dict = optimizer.state_dict()
+    tensors = {}
+    for param_id, param_state in state_dict["state"].items():
+        for key, value in param_state.items():
+            tensors[f"{param_id}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    return tensors, {"param_groups": state_dict["param_groups"]}
+
+
+def load_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        param_id, key = name.split(".", 1)
+        state.setdefault(int(param_id), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})

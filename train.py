@@ -1,0 +1,188 @@
+"""Train an LSTM language model from the command line and save (and optionally push) it.
+
+python train.py --corpus nyt --level char --out checkpoints/nyt-char
+python train.py --corpus my_chat.csv --column text --where user=alice --level word --out runs/alice
+python train.py --resume runs/alice --max-minutes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from tqdm import tqdm
+
+from textgen import (
+    CheckpointError,
+    CorpusError,
+    Evaluation,
+    Finished,
+    Progress,
+    TrainConfig,
+    Trainer,
+    TrainingError,
+    load_corpus,
+    prepare_data,
+)
+from textgen.hub import HubError, push_folder
+
+DEFAULTS = TrainConfig()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = parser.add_argument_group("data")
+    data.add_argument("--corpus", help="'nyt' (NYT headlines) or a .txt/.csv/.json file or folder")
+    data.add_argument("--column", help="CSV column (or JSON field) holding the text")
+    data.add_argument("--where", metavar="COLUMN=VALUE", help="keep only CSV rows where COLUMN is VALUE")
+    data.add_argument("--data-dir", help="folder with the NYT Articles*.csv files (or TEXTGEN_DATA_DIR)")
+    data.add_argument("--level", choices=("char", "word"), default=DEFAULTS.level)
+    data.add_argument("--lowercase", action="store_true")
+    data.add_argument(
+        "--min-count", type=int, default=DEFAULTS.min_count, help="word level: rarer words are <unk>"
+    )
+    data.add_argument("--val-fraction", type=float, default=DEFAULTS.val_fraction)
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--hidden-size", type=int, default=DEFAULTS.hidden_size)
+    model.add_argument("--embedding-dim", type=int, default=DEFAULTS.embedding_dim, help="0 = hidden size (tied)")
+    model.add_argument("--num-layers", type=int, default=DEFAULTS.num_layers)
+    model.add_argument("--dropout", type=float, default=DEFAULTS.dropout)
+
+    run = parser.add_argument_group("training")
+    run.add_argument("--out", help="model folder to write (the best model by validation loss)")
+    run.add_argument("--overwrite", action="store_true", help="allow --out to replace an existing model")
+    run.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    run.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    run.add_argument("--max-minutes", type=float, default=None, help="time budget for training")
+    run.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    run.add_argument("--seq-len", type=int, default=DEFAULTS.seq_len, help="truncated BPTT length")
+    run.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    run.add_argument("--eval-every", type=int, default=DEFAULTS.eval_every, help="steps between evaluations")
+    run.add_argument("--patience", type=int, default=DEFAULTS.patience)
+    run.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    run.add_argument("--device", default=DEFAULTS.device, help="auto, cpu or cuda")
+    run.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
+    run.add_argument("--sample-prompt", default="", help="seed text for the samples printed while training")
+
+    hub = parser.add_argument_group("Hugging Face Hub")
+    hub.add_argument("--push-to-hub", metavar="USER/REPO", help="push the model folder when training ends")
+    hub.add_argument("--private", action="store_true")
+    return parser
+
+
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.resume:
+        if args.out and Path(args.out).resolve() != Path(args.resume).resolve():
+            parser.error("--resume continues in its own folder; leave out --out")
+        args.out = args.resume
+        return
+    if not args.corpus:
+        parser.error("--corpus is required (nyt, or a file or folder)")
+    if not args.out:
+        parser.error("--out is required: the folder the model is saved to")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+        parser.error(f"--out {out} is not empty; pick a new folder, --resume it, or pass --overwrite")
+    for name in ("epochs", "hidden_size", "num_layers", "batch_size", "seq_len", "eval_every", "patience"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        parser.error("--max-minutes must be more than 0")
+    if not 0 <= args.dropout < 1:
+        parser.error("--dropout must be in [0, 1)")
+    if not 0 < args.val_fraction < 1:
+        parser.error("--val-fraction must be between 0 and 1")
+    if args.lr <= 0:
+        parser.error("--lr must be more than 0")
+    if args.where and "=" not in args.where:
+        parser.error("--where takes COLUMN=VALUE")
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def corpus_args(args: argparse.Namespace) -> dict:
+    where = tuple(args.where.split("=", 1)) if args.where else None
+    return {"source": args.corpus, "column": args.column, "where": where, "data_dir": args.data_dir}
+
+
+def make_trainer(args: argparse.Namespace) -> Trainer:
+    if args.resume:
+        saved = Trainer.saved_info(args.resume)
+        source = dict(saved.get("corpus_args", {}))
+        if args.corpus:
+            source.update(corpus_args(args))
+        corpus = load_corpus(**source)
+        overrides = {"max_minutes": args.max_minutes, "epochs": args.epochs, "device": args.device}
+        return Trainer.resume(args.resume, corpus.documents, overrides)
+    corpus = load_corpus(**corpus_args(args))
+    config = train_config(args)
+    data = prepare_data(corpus.documents, config)
+    info = {
+        "corpus": corpus.name,
+        "corpus_args": corpus_args(args),
+        "command": "python train.py " + shlex.join(sys.argv[1:]),
+    }
+    if args.corpus == "nyt":
+        info.update(dataset_id="aashita/nyt-comments", language="en")
+    return Trainer(config, data, out_dir=args.out, info=info)
+
+
+def report(trainer: Trainer) -> Finished:
+    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True)
+    for event in trainer.run():
+        if isinstance(event, Progress):
+            bar.update(1)
+            bar.set_postfix(loss=f"{event.train_loss:.3f}", lr=f"{event.lr:.1e}")
+        elif isinstance(event, Evaluation):
+            val = event.val
+            bar.write(
+                f"step {event.step}: val loss {val['loss']:.4f}, perplexity {val['perplexity']:.2f}, "
+                f"{val['bits_per_char']:.4f} bits/char{'  (best, saved)' if event.is_best else ''}"
+            )
+            for temperature, text in event.samples.items():
+                bar.write(f"  T={temperature}: {text[:160]!r}")
+        elif isinstance(event, Finished):
+            bar.close()
+            return event
+    raise RuntimeError("training ended without a Finished event")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    try:
+        trainer = make_trainer(args)
+        data, parameters = trainer.data, trainer.model.config.num_parameters()
+        print(
+            f"{data.tokenizer.level} level, {len(data.tokenizer)} tokens, {len(data.train_documents)} training"
+            f" / {len(data.val_documents)} validation documents, {parameters:,} parameters on {trainer.device}"
+        )
+        finished = report(trainer)
+        best, unigram = finished.best, finished.unigram
+        print(
+            f"done ({finished.reason}) after {finished.step} steps, {finished.elapsed:.0f} s: best val "
+            f"{best['bits_per_char']:.4f} bits/char, perplexity {best['perplexity']:.2f} "
+            f"(unigram: {unigram['bits_per_char']:.4f} bits/char). Saved to {args.out}"
+        )
+        if args.push_to_hub:
+            print("pushed:", push_folder(args.out, args.push_to_hub, private=args.private))
+    except (CorpusError, CheckpointError, TrainingError, HubError) as err:
+        parser.exit(2, f"train.py: error: {err}\n")
+    except KeyboardInterrupt:
+        parser.exit(
+            130, f"\ninterrupted; the best model so far is in {args.out} (resume with --resume {args.out})\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
