@@ -27,7 +27,7 @@ from textgen import (
     load_corpus,
     prepare_data,
 )
-from textgen.hub import HubError, push_folder
+from textgen.hub import HubError, push_folder, quiet_hub_logging
 
 DEFAULTS = TrainConfig()
 
@@ -137,7 +137,7 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
 
 
 def report(trainer: Trainer) -> Finished:
-    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True)
+    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True, disable=None)
     for event in trainer.run():
         if isinstance(event, Progress):
             bar.update(1)
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)
+    quiet_hub_logging()
     try:
         trainer = make_trainer(args)
         data, parameters = trainer.data, trainer.model.config.num_parameters()

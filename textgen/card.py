@@ -32,8 +32,9 @@ counts every character of each document plus its end, so char and word models co
 | this LSTM | {{ "%.4f" % metrics.loss }} | {{ "%.2f" % metrics.perplexity }} | {{ "%.4f" % metrics.bits_per_char }} |
 {% if unigram %}| unigram (same tokens, add-one) | {{ "%.4f" % unigram.loss }} | {{ "%.2f" % unigram.perplexity }} | {{ "%.4f" % unigram.bits_per_char }} |
 {% endif %}
-{% if level == "word" %}Words seen fewer than {{ min_count }} times in training are one `<unk>` token, which makes the
-word model's numbers a little flattering.
+{% if level == "word" %}Words seen fewer than {{ min_count }} times in training are one `<unk>` token. Perplexity is per
+word with `<unk>` as usual; bits per character also charge each `<unk>` for spelling its word with a
+character model of the training words, so they compare honestly with character-level models.
 {% endif %}
 ## Samples
 

@@ -8,7 +8,7 @@ import sys
 
 from .checkpoints import CheckpointError
 from .corpus import CorpusError, read_documents
-from .hub import load_model, push_folder
+from .hub import load_model, push_folder, quiet_hub_logging
 from .metrics import evaluate
 from .sampling import GenerationError, generate_steps, new_seed, validate_settings
 from .training import TrainingError, resolve_device
@@ -89,6 +89,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet_hub_logging()
     try:
         if args.command == "generate":
             run_generate(args)

@@ -74,18 +74,17 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data).best()
+    results = charset_normalizer.from_bytes(data)
+    best = results.best()
     if best is None:
         raise CorpusError("cannot tell its text encoding (tried UTF-8, UTF-16, cp949, cp1252, ...)")
-    # charset-normalizer names one of several codecs that give the same text; prefer the
-    # supersets people actually save with (Windows Korean and Western code pages).
-    candidates = set(best.could_be_from_charset) | {best.encoding}
+    # On short text several code pages decode equally cleanly (cp1250 and cp1252 differ only in
+    # a few accented letters); prefer the ones people actually save with: Windows Korean, Western.
+    clean = [r for r in results if r.chaos <= best.chaos + 0.01]
     for preferred in ("cp949", "cp1252"):
-        if preferred in candidates:
+        if any(preferred == r.encoding or preferred in r.could_be_from_charset for r in clean):
             return preferred
-    if best.encoding == "euc_kr":
-        return "cp949"
-    return best.encoding
+    return "cp949" if best.encoding == "euc_kr" else best.encoding
 
 
 def decode_bytes(data: bytes) -> str:
@@ -132,7 +131,7 @@ def split_plain_text(text: str) -> list[str]:
     if not blocks:
         return []
     lines_per_block = [len(block.strip("\n").split("\n")) for block in blocks]
-    if statistics.median(lines_per_block) > 1:
+    if len(blocks) > 1 and statistics.median(lines_per_block) > 1:
         documents = blocks
     else:
         documents = text.split("\n")

@@ -9,14 +9,15 @@ from pathlib import Path
 import torch
 from huggingface_hub import CommitOperationAdd, HfApi, get_token, hf_hub_download
 from huggingface_hub.errors import (
-    EntryNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
     LocalEntryNotFoundError,
     OfflineModeIsEnabled,
+    RemoteEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.utils import logging as hf_logging
 
 from .card import render_card
 from .checkpoints import (
@@ -40,6 +41,11 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 class HubError(CheckpointError):
     """A Hub call that failed; the message is one line for the user."""
+
+
+def quiet_hub_logging() -> None:
+    """For command lines: the Hub client's retry warnings would bury our one-line error."""
+    hf_logging.set_verbosity_error()
 
 
 def split_repo_ref(ref: str) -> tuple[str, str | None]:
@@ -90,9 +96,10 @@ def download_model(ref: str, token: str | None = None) -> Path:
     api = HfApi(token=token)
 
     def fetch(filename: str, required: bool = True) -> Path | None:
+        # Files one by one, config first, so a foreign or hostile repo is refused before its weights.
         try:
             return Path(hf_hub_download(repo_id, filename, revision=revision, token=token))
-        except EntryNotFoundError:
+        except RemoteEntryNotFoundError:  # not LocalEntryNotFoundError (offline, not cached): a sibling
             if required:
                 raise _refuse_missing(api, repo_id, revision, filename) from None
             return None
@@ -108,7 +115,7 @@ def download_model(ref: str, token: str | None = None) -> Path:
         raise
     except CheckpointError as err:
         raise HubError(f"{repo_id}: {err}") from None
-    except (HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled, OSError) as err:
+    except Exception as err:  # HTTP errors, and transport errors of whatever HTTP library the client uses
         raise HubError(hub_message(err, repo_id)) from None
     return config_path.parent
 
@@ -117,7 +124,13 @@ def load_model(ref: str, device: str | torch.device = "cpu", token: str | None =
     """A model folder, or a Hub repo id `user/name[@revision]` loaded through the Hub cache."""
     if Path(ref).is_dir() or not is_repo_ref(ref):
         return load_folder(ref, device)
-    loaded = load_folder(download_model(ref, token), device)
+    folder = download_model(ref, token)
+    try:
+        loaded = load_folder(folder, device)
+    except HubError:
+        raise
+    except CheckpointError as err:
+        raise HubError(f"{ref}: {err}") from None
     loaded.source = ref
     return loaded
 
@@ -147,6 +160,6 @@ def push_folder(
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         commit = api.create_commit(repo_id, operations=operations, commit_message="Upload textgen LSTM model")
-    except (HfHubHTTPError, OSError) as err:
+    except Exception as err:  # HTTP errors, and transport errors of whatever HTTP library the client uses
         raise HubError(hub_message(err, repo_id)) from None
-    return commit.commit_url if hasattr(commit, "commit_url") else str(commit)
+    return commit.commit_url

@@ -8,6 +8,7 @@ rejected by the sampler.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -105,13 +106,36 @@ class CharTokenizer(Tokenizer):
 
 
 class WordTokenizer(Tokenizer):
-    """Words and punctuation marks; words seen fewer than `min_count` times become `<unk>`."""
+    """Words and punctuation marks; words seen fewer than `min_count` times become `<unk>`.
+
+    It also keeps the character counts of the training words: a character unigram "spelling model"
+    that prices what `<unk>` hides, so bits per character stay honest (see metrics.py).
+    """
 
     level = "word"
 
-    def __init__(self, vocab: list[str], lowercase: bool = False, min_count: int = 1):
+    def __init__(
+        self,
+        vocab: list[str],
+        lowercase: bool = False,
+        min_count: int = 1,
+        char_counts: dict[str, int] | None = None,
+    ):
         super().__init__(vocab, lowercase)
         self.min_count = min_count
+        self.char_counts = dict(char_counts or {})
+        self._char_total = sum(self.char_counts.values())
+
+    def spelling_nats(self, word: str) -> float:
+        """-log P(word) spelled character by character, then an end-of-word mark ("" in the counts).
+
+        Add-one smoothing over the characters seen, the end mark and one bucket for unseen characters.
+        """
+        denominator = self._char_total + len(self.char_counts) + 1
+        nats = -math.log((self.char_counts.get("", 0) + 1) / denominator)
+        for ch in word:
+            nats -= math.log((self.char_counts.get(ch, 0) + 1) / denominator)
+        return nats
 
     def split(self, text: str) -> list[str]:
         return WORD_PATTERN.findall(text)
@@ -141,7 +165,7 @@ class WordTokenizer(Tokenizer):
         return token if self._glued(self.vocab[previous_id], token) else " " + token
 
     def to_dict(self) -> dict:
-        return {**super().to_dict(), "min_count": self.min_count}
+        return {**super().to_dict(), "min_count": self.min_count, "char_counts": self.char_counts}
 
     @classmethod
     def fit(cls, documents: Iterable[str], lowercase: bool = False, min_count: int = 2) -> WordTokenizer:
@@ -150,7 +174,12 @@ class WordTokenizer(Tokenizer):
         )
         words = sorted(w for w, n in counts.items() if n >= min_count and w not in SPECIALS)
         words.sort(key=lambda w: -counts[w])  # frequent first; stable, so ties stay sorted
-        return cls(list(SPECIALS) + words, lowercase=lowercase, min_count=min_count)
+        char_counts: Counter[str] = Counter()
+        for word, n in counts.items():
+            char_counts[""] += n  # the end of a word
+            for ch in word:
+                char_counts[ch] += n
+        return cls(list(SPECIALS) + words, lowercase=lowercase, min_count=min_count, char_counts=dict(char_counts))
 
 
 TOKENIZERS = {"char": CharTokenizer, "word": WordTokenizer}
@@ -163,6 +192,7 @@ def tokenizer_from_dict(data: dict) -> Tokenizer:
     kwargs = {"lowercase": bool(data.get("lowercase", False))}
     if level == "word":
         kwargs["min_count"] = int(data.get("min_count", 1))
+        kwargs["char_counts"] = {str(k): int(v) for k, v in (data.get("char_counts") or {}).items()}
     return TOKENIZERS[level](data["vocab"], **kwargs)
 
 

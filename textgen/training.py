@@ -40,15 +40,17 @@ class TrainConfig:
     lowercase: bool = False
     min_count: int = 2  # word level: rarer words become <unk>
     embedding_dim: int = 0  # 0: same as hidden_size (so the head can be tied to the embedding)
-    hidden_size: int = 512
+    # Defaults measured on a 2-core CPU with the NYT headlines (see README): a 1 x 256 tied LSTM at
+    # a high learning rate reaches the tutorials' best held-out loss in about 11 s.
+    hidden_size: int = 256
     num_layers: int = 1
-    dropout: float = 0.1
+    dropout: float = 0.0
     batch_size: int = 32
     seq_len: int = 64
-    lr: float = 4e-3
+    lr: float = 2e-2
     weight_decay: float = 0.01
     grad_clip: float = 1.0
-    warmup_steps: int = 50
+    warmup_steps: int = 20
     epochs: int = 20
     max_minutes: float | None = None
     eval_every: int = 100  # steps; also at the end of each epoch
@@ -340,7 +342,7 @@ class Trainer:
             self.data.tokenizer,
             info,
             self.data.train_documents,
-            card=render_card(info, self.model.config),
+            card=render_card(info, self.model.config, model_ref=str(self.out_dir)),
         )
         self.model.load_state_dict(current)
 

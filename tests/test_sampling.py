@@ -1,0 +1,89 @@
+import pytest
+import torch
+
+from textgen import CharTokenizer, GenerationError, LSTMConfig, LSTMLanguageModel, generate, generate_steps
+from textgen.sampling import top_k_mask, top_p_mask
+
+
+@pytest.fixture
+def model_and_tokenizer():
+    tokenizer = CharTokenizer.fit(["the quick brown fox jumps over the lazy dog", "장미꽃"])
+    torch.manual_seed(0)
+    model = LSTMLanguageModel(
+        LSTMConfig(vocab_size=len(tokenizer), embedding_dim=16, hidden_size=32, num_layers=2)
+    )
+    return model.eval(), tokenizer
+
+
+def test_top_k_mask_keeps_exactly_k():
+    logits = torch.tensor([[1.0, 5.0, 3.0, 4.0, 2.0]])
+    masked = top_k_mask(logits, 2)
+    assert torch.isfinite(masked).tolist() == [[False, True, False, True, False]]
+    assert torch.equal(top_k_mask(logits, 0), logits)
+
+
+def test_top_p_mask_keeps_smallest_set_reaching_p():
+    probs = torch.tensor([[0.5, 0.05, 0.3, 0.15]])
+    logits = probs.log()
+    kept = torch.isfinite(top_p_mask(logits, 0.75)).tolist()
+    assert kept == [[True, False, True, False]]  # 0.5 + 0.3 reaches 0.75
+    assert torch.isfinite(top_p_mask(logits, 0.5)).sum() == 1  # the top token alone
+    assert torch.isfinite(top_p_mask(logits, 0.81)).sum() == 3
+    assert torch.equal(top_p_mask(logits, 1.0), logits)
+
+
+def test_temperature_zero_is_deterministic_and_greedy(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    first = generate(model, tokenizer, "the", temperature=0, length=30, seed=1)
+    second = generate(model, tokenizer, "the", temperature=0, length=30, seed=999)
+    assert first == second
+    # The same greedy continuation by re-running the whole sequence each step (the slow way).
+    ids = [tokenizer.eos_id, *tokenizer.encode("the")]
+    for _ in range(30):
+        logits, _ = model(torch.tensor([ids]))
+        ids.append(int(logits[0, -1].argmax()))
+    assert first[0] == tokenizer.decode(ids[4:])
+
+
+def test_seed_reproduces_and_different_seeds_differ(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    a = generate(model, tokenizer, "the", temperature=1.0, length=60, num_samples=3, seed=7)
+    b = generate(model, tokenizer, "the", temperature=1.0, length=60, num_samples=3, seed=7)
+    c = generate(model, tokenizer, "the", temperature=1.0, length=60, num_samples=3, seed=8)
+    assert a == b and a != c
+    assert len(set(a)) == 3  # samples in one batch are independent
+
+
+def test_per_sample_temperatures_and_probabilities(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    steps = list(generate_steps(model, tokenizer, "", temperature=[0, 0.5, 1.0, 1.2], length=5, seed=0))
+    assert len(steps) == 5 and all(len(s.pieces) == 4 for s in steps)
+    assert all(0 < p <= 1 for s in steps for p in s.probabilities)
+    greedy = generate(model, tokenizer, "", temperature=0, length=5)[0]
+    assert "".join(s.pieces[0] for s in steps) == greedy
+
+
+def test_stop_at_eos_ends_each_sample(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    with torch.no_grad():  # make <eos> overwhelmingly likely
+        model.head.bias[tokenizer.eos_id] = 50.0
+    texts = generate(model, tokenizer, "the", temperature=1.0, length=50, num_samples=2, stop_at_eos=True, seed=0)
+    assert texts == ["\n", "\n"]
+
+
+def test_unknown_seed_and_bad_settings(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    with pytest.raises(GenerationError, match="knows none of the seed"):
+        generate(model, tokenizer, "ZZZ", length=5)
+    assert generate(model, tokenizer, "theZ", length=5, seed=0)[0]  # partly known: <unk>, goes on
+    for settings, message in [
+        ({"temperature": -0.1}, "temperature"),
+        ({"length": 0}, "length"),
+        ({"length": 10**6}, "length"),
+        ({"top_p": 0}, "top-p"),
+        ({"top_p": 1.5}, "top-p"),
+        ({"top_k": -1}, "top-k"),
+        ({"num_samples": 0}, "samples"),
+    ]:
+        with pytest.raises(GenerationError, match=message):
+            generate(model, tokenizer, "the", **{"length": 5, **settings})

@@ -1,0 +1,96 @@
+import math
+
+import pytest
+import torch
+
+from textgen import Evaluation, Finished, TrainConfig, Trainer, load_folder, prepare_data
+from textgen.metrics import evaluate, unigram_metrics
+
+
+def run_to_end(trainer):
+    events = list(trainer.run())
+    assert isinstance(events[-1], Finished)
+    return events
+
+
+def small_config(**overrides):
+    settings = dict(hidden_size=96, batch_size=16, seq_len=48, epochs=2, eval_every=80, sample_length=30, lr=6e-3)
+    return TrainConfig(**{**settings, **overrides})
+
+
+@pytest.mark.slow
+def test_short_training_beats_unigram_on_held_out_headlines(tmp_path, nyt_documents):
+    config = small_config()
+    data = prepare_data(nyt_documents[:3000], config)
+    trainer = Trainer(config, data, out_dir=tmp_path / "m", info={"corpus": "NYT"})
+    events = run_to_end(trainer)
+    finished = events[-1]
+    unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents)
+    assert finished.best["bits_per_char"] < unigram["bits_per_char"] - 0.5
+    evaluations = [e for e in events if isinstance(e, Evaluation)]
+    assert evaluations[-1].val["loss"] < evaluations[0].val["loss"]
+    assert set(evaluations[0].samples) == {0.2, 0.5, 1.0, 1.2}
+    # The saved folder is the best model, and re-evaluating it gives the logged number.
+    loaded = load_folder(tmp_path / "m")
+    again = evaluate(loaded.model, loaded.tokenizer, data.val_documents)
+    assert again["loss"] == pytest.approx(finished.best["loss"], rel=1e-5)
+    assert again["bits_per_char"] == pytest.approx(again["loss"] / math.log(2))  # char level
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert "model-index" in card and "unigram" in card
+
+
+def test_word_level_bits_per_char_use_the_same_characters(nyt_documents):
+    config = small_config(level="word", epochs=1, eval_every=1000, seq_len=16)
+    data = prepare_data(nyt_documents[:1500], config)
+    trainer = Trainer(config, data)
+    finished = run_to_end(trainer)[-1]
+    chars = sum(len(d) + 1 for d in data.val_documents)
+    assert finished.best["characters"] == chars
+    assert finished.best["tokens"] < chars / 3  # words are several characters long
+    # Bits per char spread the same total over the same characters, plus the spelling of each <unk>.
+    without_spelling = finished.best["loss"] * finished.best["tokens"] / math.log(2) / chars
+    assert data.tokenizer.unknown_tokens(" ".join(data.val_documents))
+    assert finished.best["bits_per_char"] > without_spelling
+
+
+def test_seeded_cpu_runs_are_reproducible(nyt_documents):
+    results = []
+    for _ in range(2):
+        config = small_config(epochs=1, eval_every=30, max_minutes=None)
+        trainer = Trainer(config, prepare_data(nyt_documents[:600], config))
+        events = list(trainer.run())
+        results.append([e.val["loss"] for e in events if isinstance(e, Evaluation)])
+    assert results[0] == results[1]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_saved_step(tmp_path, nyt_documents):
+    documents = nyt_documents[:1200]
+    config = small_config(epochs=3, eval_every=20)
+    trainer = Trainer(config, prepare_data(documents, config), out_dir=tmp_path / "run")
+    for event in trainer.run():
+        if isinstance(event, Evaluation) and event.step == 40:
+            break  # killed right after the second evaluation was saved
+    saved_weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+    resumed = Trainer.resume(tmp_path / "run", documents)
+    assert resumed.step == 40 and resumed.window == trainer.window
+    for name, tensor in resumed.model.state_dict().items():
+        assert torch.equal(tensor, saved_weights[name])
+    assert resumed.optimizer.state_dict()["state"][0]["step"] == 40
+    events = run_to_end(resumed)
+    steps = [e.step for e in events if not isinstance(e, Finished)]
+    assert steps[0] == 41  # continues, does not start over
+    assert events[-1].step == resumed.total_steps
+
+
+def test_unknown_words_pay_for_their_spelling(nyt_documents):
+    """A word model whose every word is <unk> must not look better than spelling the text out."""
+    from textgen.tokenizer import CharTokenizer, WordTokenizer
+
+    train_docs, val_docs = nyt_documents[:2000], nyt_documents[2000:2300]
+    all_unknown = WordTokenizer.fit(train_docs, min_count=10**9)  # vocabulary: specials and punctuation-free
+    assert all_unknown.unknown_tokens("Senate Passes") == ["Senate", "Passes"]
+    char_unigram = unigram_metrics(CharTokenizer.fit(train_docs), train_docs, val_docs)["bits_per_char"]
+    word_unigram = unigram_metrics(all_unknown, train_docs, val_docs)["bits_per_char"]
+    assert word_unigram > 0.8 * char_unigram  # without the spelling charge it was a fraction of a bit
