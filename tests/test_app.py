@@ -1,0 +1,145 @@
+"""End to end: a real `python app.py` server driven through gradio_client."""
+
+from __future__ import annotations
+
+import pytest
+from apphelpers import running_app
+from conftest import CORPORA, corpus_path
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    env = {"TEXTGEN_DATA_DIR": str(CORPORA / "nyt"), "TEXTGEN_MAX_UPLOAD_MB": "1", "HF_HUB_OFFLINE": "1"}
+    with running_app(env) as url:
+        yield url
+
+
+@pytest.fixture
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def test_generate_streams_and_reproduces_with_a_seed(client):
+    job = client.submit(
+        model="nyt-char", prompt="Trump", temperature=0.5, length=150, seed=42, api_name="/generate"
+    )
+    final = job.result(timeout=120)
+    partials = job.outputs()
+    assert len(partials) >= 2, "the text should arrive in pieces"
+    assert all(p.startswith("Trump") for p in partials)
+    assert len(partials[0]) < len(final)
+    assert final.startswith("Trump") and len(final) > len("Trump") + 20
+    again = client.predict(
+        model="nyt-char", prompt="Trump", temperature=0.5, length=150, seed=42, api_name="/generate"
+    )
+    assert again == final
+
+
+def test_word_model_and_advanced_settings(client):
+    text = client.predict(
+        model="nyt-word",
+        prompt="The",
+        temperature=0.8,
+        length=30,
+        top_k=20,
+        top_p=0.9,
+        num_samples=3,
+        seed=1,
+        stop_at_eos=True,
+        api_name="/generate",
+    )
+    assert text.count("[") >= 3 and "[1] The" in text
+
+
+def test_compare_temperatures_in_one_call(client):
+    texts = client.predict(model="nyt-char", prompt="How", length=120, seed=3, api_name="/compare")
+    assert len(texts) == 4 and all(t.startswith("How") for t in texts)
+    assert len(set(texts)) > 1
+
+
+def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path):
+    sayings = corpus_path("saying_cp949.txt")
+    columns = client.predict(path=handle_file(str(sayings)), api_name="/columns")
+    assert columns is not None
+    result = client.predict(
+        path=handle_file(str(sayings)),
+        column=None,
+        level="char",
+        size="tiny",
+        minutes=0.25,
+        prompt="사랑",
+        api_name="/train",
+    )
+    plot, samples, status, model_choice, archive = result
+    assert "ready" in status and "bits/char" in status
+    name = model_choice if isinstance(model_choice, str) else model_choice["value"]
+    assert name.startswith("saying_cp949-char-tiny")
+    assert archive and str(archive).endswith(".zip")
+    text = client.predict(model=name, prompt="사랑은", temperature=0.5, length=60, seed=0, api_name="/generate")
+    assert text.startswith("사랑은")
+    assert sum("가" <= ch <= "힣" for ch in text[3:]) > 10  # it writes Hangul
+
+    stranger = Client(app_url, verbose=False)  # another browser session
+    with pytest.raises(AppError, match="no model named"):
+        stranger.predict(model=name, prompt="사랑은", length=5, api_name="/generate")
+
+
+def test_explore_an_upload_and_the_nyt_corpus(client):
+    summary, histogram, top = client.predict(
+        path=handle_file(str(corpus_path("quotes_cp1252.json"))), column=None, level="word", api_name="/explore"
+    )
+    assert "5,421 documents" in summary
+    summary, _, _ = client.predict(path=None, column=None, level="char", api_name="/explore")
+    assert "NYT" in summary and "documents" in summary
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blob.txt", bytes(range(256)) * 40, "binary"),
+        ("numbers.csv", b"id,score\n1,2\n3,4\n", "pick a text column; the CSV has: id, score"),
+    ],
+)
+def test_bad_uploads_get_a_clear_message(client, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(AppError, match=message):
+        client.predict(
+            path=handle_file(str(path)),
+            column=None,
+            level="char",
+            size="tiny",
+            minutes=0.1,
+            prompt="",
+            api_name="/train",
+        )
+
+
+def test_oversize_upload_is_refused(client, tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("a line of text\n" * 100_000)  # 1.5 MB, over the 1 MB limit set for this server
+    with pytest.raises(Exception, match="(?i)size|large|limit"):
+        client.predict(
+            path=handle_file(str(path)),
+            column=None,
+            level="char",
+            size="tiny",
+            minutes=0.1,
+            prompt="",
+            api_name="/train",
+        )
+
+
+def test_bad_generation_inputs_and_the_app_keeps_serving(client):
+    with pytest.raises(AppError, match="knows none of the seed"):
+        client.predict(model="nyt-char", prompt="한국어", length=10, api_name="/generate")
+    with pytest.raises(AppError, match="not in the local Hub cache"):
+        client.predict(model="nobody/no-such-model", prompt="a", length=10, api_name="/generate")
+    with pytest.raises(AppError, match="no model named"):
+        client.predict(model="not a model", prompt="a", length=10, api_name="/generate")
+    assert client.predict(model="nyt-char", prompt="A", length=10, seed=0, api_name="/generate").startswith("A")
