@@ -1,0 +1,197 @@
+"""A small local stand-in for the Hugging Face Hub: just the HTTP endpoints that huggingface_hub's
+`create_repo`, `create_commit`/`upload_folder`, `hf_hub_download` and `list_repo_files` call.
+
+It keeps what was uploaded in memory and records every request, so tests can check what the real
+client sent. Tests point HF_ENDPOINT at it; nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlparse
+
+GOOD_TOKEN = "hf_standin_write_token"
+USER = "alice"
+
+
+@dataclass
+class Repo:
+    private: bool = False
+    files: dict[str, bytes] = field(default_factory=dict)
+    sha: str = "0" * 40
+    commits: list[dict] = field(default_factory=list)
+
+
+class StandInHub:
+    def __init__(self):
+        self.repos: dict[str, Repo] = {}
+        self.requests: list[dict] = []  # method, path, authorized, body summary
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> StandInHub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_repo(self, repo_id: str, files: dict[str, bytes], private: bool = False) -> None:
+        repo = Repo(private=private, files=dict(files))
+        repo.sha = hashlib.sha1(repr(sorted(files)).encode()).hexdigest()
+        self.repos[repo_id] = repo
+
+    def _handler(self):
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            # ------------------------------------------------------------ helpers
+            def authorized(self) -> bool | None:
+                header = self.headers.get("Authorization", "")
+                if not header:
+                    return None
+                return header == f"Bearer {GOOD_TOKEN}"
+
+            def body(self) -> bytes:
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def reply(self, status: int, payload=None, headers: dict | None = None, raw: bytes | None = None):
+                data = raw if raw is not None else json.dumps(payload if payload is not None else {}).encode()
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                if raw is None:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            def error(self, status: int, code: str | None = None, message: str | None = None, extra=None):
+                headers = dict(extra or {})
+                if code:
+                    headers["X-Error-Code"] = code
+                if message:
+                    headers["X-Error-Message"] = message
+                self.reply(status, {"error": message or code or "error"}, headers)
+
+            def record(self, body_summary=None):
+                hub.requests.append(
+                    {
+                        "method": self.command,
+                        "path": urlparse(self.path).path,
+                        "authorized": self.authorized(),
+                        "body": body_summary,
+                    }
+                )
+
+            def readable_repo(self, repo_id: str) -> Repo | None:
+                repo = hub.repos.get(repo_id)
+                if repo is None or (repo.private and self.authorized() is not True):
+                    self.error(404, "RepoNotFound", "Repository not found")
+                    return None
+                return repo
+
+            # ------------------------------------------------------------ routes
+            def do_HEAD(self):
+                self.do_GET()
+
+            def do_GET(self):
+                path = unquote(urlparse(self.path).path)
+                self.record()
+                if self.authorized() is False:
+                    return self.error(401, message="Invalid credentials in Authorization header")
+                if match := re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path):
+                    repo_id, _revision, filename = match.groups()
+                    repo = self.readable_repo(repo_id)
+                    if repo is None:
+                        return None
+                    if filename not in repo.files:
+                        return self.error(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": repo.sha})
+                    data = repo.files[filename]
+                    etag = hashlib.sha256(data).hexdigest()
+                    return self.reply(200, raw=data, headers={"X-Repo-Commit": repo.sha, "ETag": f'"{etag}"'})
+                if match := re.match(r"^/api/models/([^/]+/[^/]+)/tree/([^/]+)", path):
+                    repo = self.readable_repo(match.group(1))
+                    if repo is None:
+                        return None
+                    tree = [
+                        {"type": "file", "path": p, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
+                        for p, d in sorted(repo.files.items())
+                    ]
+                    return self.reply(200, tree)
+                if match := re.match(r"^/api/models/([^/]+/[^/]+)(?:/revision/[^/]+)?$", path):
+                    repo = self.readable_repo(match.group(1))
+                    if repo is None:
+                        return None
+                    siblings = [{"rfilename": p} for p in sorted(repo.files)]
+                    return self.reply(
+                        200, {"id": match.group(1), "sha": repo.sha, "private": repo.private, "siblings": siblings}
+                    )
+                return self.error(404, message=f"no route {path}")
+
+            def do_POST(self):
+                path = unquote(urlparse(self.path).path)
+                raw = self.body()
+                authorized = self.authorized()
+                if authorized is not True:
+                    self.record()
+                    message = "Invalid credentials in Authorization header" if authorized is False else None
+                    return self.error(401, message=message or "Unauthorized")
+                if path == "/api/validate-yaml":
+                    self.record({"validate": "README.md"})
+                    return self.reply(200, {"errors": [], "warnings": []})
+                if path == "/api/repos/create":
+                    payload = json.loads(raw)
+                    self.record(payload)
+                    repo_id = f"{payload.get('organization') or USER}/{payload['name']}"
+                    url = f"{hub.url}/{repo_id}"
+                    if repo_id in hub.repos:
+                        return self.reply(409, {"error": "You already created this model repo", "url": url})
+                    private = payload.get("private") or payload.get("visibility") == "private"
+                    hub.repos[repo_id] = Repo(private=bool(private))
+                    return self.reply(200, {"url": url, "name": repo_id})
+                if match := re.match(r"^/api/models/([^/]+/[^/]+)/preupload/([^/]+)$", path):
+                    payload = json.loads(raw)
+                    self.record({"files": [f["path"] for f in payload.get("files", [])]})
+                    if match.group(1) not in hub.repos:
+                        return self.error(404, "RepoNotFound", "Repository not found")
+                    files = [
+                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                        for f in payload.get("files", [])
+                    ]
+                    return self.reply(200, {"files": files})
+                if match := re.match(r"^/api/models/([^/]+/[^/]+)/commit/([^/]+)$", path):
+                    repo_id = match.group(1)
+                    repo = hub.repos.get(repo_id)
+                    if repo is None:
+                        return self.error(404, "RepoNotFound", "Repository not found")
+                    lines = [json.loads(line) for line in raw.splitlines() if line.strip()]
+                    header = next(item["value"] for item in lines if item["key"] == "header")
+                    added = {}
+                    for item in lines:
+                        if item["key"] == "file":
+                            added[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+                    repo.files.update(added)
+                    repo.sha = hashlib.sha1(repo.sha.encode() + json.dumps(sorted(added)).encode()).hexdigest()
+                    repo.commits.append({"summary": header.get("summary"), "files": sorted(added)})
+                    self.record({"summary": header.get("summary"), "files": sorted(added)})
+                    return self.reply(
+                        200, {"commitUrl": f"{hub.url}/{repo_id}/commit/{repo.sha}", "commitOid": repo.sha}
+                    )
+                self.record()
+                return self.error(404, message=f"no route {path}")
+
+        return Handler

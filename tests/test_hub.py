@@ -1,0 +1,204 @@
+"""huggingface_hub's real client against a local stand-in Hub (HF_ENDPOINT on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import ROOT
+from hubstandin import GOOD_TOKEN, StandInHub
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """A running stand-in Hub, with huggingface_hub pointed at it and a fresh cache."""
+    with StandInHub() as standin:
+        env = {
+            "HF_ENDPOINT": standin.url,
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "HF_HUB_CACHE": str(tmp_path / "hf-cache"),
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_ETAG_TIMEOUT": "5",
+            "HF_HUB_DOWNLOAD_TIMEOUT": "5",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        reload_hub_modules()
+        yield standin, env
+    reload_hub_modules()
+
+
+def reload_hub_modules():
+    """huggingface_hub reads HF_ENDPOINT and the cache paths at import time."""
+    import huggingface_hub.constants
+
+    importlib.reload(huggingface_hub.constants)
+    import huggingface_hub.file_download
+    import huggingface_hub.hf_api
+
+    importlib.reload(huggingface_hub.file_download)
+    importlib.reload(huggingface_hub.hf_api)
+    import huggingface_hub
+
+    importlib.reload(huggingface_hub)
+    import textgen.hub
+
+    importlib.reload(textgen.hub)
+
+
+def shipped(name="nyt-char"):
+    return ROOT / "checkpoints" / name
+
+
+def test_push_and_load_back_by_repo_id_gives_identical_logits(hub):
+    standin, _ = hub
+    from textgen.hub import load_model, push_folder
+
+    url = push_folder(shipped(), "alice/nyt-char", token=GOOD_TOKEN)
+    assert url.startswith(standin.url) and "/commit/" in url
+    repo = standin.repos["alice/nyt-char"]
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "novelty.txt"} <= set(repo.files)
+    assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in repo.files)
+    sent = [(r["method"], r["path"]) for r in standin.requests]
+    assert ("POST", "/api/repos/create") in sent and ("POST", "/api/models/alice/nyt-char/commit/main") in sent
+    assert all(r["authorized"] for r in standin.requests if r["method"] == "POST")
+
+    card = repo.files["README.md"].decode()
+    assert card.startswith("---\n") and "library_name: textgen" in card and "model-index" in card
+    assert "--model alice/nyt-char" in card and "lstm" in card
+
+    remote = load_model("alice/nyt-char")
+    local = load_model(str(shipped()))
+    tokens = torch.tensor([local.tokenizer.encode_documents(["Senate Passes Bill"])])
+    assert torch.equal(remote.model(tokens)[0], local.model(tokens)[0])
+    assert remote.source == "alice/nyt-char" and remote.novelty == local.novelty
+
+
+def test_revision_pinning_and_offline_cache(hub, monkeypatch):
+    standin, _ = hub
+    from textgen.hub import load_model, push_folder
+
+    push_folder(shipped(), "alice/pinned", token=GOOD_TOKEN)
+    sha = standin.repos["alice/pinned"].sha
+    assert load_model(f"alice/pinned@{sha}").tokenizer is not None
+    assert load_model("alice/pinned").tokenizer is not None  # caches what main points at
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    reload_hub_modules()
+    from textgen.hub import HubError
+    from textgen.hub import load_model as offline_load
+
+    assert offline_load("alice/pinned").model is not None  # served from the cache
+    with pytest.raises(HubError, match="not in the local Hub cache and HF_HUB_OFFLINE is set"):
+        offline_load("alice/never-downloaded")
+
+
+def test_refuses_foreign_pickle_and_absurd_repos_before_the_weights(hub):
+    standin, _ = hub
+    from textgen.hub import HubError, load_model
+
+    standin.add_repo(
+        "bob/gpt2",
+        {
+            "config.json": json.dumps({"model_type": "gpt2", "n_embd": 768}).encode(),
+            "model.safetensors": b"x" * 10,
+        },
+    )
+    standin.add_repo("bob/pickled", {"pytorch_model.bin": b"\x80\x02}q\x00."})
+    config = json.loads((shipped() / "config.json").read_text())
+    standin.add_repo(
+        "bob/huge",
+        {
+            "config.json": json.dumps({**config, "hidden_size": 10**7}).encode(),
+            "tokenizer.json": (shipped() / "tokenizer.json").read_bytes(),
+            "model.safetensors": b"never fetched",
+        },
+    )
+    wrong = {**config, "hidden_size": 64, "embedding_dim": 64}
+    standin.add_repo(
+        "bob/mismatch",
+        {
+            "config.json": json.dumps(wrong).encode(),
+            "tokenizer.json": (shipped() / "tokenizer.json").read_bytes(),
+            "model.safetensors": (shipped() / "model.safetensors").read_bytes(),
+        },
+    )
+    with pytest.raises(HubError, match="not a textgen LSTM config: config has unknown keys"):
+        load_model("bob/gpt2")
+    with pytest.raises(HubError, match="holds only pickled weights"):
+        load_model("bob/pickled")
+    with pytest.raises(HubError, match="hidden_size=10000000 is outside"):
+        load_model("bob/huge")
+    assert not any(r["path"].endswith("bob/huge/resolve/main/model.safetensors") for r in standin.requests)
+    with pytest.raises(HubError, match="has shape"):
+        load_model("bob/mismatch")
+
+
+def test_clear_one_line_errors(hub, monkeypatch):
+    standin, _ = hub
+    from textgen.hub import HubError, load_model, push_folder
+
+    with pytest.raises(HubError, match="no Hugging Face token"):
+        push_folder(shipped(), "alice/x")
+    with pytest.raises(HubError, match=r"token was rejected \(401\)"):
+        push_folder(shipped(), "alice/x", token="hf_wrong")
+    with pytest.raises(HubError, match="no model repo nobody/missing on the Hub"):
+        load_model("nobody/missing")
+    with pytest.raises(HubError, match="not a repo id"):
+        push_folder(shipped(), "no slash here", token=GOOD_TOKEN)
+
+
+def test_network_failure_is_one_line(tmp_path):
+    """A Hub that cannot be reached at all: the CLI prints one line, no traceback."""
+    import socket
+
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = {
+        "HF_ENDPOINT": dead,
+        "HF_HOME": str(tmp_path / "h"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_ETAG_TIMEOUT": "2",
+        "HF_HUB_DOWNLOAD_TIMEOUT": "2",
+        "HF_TOKEN": GOOD_TOKEN,
+    }
+    for args in (
+        ["generate", "--model", "alice/anything", "--prompt", "a"],
+        ["push", str(shipped()), "alice/anything"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "textgen", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "could not reach the Hugging Face Hub" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_push_with_hf_token(hub):
+    standin, env = hub
+    result = subprocess.run(
+        [sys.executable, "-m", "textgen", "push", str(shipped("nyt-word")), "alice/nyt-word", "--private"],
+        cwd=ROOT,
+        env={**env, "HF_TOKEN": GOOD_TOKEN, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "/commit/" in result.stdout
+    assert standin.repos["alice/nyt-word"].private
+    assert GOOD_TOKEN not in result.stdout + result.stderr  # never echoed
