@@ -1,0 +1,48 @@
+"""What every benchmark shares: the NYT split, the machine description, a results printer."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from textgen.batches import split_documents  # noqa: E402
+from textgen.corpus import nyt_headlines  # noqa: E402
+
+DEFAULT_DATA_DIR = os.environ.get("TEXTGEN_DATA_DIR", str(ROOT.parent / "shared" / "corpora" / "nyt"))
+
+
+def nyt_split(data_dir: str = DEFAULT_DATA_DIR, seed: int = 0) -> tuple[list[str], list[str]]:
+    """The same held-out headlines train.py uses (val_fraction 0.1, seed 0)."""
+    return split_documents(nyt_headlines(data_dir), 0.1, seed)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {gpu}"
+
+
+def report(name: str, results: dict) -> None:
+    """Print the results and keep them as JSON beside the benchmarks for BENCHMARKS.md."""
+    results = {"benchmark": name, "machine": machine(), "date": time.strftime("%Y-%m-%d"), **results}
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    print(text)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(text + "\n", encoding="utf-8")
