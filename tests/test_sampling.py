@@ -87,3 +87,20 @@ def test_unknown_seed_and_bad_settings(model_and_tokenizer):
     ]:
         with pytest.raises(GenerationError, match=message):
             generate(model, tokenizer, "the", **{"length": 5, **settings})
+
+
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_one_step_decoding_matches_the_full_forward(num_layers):
+    """model.step (the sampler's fast path) computes exactly what forward does, step by step."""
+    torch.manual_seed(1)
+    model = LSTMLanguageModel(
+        LSTMConfig(vocab_size=20, embedding_dim=8, hidden_size=16, num_layers=num_layers)
+    ).eval()
+    tokens = torch.randint(0, 20, (3, 12))
+    full, (h_full, c_full) = model(tokens)
+    state = model.initial_state(3)
+    for t in range(12):
+        logits, state = model.step(tokens[:, t], state)
+        torch.testing.assert_close(logits, full[:, t], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(state[0], h_full, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(state[1], c_full, rtol=1e-5, atol=1e-5)

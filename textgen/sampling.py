@@ -133,8 +133,8 @@ def generate_steps(
         if bool(finished.all()):
             return
         previous = ids
-        logits, state = model(chosen.unsqueeze(1), state)
-        logits = logits[:, -1].float()
+        logits, state = model.step(chosen, state)  # one token: the fused-cell fast path
+        logits = logits.float()
 
 
 def generate(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", **settings) -> list[str]:
