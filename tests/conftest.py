@@ -1,4 +1,4 @@
-"""Shared fixtures: the real corpora beside the repo, a tiny trained model, offline settings."""
+"""Shared fixtures: the real corpora beside the repo, and offline settings for every test."""
 
 from __future__ import annotations
 
@@ -28,18 +28,3 @@ def nyt_documents() -> list[str]:
     from textgen.corpus import nyt_headlines
 
     return nyt_headlines(corpus_path("nyt"))
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory, nyt_documents):
-    """A small char model trained briefly on NYT headlines, saved to a folder."""
-    from textgen import TrainConfig, Trainer, prepare_data
-
-    config = TrainConfig(
-        hidden_size=64, batch_size=16, seq_len=32, epochs=1, eval_every=60, max_minutes=0.1, sample_length=20
-    )
-    out = tmp_path_factory.mktemp("tiny") / "model"
-    trainer = Trainer(config, prepare_data(nyt_documents[:1500], config), out_dir=out, info={"corpus": "NYT"})
-    for _ in trainer.run():
-        pass
-    return out

@@ -2,20 +2,49 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from apphelpers import running_app
 from conftest import CORPORA, corpus_path
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from hubstandin import GOOD_TOKEN, StandInHub
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    env = {"TEXTGEN_DATA_DIR": str(CORPORA / "nyt"), "TEXTGEN_MAX_UPLOAD_MB": "1", "HF_HUB_OFFLINE": "1"}
-    with running_app(env) as url:
-        yield url
+def standin_hub():
+    with StandInHub() as hub:
+        yield hub
+
+
+@pytest.fixture(scope="module")
+def app_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("app") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, standin_hub, app_log):
+    home = tmp_path_factory.mktemp("hf-home")
+    env = {
+        "TEXTGEN_DATA_DIR": str(CORPORA / "nyt"),
+        "TEXTGEN_MAX_UPLOAD_MB": "1",
+        "HF_ENDPOINT": standin_hub.url,
+        "HF_HOME": str(home),
+        "HF_HUB_CACHE": str(home / "cache"),
+    }
+    previous = os.environ.get("TEXTGEN_APP_LOG")
+    os.environ["TEXTGEN_APP_LOG"] = str(app_log)
+    try:
+        with running_app(env) as url:
+            yield url
+    finally:
+        if previous is None:
+            os.environ.pop("TEXTGEN_APP_LOG", None)
+        else:
+            os.environ["TEXTGEN_APP_LOG"] = previous
 
 
 @pytest.fixture
@@ -61,22 +90,27 @@ def test_compare_temperatures_in_one_call(client):
     assert len(set(texts)) > 1
 
 
+def train_upload(client, path, minutes: float, prompt: str = "") -> tuple[str, str, str]:
+    """Upload a file, train a tiny char model on it to completion; (status, model name, zip path)."""
+    _, _, status, model_choice, archive = client.predict(
+        path=handle_file(str(path)),
+        column=None,
+        level="char",
+        size="tiny",
+        minutes=minutes,
+        prompt=prompt,
+        api_name="/train",
+    )
+    name = model_choice if isinstance(model_choice, str) else model_choice["value"]
+    return status, name, archive
+
+
 def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path):
     sayings = corpus_path("saying_cp949.txt")
     columns = client.predict(path=handle_file(str(sayings)), api_name="/columns")
     assert columns is not None
-    result = client.predict(
-        path=handle_file(str(sayings)),
-        column=None,
-        level="char",
-        size="tiny",
-        minutes=0.25,
-        prompt="사랑",
-        api_name="/train",
-    )
-    plot, samples, status, model_choice, archive = result
+    status, name, archive = train_upload(client, sayings, minutes=0.25, prompt="사랑")
     assert "ready" in status and "bits/char" in status
-    name = model_choice if isinstance(model_choice, str) else model_choice["value"]
     assert name.startswith("saying_cp949-char-tiny")
     assert archive and str(archive).endswith(".zip")
     text = client.predict(model=name, prompt="사랑은", temperature=0.5, length=60, seed=0, api_name="/generate")
@@ -86,6 +120,22 @@ def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path)
     stranger = Client(app_url, verbose=False)  # another browser session
     with pytest.raises(AppError, match="no model named"):
         stranger.predict(model=name, prompt="사랑은", length=5, api_name="/generate")
+    with pytest.raises(AppError, match="pick a model you trained in this session"):
+        stranger.predict(model=name, repo_id="alice/sayings", token=GOOD_TOKEN, api_name="/push")
+
+
+def test_push_from_the_page_then_load_by_repo_id(client, standin_hub, app_log):
+    _, name, _ = train_upload(client, corpus_path("saying_cp949.txt"), minutes=0.1)
+    with pytest.raises(AppError, match=r"token was rejected \(401\)"):
+        client.predict(model=name, repo_id="alice/sayings", token="hf_not_valid", api_name="/push")
+    message = client.predict(model=name, repo_id="alice/sayings", token=GOOD_TOKEN, api_name="/push")
+    assert "pushed" in message and "/commit/" in message
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= set(
+        standin_hub.repos["alice/sayings"].files
+    )
+    text = client.predict(model="alice/sayings", prompt="인생은", length=20, seed=0, api_name="/generate")
+    assert text.startswith("인생은") and len(text) > 5
+    assert GOOD_TOKEN not in app_log.read_text(errors="replace")  # the token is never logged
 
 
 def test_explore_an_upload_and_the_nyt_corpus(client):
@@ -109,36 +159,20 @@ def test_bad_uploads_get_a_clear_message(client, tmp_path, name, content, messag
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(AppError, match=message):
-        client.predict(
-            path=handle_file(str(path)),
-            column=None,
-            level="char",
-            size="tiny",
-            minutes=0.1,
-            prompt="",
-            api_name="/train",
-        )
+        train_upload(client, path, minutes=0.1)
 
 
 def test_oversize_upload_is_refused(client, tmp_path):
     path = tmp_path / "big.txt"
     path.write_text("a line of text\n" * 100_000)  # 1.5 MB, over the 1 MB limit set for this server
     with pytest.raises(Exception, match="(?i)size|large|limit"):
-        client.predict(
-            path=handle_file(str(path)),
-            column=None,
-            level="char",
-            size="tiny",
-            minutes=0.1,
-            prompt="",
-            api_name="/train",
-        )
+        train_upload(client, path, minutes=0.1)
 
 
 def test_bad_generation_inputs_and_the_app_keeps_serving(client):
     with pytest.raises(AppError, match="knows none of the seed"):
         client.predict(model="nyt-char", prompt="한국어", length=10, api_name="/generate")
-    with pytest.raises(AppError, match="not in the local Hub cache"):
+    with pytest.raises(AppError, match="no model repo nobody/no-such-model on the Hub"):
         client.predict(model="nobody/no-such-model", prompt="a", length=10, api_name="/generate")
     with pytest.raises(AppError, match="no model named"):
         client.predict(model="not a model", prompt="a", length=10, api_name="/generate")

@@ -104,3 +104,14 @@ def test_one_step_decoding_matches_the_full_forward(num_layers):
         torch.testing.assert_close(logits, full[:, t], rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(state[0], h_full, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(state[1], c_full, rtol=1e-5, atol=1e-5)
+
+
+def test_unk_is_never_generated(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    with torch.no_grad():  # make <unk> the model's overwhelming favourite
+        model.head.bias[tokenizer.unk_id] = 50.0
+    for temperature in (0, 1.0):
+        steps = list(
+            generate_steps(model, tokenizer, "the", temperature=temperature, length=40, num_samples=3, seed=0)
+        )
+        assert all(tokenizer.unk_id not in step.token_ids for step in steps)

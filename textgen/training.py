@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from .batches import batchify, bptt_windows, min_stream_tokens, num_windows, split_documents
+from .card import render_card
 from .checkpoints import CheckpointError, atomic_write, load_folder, read_json, save_checkpoint
 from .metrics import evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
@@ -326,8 +327,6 @@ class Trainer:
         }
 
     def save_best(self, samples: dict[float, str] | None = None) -> None:
-        from .card import render_card
-
         current = copy.deepcopy(self.model.state_dict())
         self.model.load_state_dict(self.best_state)
         info = self.model_info()
