@@ -33,17 +33,19 @@ def trigram_metrics(tokenizer, train_docs, val_docs) -> dict:
     return summarize(nats, len(val_ids) - 1, count_characters(val_docs), spelling)
 
 
-def copies(loaded, temperature: float, samples: int) -> dict:
-    texts = generate(
-        loaded.model,
-        loaded.tokenizer,
-        "",
-        temperature=temperature,
-        length=300,
-        num_samples=samples,
-        stop_at_eos=True,
-        seed=1,
-    )
+def copies(loaded, temperature: float, samples: int, batch: int = 50) -> dict:
+    texts = []
+    for start in range(0, samples, batch):  # the sampler takes at most 64 samples per call
+        texts += generate(
+            loaded.model,
+            loaded.tokenizer,
+            "",
+            temperature=temperature,
+            length=300,
+            num_samples=min(batch, samples - start),
+            stop_at_eos=True,
+            seed=start,
+        )
     headlines = [t.strip() for t in texts if t.strip()]
     copied = sum(document_hash(h) in loaded.novelty for h in headlines)
     return {"generated": len(headlines), "verbatim_copies": copied}
