@@ -25,6 +25,18 @@ def nyt_split(data_dir: str = DEFAULT_DATA_DIR, seed: int = 0) -> tuple[list[str
     return split_documents(nyt_headlines(data_dir), 0.1, seed)
 
 
+def nyt_training_data(config):
+    """textgen's TrainingData on exactly the benchmark split (prepare_data would re-split)."""
+    from textgen import prepare_data
+
+    train_docs, val_docs = nyt_split()
+    data = prepare_data(train_docs + val_docs, config)
+    data.train_documents, data.val_documents = train_docs, val_docs
+    data.tokenizer = data.tokenizer.fit(train_docs, lowercase=config.lowercase)
+    data.train_ids = [data.tokenizer.encode(doc) for doc in train_docs]
+    return data
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 
 import torch
-from common import nyt_split, report
+from common import nyt_split, nyt_training_data, report
 from tutorial_baseline import TutorialLSTM, encode, nats_to_bits, train, windows
 
-from textgen import Evaluation, TrainConfig, Trainer, prepare_data
+from textgen import Evaluation, TrainConfig, Trainer
 from textgen.training import TrainingData
 
 
@@ -82,10 +82,7 @@ def main(argv: list[str] | None = None) -> None:
 
     train_docs, val_docs = nyt_split()
     config = TrainConfig(lowercase=True)
-    data = prepare_data(train_docs + val_docs, config)
-    # prepare_data re-splits; use exactly the benchmark's split instead.
-    data.train_documents, data.val_documents = train_docs, val_docs
-    data.train_ids = [data.tokenizer.encode(doc) for doc in train_docs]
+    data = nyt_training_data(config)
 
     baseline = run_baseline(train_docs, val_docs, args.baseline_seconds)
     target = min(loss for _, loss in baseline)

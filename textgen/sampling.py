@@ -115,19 +115,18 @@ def generate_steps(
 
     prompt_ids = torch.tensor([encode_prompt(tokenizer, prompt)], device=device)
     logits, (h, c) = model(prompt_ids)
-    logits = logits[:, -1].float().expand(num_samples, -1)  # (batch, vocab)
+    logits = logits[:, -1].float().repeat(num_samples, 1)  # (batch, vocab); own memory, masked in place
     state = (h.repeat(1, num_samples, 1), c.repeat(1, num_samples, 1))
     previous = [int(prompt_ids[0, -1])] * num_samples
     finished = torch.zeros(num_samples, dtype=torch.bool, device=device)
-    unk = torch.tensor([tokenizer.unk_id], device=device)
 
     for _ in range(length):
-        # `<unk>` is a class of rare words, never a word to print: choose among the others.
-        allowed = logits.index_fill(1, unk, float("-inf"))
-        scaled = top_p_mask(top_k_mask(allowed / temperatures.clamp(min=1e-6), top_k), top_p)
+        probs = logits.softmax(-1)  # the model's own distribution, for the confidence shading
+        logits[:, tokenizer.unk_id] = float("-inf")  # `<unk>` is a class of rare words, never a word to print
+        scaled = top_p_mask(top_k_mask(logits / temperatures.clamp(min=1e-6), top_k), top_p)
         sampled = torch.multinomial(scaled.softmax(-1), 1, generator=generator).squeeze(1)
-        chosen = torch.where(greedy, allowed.argmax(-1), sampled)  # (batch,)
-        chosen_prob = logits.softmax(-1).gather(1, chosen.unsqueeze(1)).squeeze(1)  # the model's own
+        chosen = torch.where(greedy, logits.argmax(-1), sampled)  # (batch,)
+        chosen_prob = probs.gather(1, chosen.unsqueeze(1)).squeeze(1)
         ids, probs, was_finished = chosen.tolist(), chosen_prob.tolist(), finished.tolist()
         pieces = ["" if done else tokenizer.piece(i, prev) for i, prev, done in zip(ids, previous, was_finished)]
         if stop_at_eos:

@@ -1,0 +1,59 @@
+"""The tuning sweep behind textgen's defaults: seconds of training to a target held-out loss.
+
+    python bench/sweep.py '{"lr": 0.01}' '{"lr": 0.02, "dropout": 0.0, "warmup_steps": 20}' --budget 15
+
+Each JSON object overrides TrainConfig fields (lowercased NYT headlines, as the tutorials train).
+Prints, per configuration: steps, the best held-out loss and when the target was first reached.
+Run one sweep at a time: two torch processes on 2 cores distort each other's times badly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from common import nyt_training_data
+
+from textgen import Evaluation, TrainConfig, Trainer
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("configs", nargs="+", help="JSON objects of TrainConfig overrides")
+    parser.add_argument("--budget", type=float, default=15, help="training seconds per configuration")
+    parser.add_argument("--target", type=float, default=1.88, help="held-out nats/char to reach")
+    args = parser.parse_args(argv)
+    for overrides in map(json.loads, args.configs):
+        config = TrainConfig(
+            **{
+                "lowercase": True,
+                "epochs": 1000,
+                "eval_every": 25,
+                "patience": 1000,
+                "sample_length": 1,
+                "max_minutes": args.budget / 60,
+                **overrides,
+            }
+        )
+        trainer = Trainer(config, nyt_training_data(config))
+        best, reached = float("inf"), None
+        for event in trainer.run():
+            if isinstance(event, Evaluation):
+                best = min(best, event.val["loss"])
+                if reached is None and event.val["loss"] <= args.target:
+                    reached = round(event.elapsed, 1)
+        print(
+            json.dumps(
+                {
+                    "overrides": overrides,
+                    "steps": trainer.step,
+                    "best": round(best, 4),
+                    "seconds_to_target": reached,
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
