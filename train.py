@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="model folder to write (the best model by validation loss)")
     run.add_argument("--overwrite", action="store_true", help="allow --out to replace an existing model")
     run.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
-    run.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    run.add_argument(
+        "--epochs", type=int, default=None, help=f"default {DEFAULTS.epochs}; with --resume, as saved"
+    )
     run.add_argument("--max-minutes", type=float, default=None, help="time budget for training")
     run.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     run.add_argument("--seq-len", type=int, default=DEFAULTS.seq_len, help="truncated BPTT length")
@@ -64,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--eval-every", type=int, default=DEFAULTS.eval_every, help="steps between evaluations")
     run.add_argument("--patience", type=int, default=DEFAULTS.patience)
     run.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    run.add_argument("--device", default=DEFAULTS.device, help="auto, cpu or cuda")
+    run.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     run.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
     run.add_argument("--sample-prompt", default="", help="seed text for the samples printed while training")
 
@@ -75,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    for name in ("epochs", "hidden_size", "num_layers", "batch_size", "seq_len", "eval_every", "patience"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        parser.error("--max-minutes must be more than 0")
+    if not 0 <= args.dropout < 1:
+        parser.error("--dropout must be in [0, 1)")
+    if not 0 < args.val_fraction < 1:
+        parser.error("--val-fraction must be between 0 and 1")
+    if args.lr <= 0:
+        parser.error("--lr must be more than 0")
+    if args.where and "=" not in args.where:
+        parser.error("--where takes COLUMN=VALUE")
     if args.resume:
         if args.out and Path(args.out).resolve() != Path(args.resume).resolve():
             parser.error("--resume continues in its own folder; leave out --out")
@@ -89,24 +104,11 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error(f"--out {out} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
         parser.error(f"--out {out} is not empty; pick a new folder, --resume it, or pass --overwrite")
-    for name in ("epochs", "hidden_size", "num_layers", "batch_size", "seq_len", "eval_every", "patience"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.max_minutes is not None and args.max_minutes <= 0:
-        parser.error("--max-minutes must be more than 0")
-    if not 0 <= args.dropout < 1:
-        parser.error("--dropout must be in [0, 1)")
-    if not 0 < args.val_fraction < 1:
-        parser.error("--val-fraction must be between 0 and 1")
-    if args.lr <= 0:
-        parser.error("--lr must be more than 0")
-    if args.where and "=" not in args.where:
-        parser.error("--where takes COLUMN=VALUE")
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     names = {f.name for f in fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
 
 
 def corpus_args(args: argparse.Namespace) -> dict:
@@ -121,7 +123,9 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         if args.corpus:
             source.update(corpus_args(args))
         corpus = load_corpus(**source)
-        overrides = {"max_minutes": args.max_minutes, "epochs": args.epochs, "device": args.device}
+        # A resumed run keeps its saved settings; only the flags given now change them.
+        given = {"max_minutes": args.max_minutes, "epochs": args.epochs, "device": args.device}
+        overrides = {name: value for name, value in given.items() if value is not None}
         return Trainer.resume(args.resume, corpus.documents, overrides)
     corpus = load_corpus(**corpus_args(args))
     config = train_config(args)

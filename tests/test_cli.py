@@ -178,3 +178,17 @@ def test_no_traceback_end_to_end(tmp_path):
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_resume_keeps_the_saved_settings(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["--corpus", str(corpus_path("saying_cp949.txt")), "--hidden-size", "32", "--eval-every", "5"]
+    train.main([*base, "--out", str(out), "--epochs", "2"])
+    first = capsys.readouterr().out.splitlines()[-1]
+    train.main(["--resume", str(out)])  # no flags: the run was complete, so nothing more to do
+    again = capsys.readouterr().out.splitlines()[-1]
+    steps = first.split(" after ")[1].split(" steps")[0]
+    assert f"after {steps} steps" in again
+    train.main(["--resume", str(out), "--epochs", "3"])  # a flag given now extends it
+    longer = capsys.readouterr().out.splitlines()[-1]
+    assert int(longer.split(" after ")[1].split(" steps")[0]) > int(steps)
