@@ -89,7 +89,6 @@ I18N = gr.I18n(
         "repo_id": "Hub repo id (user/name)",
         "token": "Your Hugging Face token (write access; never stored)",
         "push": "Push to the Hub",
-        "corpus": "Corpus",
         "stats": "Statistics",
         "lengths": "Document lengths (characters)",
         "top_tokens": "Most frequent tokens",
@@ -131,7 +130,6 @@ I18N = gr.I18n(
         "repo_id": "Hub 저장소 id (user/name)",
         "token": "Hugging Face 토큰 (쓰기 권한, 저장하지 않음)",
         "push": "Hub에 올리기",
-        "corpus": "말뭉치",
         "stats": "통계",
         "lengths": "문서 길이 (글자)",
         "top_tokens": "가장 자주 나오는 토큰",
@@ -144,7 +142,7 @@ REGISTRY: ModelRegistry | None = None
 
 def registry() -> ModelRegistry:
     global REGISTRY
-    if REGISTRY is None:  # built on first use, not at import
+    if REGISTRY is None:  # lists checkpoints/ only; each model loads on its first use
         REGISTRY = ModelRegistry(CHECKPOINT_DIR, resolve_device(os.environ.get("TEXTGEN_DEVICE", "auto")))
     return REGISTRY
 
