@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from apphelpers import running_app
@@ -177,3 +178,22 @@ def test_bad_generation_inputs_and_the_app_keeps_serving(client):
     with pytest.raises(AppError, match="no model named"):
         client.predict(model="not a model", prompt="a", length=10, api_name="/generate")
     assert client.predict(model="nyt-char", prompt="A", length=10, seed=0, api_name="/generate").startswith("A")
+
+
+def test_generation_is_served_while_someone_trains(app_url):
+    trainer_session, visitor = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    training = trainer_session.submit(
+        path=handle_file(str(corpus_path("saying_cp949.txt"))),
+        column=None,
+        level="char",
+        size="tiny",
+        minutes=0.3,
+        prompt="",
+        api_name="/train",
+    )
+    while not training.outputs() and not training.done():  # wait until training is under way
+        time.sleep(0.05)
+    text = visitor.predict(model="nyt-char", prompt="Senate", length=100, seed=5, api_name="/generate")
+    assert text.startswith("Senate") and len(text) > 50
+    assert not training.done(), "generation should not wait for the training run to finish"
+    assert "ready" in training.result(timeout=120)[2]
