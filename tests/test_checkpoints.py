@@ -46,7 +46,8 @@ def test_no_pickle_loading_anywhere_in_the_code():
     sources = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts and "tests" not in p.parts]
     for path in sources:
         text = path.read_text(encoding="utf-8")
-        assert "import pickle" not in text and "torch.load(" not in text, path
+        unpickling = ("import pickle", "torch." + "load(")  # split so this file does not match itself
+        assert not any(call in text for call in unpickling), path
 
 
 def test_missing_files_and_bad_configs_are_refused(tmp_path):
