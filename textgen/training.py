@@ -21,7 +21,15 @@ from safetensors.torch import load_file, save_file
 
 from .batches import batchify, bptt_windows, min_stream_tokens, num_windows, split_documents
 from .card import render_card
-from .checkpoints import CheckpointError, atomic_write, load_folder, read_json, save_checkpoint
+from .checkpoints import (
+    CARD_FILE,
+    TRAINING_FILE,
+    CheckpointError,
+    atomic_write,
+    load_folder,
+    read_json,
+    save_checkpoint,
+)
 from .metrics import evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .sampling import generate
@@ -310,7 +318,7 @@ class Trainer:
         unigram = unigram_metrics(self.data.tokenizer, self.data.train_documents, self.data.val_documents)
         self.info.update(unigram=unigram, stopped_because=reason)
         if self.out_dir and self.best_state is not None:
-            self.save_best()
+            self.save_summary()
         return Finished(self.step, reason, self.best_metrics, unigram, self.elapsed)
 
     # ------------------------------------------------------------------ saving and resuming
@@ -326,15 +334,11 @@ class Trainer:
             "training_seconds": round(self.elapsed, 1),
         }
 
-    def save_best(self, samples: dict[float, str] | None = None) -> None:
+    def save_best(self, samples: dict[float, str]) -> None:
         current = copy.deepcopy(self.model.state_dict())
         self.model.load_state_dict(self.best_state)
+        self.info["samples"] = {str(t): s for t, s in samples.items()}
         info = self.model_info()
-        if samples is not None:
-            info["samples"] = {str(t): s for t, s in samples.items()}
-        elif "samples" not in info:
-            info["samples"] = {str(t): s for t, s in self.samples().items()}
-        self.info["samples"] = info["samples"]
         save_checkpoint(
             self.out_dir,
             self.model,
@@ -344,6 +348,13 @@ class Trainer:
             card=render_card(info, self.model.config, model_ref=str(self.out_dir)),
         )
         self.model.load_state_dict(current)
+
+    def save_summary(self) -> None:
+        """At the end: add the unigram baseline and why it stopped to the saved card (weights unchanged)."""
+        info = self.model_info()
+        card = render_card(info, self.model.config, model_ref=str(self.out_dir))
+        atomic_write(self.out_dir / TRAINING_FILE, json.dumps(info, ensure_ascii=False, indent=2).encode())
+        atomic_write(self.out_dir / CARD_FILE, card.encode("utf-8"))
 
     def save(self, event: Evaluation) -> None:
         """The best model (when it improved) and the latest state for --resume."""
