@@ -20,6 +20,7 @@ from textgen import (
     Finished,
     GenerationError,
     Progress,
+    Step,
     Trainer,
     TrainingError,
     generate_steps,
@@ -28,6 +29,7 @@ from textgen import (
     new_seed,
     prepare_data,
     resolve_device,
+    stream_texts,
 )
 from textgen.corpus import SUPPORTED_SUFFIXES, read_text
 from textgen.explore import corpus_stats
@@ -50,6 +52,7 @@ MAX_TRAIN_MINUTES = float(os.environ.get("TEXTGEN_MAX_TRAIN_MINUTES", "10"))
 GENERATE_CONCURRENCY = int(os.environ.get("TEXTGEN_GENERATE_CONCURRENCY", "4"))
 TRAIN_CONCURRENCY = int(os.environ.get("TEXTGEN_TRAIN_CONCURRENCY", "1"))
 COMPARE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
+STREAM_INTERVAL = 0.05  # seconds between streamed updates: ~20 a second is smooth enough
 USER_ERRORS = (CorpusError, CheckpointError, GenerationError, TrainingError, ValueError)
 
 I18N = gr.I18n(
@@ -158,8 +161,14 @@ def user_error(err: Exception) -> gr.Error:
 # ---------------------------------------------------------------- generate
 
 
+def optional_seed(seed: float | None) -> int | None:
+    """The page's number box: empty or negative means "draw a fresh one"."""
+    return None if seed is None or seed < 0 else int(seed)
+
+
 def resolve_seed(seed: float | None, randomize: bool) -> int:
-    return new_seed() if randomize or seed is None or seed < 0 else int(seed)
+    chosen = None if randomize else optional_seed(seed)
+    return new_seed() if chosen is None else chosen
 
 
 def generate(
@@ -187,15 +196,12 @@ def generate(
             top_p=float(top_p),
             num_samples=int(num_samples),
             stop_at_eos=bool(stop_at_eos),
-            seed=None if seed is None or seed < 0 else int(seed),
+            seed=optional_seed(seed),
         )
-        record, texts, last = [], [prompt or ""] * int(num_samples), 0.0
-        for step in steps:
-            record.append(step)
-            texts = [text + piece for text, piece in zip(texts, step.pieces)]
-            if time.monotonic() - last > 0.05:  # ~20 updates a second is smooth enough
-                last = time.monotonic()
-                yield join_samples(texts), gr.skip()
+        record: list[Step] = []
+        recorded = (record.append(step) or step for step in steps)  # kept for the annotations
+        for texts in stream_texts(recorded, prompt or "", interval=STREAM_INTERVAL):
+            yield join_samples(texts), gr.skip()
         yield (
             join_samples(texts),
             {"model": model, "session": session_id(request), "steps": record, "texts": texts},
@@ -232,20 +238,16 @@ def compare_temperatures(
     """The same seed text at 0.2, 0.5, 1.0 and 1.2, in one batched call, streamed side by side."""
     try:
         loaded = registry().get(model, session_id(request))
-        texts, last = [prompt or ""] * len(COMPARE_TEMPERATURES), 0.0
-        for step in generate_steps(
+        steps = generate_steps(
             loaded.model,
             loaded.tokenizer,
             prompt or "",
             temperature=list(COMPARE_TEMPERATURES),
             length=int(length),
-            seed=None if seed is None or seed < 0 else int(seed),
-        ):
-            texts = [text + piece for text, piece in zip(texts, step.pieces)]
-            if time.monotonic() - last > 0.05:
-                last = time.monotonic()
-                yield tuple(texts)
-        yield tuple(texts)
+            seed=optional_seed(seed),
+        )
+        for texts in stream_texts(steps, prompt or "", interval=STREAM_INTERVAL):
+            yield tuple(texts)
     except USER_ERRORS as err:
         raise user_error(err) from None
 

@@ -4,7 +4,7 @@ from .checkpoints import CheckpointError, LoadedModel, document_hash, load_folde
 from .corpus import Corpus, CorpusError, load_corpus, read_documents, read_text
 from .metrics import evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
-from .sampling import GenerationError, Step, generate, generate_steps, join_prompt, new_seed
+from .sampling import GenerationError, Step, generate, generate_steps, new_seed, stream_texts
 from .tokenizer import CharTokenizer, Tokenizer, WordTokenizer, fit_tokenizer, load_tokenizer
 from .training import (
     Evaluation,
@@ -40,7 +40,6 @@ __all__ = [
     "fit_tokenizer",
     "generate",
     "generate_steps",
-    "join_prompt",
     "load_corpus",
     "load_folder",
     "load_tokenizer",
@@ -50,5 +49,6 @@ __all__ = [
     "read_text",
     "resolve_device",
     "save_checkpoint",
+    "stream_texts",
     "unigram_metrics",
 ]

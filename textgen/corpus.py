@@ -40,10 +40,6 @@ class Corpus:
     name: str
     documents: list[str]
 
-    @property
-    def num_characters(self) -> int:
-        return sum(len(doc) for doc in self.documents)
-
 
 # --------------------------------------------------------------------------- decoding
 

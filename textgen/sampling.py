@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -127,31 +129,35 @@ def generate_steps(
         sampled = torch.multinomial(scaled.softmax(-1), 1, generator=generator).squeeze(1)
         chosen = torch.where(greedy, logits.argmax(-1), sampled)  # (batch,)
         chosen_prob = probs.gather(1, chosen.unsqueeze(1)).squeeze(1)
-        ids, probs, was_finished = chosen.tolist(), chosen_prob.tolist(), finished.tolist()
+        ids, chosen_probs, was_finished = chosen.tolist(), chosen_prob.tolist(), finished.tolist()
         pieces = ["" if done else tokenizer.piece(i, prev) for i, prev, done in zip(ids, previous, was_finished)]
         if stop_at_eos:
             finished |= chosen == tokenizer.eos_id
-        yield Step(ids, pieces, probs, finished.tolist())
-        if bool(finished.all()):
+        yield Step(ids, pieces, chosen_probs, finished.tolist())
+        if stop_at_eos and bool(finished.all()):
             return
         previous = ids
         logits, state = model.step(chosen, state)  # one token: the fused-cell fast path
         logits = logits.float()
 
 
+def stream_texts(steps: Iterable[Step], prompt: str = "", interval: float | None = None) -> Iterator[list[str]]:
+    """The texts so far, `prompt` first: at most every `interval` seconds while the steps come (None:
+    not while streaming), and always once more with the final texts. Pieces are joined only on yield."""
+    pieces: list[list[str]] = []
+    last = -math.inf
+    for step in steps:
+        if not pieces:
+            pieces = [[prompt] for _ in step.pieces]
+        for text, piece in zip(pieces, step.pieces):
+            text.append(piece)
+        if interval is not None and time.monotonic() - last >= interval:
+            last = time.monotonic()
+            yield ["".join(text) for text in pieces]
+    yield ["".join(text) for text in pieces]
+
+
 def generate(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", **settings) -> list[str]:
     """The generated continuations (without the prompt), one string per sample."""
-    texts: list[list[str]] | None = None
-    for step in generate_steps(model, tokenizer, prompt, **settings):
-        if texts is None:
-            texts = [[] for _ in step.pieces]
-        for text, piece in zip(texts, step.pieces):
-            text.append(piece)
-    return ["".join(t) for t in texts or []]
-
-
-def join_prompt(tokenizer: Tokenizer, prompt: str, continuation: str) -> str:
-    """Prompt and continuation as one text, with the word-level space between them."""
-    if tokenizer.level == "word" and prompt and continuation[:1] == " ":
-        return prompt.rstrip() + continuation
-    return prompt + continuation
+    *_, texts = stream_texts(generate_steps(model, tokenizer, prompt, **settings))
+    return texts
