@@ -270,46 +270,48 @@ class Trainer:
         return {t: self.config.sample_prompt + text.rstrip("\n") for t, text in zip(SAMPLE_TEMPERATURES, texts)}
 
     def run(self) -> Iterator[Progress | Evaluation | Finished]:
+        """Train, evaluating every `eval_every` steps and once more at the end if the last step was not."""
         config = self.config
         self.model.train()
-        reason, last_loss = "epochs", math.nan
-        clock = time.perf_counter() - self.elapsed
+        self._clock = time.perf_counter() - self.elapsed
+        loss = None  # stays None when a resumed run has nothing left to do
         while self.epoch < config.epochs:
             state = None
             for index, (inputs, targets) in enumerate(bptt_windows(self._rows(self.epoch), config.seq_len)):
                 if index < self.window:
                     continue  # resuming mid-epoch
                 inputs, targets = inputs.to(self.device), targets.to(self.device)
-                last_loss, state = self.train_step(inputs, targets, state)
+                loss, state = self.train_step(inputs, targets, state)
                 self.window = index + 1
-                self.elapsed = time.perf_counter() - clock
-                yield Progress(
-                    self.step, self.total_steps, self.epoch, last_loss, self.learning_rate(), self.elapsed
-                )
+                self.elapsed = time.perf_counter() - self._clock
+                yield Progress(self.step, self.total_steps, self.epoch, loss, self.learning_rate(), self.elapsed)
                 out_of_time = config.max_minutes is not None and self.elapsed >= 60 * config.max_minutes
                 if self.step % config.eval_every == 0 or out_of_time or self.stop_requested:
-                    paused = time.perf_counter()
-                    yield self.evaluate(last_loss)
-                    clock += time.perf_counter() - paused  # evaluation does not eat the budget
-                    if self.stop_requested:
-                        reason = "stopped"
-                    elif out_of_time:
-                        reason = "time budget"
-                    elif self.bad_evaluations >= config.patience:
-                        reason = "early stop"
-                    else:
-                        continue
-                    yield self.finish(reason)
-                    return
+                    yield self.timed_evaluation(loss)
+                    reason = self.stop_reason(out_of_time)
+                    if reason:
+                        yield self.finish(reason)
+                        return
             self.epoch, self.window = self.epoch + 1, 0
-            if self.step % config.eval_every:
-                paused = time.perf_counter()
-                yield self.evaluate(last_loss)
-                clock += time.perf_counter() - paused
-                if self.bad_evaluations >= config.patience:
-                    yield self.finish("early stop")
-                    return
-        yield self.finish(reason)
+        if loss is not None and self.step % config.eval_every:
+            yield self.timed_evaluation(loss)
+        yield self.finish("epochs")
+
+    def timed_evaluation(self, train_loss: float) -> Evaluation:
+        """Evaluate with the training clock paused: evaluation does not eat the time budget."""
+        paused = time.perf_counter()
+        event = self.evaluate(train_loss)
+        self._clock += time.perf_counter() - paused
+        return event
+
+    def stop_reason(self, out_of_time: bool) -> str | None:
+        if self.stop_requested:
+            return "stopped"
+        if out_of_time:
+            return "time budget"
+        if self.bad_evaluations >= self.config.patience:
+            return "early stop"
+        return None
 
     def finish(self, reason: str) -> Finished:
         if self.best_state is not None:
