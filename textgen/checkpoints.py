@@ -16,6 +16,8 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,11 +55,13 @@ def document_hash(text: str) -> str:
     return hashlib.blake2b(text.strip().encode("utf-8"), digest_size=8).hexdigest()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`, renamed over it when the block ends; removed if the block fails."""
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
+        yield Path(temp)
         os.chmod(temp, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
         os.replace(temp, path)
     except BaseException:
@@ -65,16 +69,14 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def atomic_write(path: Path, data: bytes) -> None:
+    with atomic_path(path) as temp:
+        temp.write_bytes(data)
+
+
 def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        save_model(model, temp)  # dedupes the tied embedding/head tensor
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temp:
+        save_model(model, str(temp))  # stores the tied embedding/head tensor once
 
 
 def save_checkpoint(

@@ -25,8 +25,11 @@ from .checkpoints import (
     CARD_FILE,
     TRAINING_FILE,
     CheckpointError,
+    atomic_path,
+    atomic_save_model,
     atomic_write,
     load_folder,
+    load_weights,
     read_json,
     save_checkpoint,
 )
@@ -364,14 +367,10 @@ class Trainer:
             self.save_best(event.samples)
         state_dir = self.out_dir / STATE_DIR
         state_dir.mkdir(parents=True, exist_ok=True)
-        model_tensors = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-        if self.model.config.tied:
-            model_tensors.pop("head.weight")  # shared with embedding.weight; save_file wants it once
         optimizer_tensors, optimizer_meta = flatten_optimizer(self.optimizer)
-        save_file(model_tensors, str(state_dir / "model.safetensors.tmp"))
-        save_file(optimizer_tensors, str(state_dir / "optimizer.safetensors.tmp"))
-        (state_dir / "model.safetensors.tmp").replace(state_dir / "model.safetensors")
-        (state_dir / "optimizer.safetensors.tmp").replace(state_dir / "optimizer.safetensors")
+        atomic_save_model(self.model, state_dir / "model.safetensors")
+        with atomic_path(state_dir / "optimizer.safetensors") as temp:
+            save_file(optimizer_tensors, str(temp))
         progress = {
             "step": self.step,
             "epoch": self.epoch,
@@ -406,11 +405,8 @@ class Trainer:
         loaded = load_folder(directory)
         data = prepare_data(documents, config, tokenizer=loaded.tokenizer)
         trainer = cls(config, data, out_dir=directory, info=progress.get("info", {}), model=loaded.model)
-        latest = load_file(str(state_dir / "model.safetensors"))
-        if trainer.model.config.tied:
-            latest["head.weight"] = latest["embedding.weight"]
         trainer.best_state = copy.deepcopy(loaded.model.state_dict())
-        trainer.model.load_state_dict(latest)
+        load_weights(trainer.model, state_dir / "model.safetensors")  # the latest weights, not the best
         load_optimizer(
             trainer.optimizer, load_file(str(state_dir / "optimizer.safetensors")), progress["optimizer"]
         )
