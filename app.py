@@ -301,7 +301,8 @@ def train(
         raise user_error(err) from None
     name = f"{Path(path).stem}-{level}-{size}-{len(session.models) + 1}"
     out_dir = session.directory / name
-    trainer = Trainer(config, data, out_dir=out_dir, info={"corpus": Path(path).name, "title": name})
+    info = {"corpus": Path(path).name, "title": name}
+    trainer = Trainer(config, data, out_dir=out_dir, info=info, resumable=False)  # the page never resumes
     session.stop_requested = False
     history: list[dict] = []
     train_losses: list[float] = []

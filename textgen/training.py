@@ -180,8 +180,10 @@ class Trainer:
         out_dir: str | Path | None = None,
         info: dict | None = None,
         model: LSTMLanguageModel | None = None,
+        resumable: bool = True,  # also save the latest weights and optimizer at each evaluation
     ):
         self.config = config
+        self.resumable = resumable
         self.data = data
         self.out_dir = Path(out_dir) if out_dir else None
         self.info = info or {}
@@ -365,6 +367,8 @@ class Trainer:
         """The best model (when it improved) and the latest state for --resume."""
         if event.is_best:
             self.save_best(event.samples)
+        if not self.resumable:
+            return
         state_dir = self.out_dir / STATE_DIR
         state_dir.mkdir(parents=True, exist_ok=True)
         optimizer_tensors, optimizer_meta = flatten_optimizer(self.optimizer)
