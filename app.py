@@ -31,7 +31,7 @@ from textgen import (
     resolve_device,
     stream_texts,
 )
-from textgen.corpus import SUPPORTED_SUFFIXES, read_text
+from textgen.corpus import SUPPORTED_SUFFIXES, csv_columns
 from textgen.explore import corpus_stats
 from textgen.hub import HubError, push_folder
 from textgen.sampling import MAX_LENGTH, MAX_SAMPLES
@@ -272,12 +272,10 @@ def upload_columns(path: str | None):
     if not path or Path(path).suffix.lower() not in (".csv", ".tsv"):
         return gr.update(choices=[], value=None, visible=False)
     try:
-        header = read_text(path).split("\n", 1)[0]
+        columns, guess = csv_columns(path)
     except CorpusError as err:
         raise user_error(err) from None
-    columns = [c.strip().strip('"') for c in header.split("\t" if path.endswith(".tsv") else ",")]
-    guess = next((c for c in ("text", "headline", "quoteText", "content", "message") if c in columns), columns[0])
-    return gr.update(choices=columns, value=guess, visible=True)
+    return gr.update(choices=columns, value=guess or (columns[0] if columns else None), visible=True)
 
 
 def train(

@@ -128,3 +128,11 @@ def test_bad_files_get_one_clear_error(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(CorpusError, match="no such file"):
         load_corpus(str(tmp_path / "nope.txt"))
+
+
+def test_csv_columns_reads_quoted_headers_and_guesses_the_text(tmp_path):
+    from textgen.corpus import csv_columns
+
+    path = tmp_path / "chat.csv"
+    path.write_text('"user, id",message,when\n1,hi,now\n', encoding="utf-8")
+    assert csv_columns(path) == (["user, id", "message", "when"], "message")

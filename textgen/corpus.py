@@ -134,13 +134,27 @@ def split_plain_text(text: str) -> list[str]:
     return [doc for doc in (clean_document(d) for d in documents) if doc]
 
 
+def csv_delimiter(path: str | os.PathLike) -> str:
+    return "\t" if Path(path).suffix.lower() == ".tsv" else ","
+
+
+def guess_text_column(columns: list[str]) -> str | None:
+    return next((c for c in TEXT_FIELDS if c in columns), None)
+
+
+def csv_columns(path: str | os.PathLike) -> tuple[list[str], str | None]:
+    """A CSV's column names and the one that most likely holds the text (None if no guess)."""
+    header = next(csv.reader(io.StringIO(read_text(path)), delimiter=csv_delimiter(path)), [])
+    return header, guess_text_column(header)
+
+
 def split_csv(text: str, column: str | None, where: tuple[str, str] | None, delimiter: str = ",") -> list[str]:
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     columns = reader.fieldnames or []
     if not columns:
         raise CorpusError("the CSV has no header row")
     if column is None:
-        column = next((c for c in TEXT_FIELDS if c in columns), None)
+        column = guess_text_column(columns)
         if column is None:
             raise CorpusError(f"pick a text column; the CSV has: {', '.join(columns)}")
     for name in [column] + ([where[0]] if where else []):
@@ -208,7 +222,7 @@ def read_documents(
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".tsv"):
-            return split_csv(text, column, where, "\t" if suffix == ".tsv" else ",")
+            return split_csv(text, column, where, csv_delimiter(path))
         if suffix in (".json", ".jsonl"):
             return split_json(text, column, jsonl=suffix == ".jsonl")
         return split_plain_text(text)
