@@ -171,6 +171,12 @@ def resolve_seed(seed: float | None, randomize: bool) -> int:
     return new_seed() if chosen is None else chosen
 
 
+def start_steps(model: str, prompt: str, request: gr.Request | None, **settings):
+    """This session's (or a shipped, or a Hub) model, sampling from `prompt`."""
+    loaded = registry().get(model, session_id(request))
+    return generate_steps(loaded.model, loaded.tokenizer, prompt or "", **settings)
+
+
 def generate(
     model: str,
     prompt: str,
@@ -185,11 +191,10 @@ def generate(
 ):
     """Stream the generated text (prompt included); the last update also fills the annotation state."""
     try:
-        loaded = registry().get(model, session_id(request))
-        steps = generate_steps(
-            loaded.model,
-            loaded.tokenizer,
-            prompt or "",
+        steps = start_steps(
+            model,
+            prompt,
+            request,
             temperature=float(temperature),
             length=int(length),
             top_k=int(top_k),
@@ -237,11 +242,10 @@ def compare_temperatures(
 ):
     """The same seed text at 0.2, 0.5, 1.0 and 1.2, in one batched call, streamed side by side."""
     try:
-        loaded = registry().get(model, session_id(request))
-        steps = generate_steps(
-            loaded.model,
-            loaded.tokenizer,
-            prompt or "",
+        steps = start_steps(
+            model,
+            prompt,
+            request,
             temperature=list(COMPARE_TEMPERATURES),
             length=int(length),
             seed=optional_seed(seed),
