@@ -67,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--patience", type=int, default=DEFAULTS.patience)
     run.add_argument("--seed", type=int, default=DEFAULTS.seed)
     run.add_argument("--device", default=None, help="auto (default), cpu or cuda")
-    run.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
+    run.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        help="bf16 autocast; default: on where the hardware does bf16 natively (CUDA, or a CPU with AMX)",
+    )
     run.add_argument("--sample-prompt", default="", help="seed text for the samples printed while training")
 
     hub = parser.add_argument_group("Hugging Face Hub")
@@ -171,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{data.tokenizer.level} level, {len(data.tokenizer)} tokens, {len(data.train_documents)} training"
             f" / {len(data.val_documents)} validation documents, {parameters:,} parameters on {trainer.device}"
+            + (" (bf16)" if trainer.bf16 else "")
         )
         finished = report(trainer)
         best, unigram = finished.best, finished.unigram

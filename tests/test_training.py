@@ -5,6 +5,7 @@ import torch
 
 from textgen import Evaluation, Finished, TrainConfig, Trainer, load_folder, prepare_data
 from textgen.metrics import evaluate, unigram_metrics
+from textgen.training import native_bf16
 
 
 def run_to_end(trainer):
@@ -61,6 +62,24 @@ def test_seeded_cpu_runs_are_reproducible(nyt_documents):
         events = list(trainer.run())
         results.append([e.val["loss"] for e in events if isinstance(e, Evaluation)])
     assert results[0] == results[1]
+
+
+def test_bf16_autocast_learns_as_well_as_fp32_and_saves_fp32_weights(tmp_path, nyt_documents):
+    assert Trainer(small_config(), prepare_data(nyt_documents[:300], small_config())).bf16 == native_bf16(
+        torch.device("cpu")
+    )  # the default follows the hardware
+    losses = {}
+    for bf16 in (False, True):
+        config = small_config(epochs=1, eval_every=1000, bf16=bf16)
+        trainer = Trainer(config, prepare_data(nyt_documents[:800], config), out_dir=tmp_path / str(bf16))
+        assert trainer.bf16 is bf16 and trainer.optimizer.defaults["fused"]
+        events = run_to_end(trainer)
+        evaluations = [e for e in events if isinstance(e, Evaluation)]
+        losses[bf16] = evaluations[-1].val["loss"]
+        assert evaluations[-1].train_loss < events[0].train_loss - 0.5  # it learned
+        loaded = load_folder(tmp_path / str(bf16))
+        assert {p.dtype for p in loaded.model.parameters()} == {torch.float32}
+    assert losses[True] == pytest.approx(losses[False], abs=0.1)
 
 
 @pytest.mark.slow
