@@ -1,4 +1,5 @@
-"""What every benchmark shares: the NYT split, the machine description, a results printer."""
+"""What every benchmark shares: the NYT and tiny Shakespeare splits, the machine description, a
+results printer."""
 
 from __future__ import annotations
 
@@ -15,9 +16,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from textgen.batches import split_documents  # noqa: E402
-from textgen.corpus import nyt_headlines  # noqa: E402
+from textgen.corpus import nyt_headlines, read_text  # noqa: E402
+from textgen.tokenizer import CharTokenizer  # noqa: E402
+from textgen.training import TrainingData  # noqa: E402
 
 DEFAULT_DATA_DIR = os.environ.get("TEXTGEN_DATA_DIR", str(ROOT.parent / "shared" / "corpora" / "nyt"))
+SHAKESPEARE = ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt"
+# The tiny Shakespeare model of bench/quality.py (TrainConfig fields); textgen's defaults otherwise.
+SHAKESPEARE_CONFIG = {
+    "hidden_size": 512,
+    "num_layers": 2,
+    "dropout": 0.2,
+    "lr": 4e-3,
+    "batch_size": 32,
+    "seq_len": 128,
+}
 
 
 def nyt_split(data_dir: str = DEFAULT_DATA_DIR, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -35,6 +48,15 @@ def nyt_training_data(config):
     data.tokenizer = data.tokenizer.fit(train_docs, lowercase=config.lowercase)
     data.train_ids = [data.tokenizer.encode(doc) for doc in train_docs]
     return data
+
+
+def shakespeare_data() -> TrainingData:
+    """Tiny Shakespeare on nanoGPT's split: the first 90% trains, the last 10% is held out, one stream."""
+    text = read_text(SHAKESPEARE)
+    cut = int(len(text) * 0.9)
+    train_text, val_text = text[:cut], text[cut:]
+    tokenizer = CharTokenizer.fit([train_text])
+    return TrainingData([train_text], [val_text], tokenizer, [tokenizer.encode(train_text)])
 
 
 def machine() -> str:

@@ -10,16 +10,13 @@ from __future__ import annotations
 import argparse
 import math
 
-from common import ROOT, nyt_split, report
+from common import ROOT, SHAKESPEARE_CONFIG, nyt_split, report, shakespeare_data
 from kneser_ney import KneserNeyTrigram
 
 from textgen import Evaluation, TrainConfig, Trainer, evaluate, generate, unigram_metrics
 from textgen.checkpoints import document_hash
-from textgen.corpus import read_text
 from textgen.hub import load_model
 from textgen.metrics import count_characters, summarize, unknown_spelling_nats
-from textgen.tokenizer import CharTokenizer
-from textgen.training import TrainingData
 
 NANOGPT_VAL_LOSS = 1.4697
 
@@ -52,17 +49,8 @@ def copies(loaded, temperature: float, samples: int, batch: int = 50) -> dict:
 
 
 def shakespeare(minutes: float, device: str) -> dict:
-    text = read_text(ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt")
-    cut = int(len(text) * 0.9)  # nanoGPT's split: the first 90% trains, the rest is held out
-    train_text, val_text = text[:cut], text[cut:]
-    tokenizer = CharTokenizer.fit([train_text])
     config = TrainConfig(
-        hidden_size=512,
-        num_layers=2,
-        dropout=0.2,
-        lr=4e-3,
-        batch_size=32,
-        seq_len=128,
+        **SHAKESPEARE_CONFIG,
         epochs=1000,
         max_minutes=minutes,
         eval_every=250,
@@ -70,7 +58,7 @@ def shakespeare(minutes: float, device: str) -> dict:
         sample_length=1,
         device=device,
     )
-    data = TrainingData([train_text], [val_text], tokenizer, [tokenizer.encode(train_text)])
+    data = shakespeare_data()
     trainer = Trainer(config, data)
     best = math.inf
     for event in trainer.run():

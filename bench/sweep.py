@@ -1,8 +1,11 @@
 """The tuning sweep behind textgen's defaults: seconds of training to a target held-out loss.
 
     python bench/sweep.py '{"lr": 0.01}' '{"lr": 0.02, "dropout": 0.0, "warmup_steps": 20}' --budget 15
+    python bench/sweep.py --corpus shakespeare '{"grad_clip": 1.0}' '{}' --budget 90 --target 1.7
 
-Each JSON object overrides TrainConfig fields (lowercased NYT headlines, as the tutorials train).
+Each JSON object overrides TrainConfig fields: over textgen's defaults on the lowercased NYT
+headlines (as the tutorials train), or over bench/quality.py's 2 x 512 model on tiny Shakespeare
+(nanoGPT's split).
 Prints, per configuration: steps, the best held-out loss and when the target was first reached.
 Run one sweep at a time: two torch processes on 2 cores distort each other's times badly.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from common import nyt_training_data
+from common import SHAKESPEARE_CONFIG, nyt_training_data, shakespeare_data
 
 from textgen import Evaluation, TrainConfig, Trainer
 
@@ -20,13 +23,14 @@ from textgen import Evaluation, TrainConfig, Trainer
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="+", help="JSON objects of TrainConfig overrides")
+    parser.add_argument("--corpus", choices=("nyt", "shakespeare"), default="nyt")
     parser.add_argument("--budget", type=float, default=15, help="training seconds per configuration")
     parser.add_argument("--target", type=float, default=1.88, help="held-out nats/char to reach")
     args = parser.parse_args(argv)
     for overrides in map(json.loads, args.configs):
         config = TrainConfig(
             **{
-                "lowercase": True,
+                **({"lowercase": True} if args.corpus == "nyt" else SHAKESPEARE_CONFIG),
                 "epochs": 1000,
                 "eval_every": 25,
                 "patience": 1000,
@@ -35,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
                 **overrides,
             }
         )
-        trainer = Trainer(config, nyt_training_data(config))
+        data = nyt_training_data(config) if args.corpus == "nyt" else shakespeare_data()
+        trainer = Trainer(config, data)
         best, reached = float("inf"), None
         for event in trainer.run():
             if isinstance(event, Evaluation):
