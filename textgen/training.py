@@ -139,8 +139,8 @@ def native_bf16(device: torch.device) -> bool:
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
         # AMX tiles (Xeon Sapphire Rapids and later) run oneDNN's bf16 LSTM about 2x faster than
-        # fp32 (bench/profile_lstm.py); without them bf16 on a CPU is slower. torch only exposes
-        # this check privately, hence the getattr.
+        # fp32 (bench/profile_lstm.py); without them oneDNN has no fast bf16 path, so fp32 stays.
+        # torch only exposes this check privately, hence the getattr.
         return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
     return False
 
