@@ -15,7 +15,7 @@ import common  # noqa: F401  (puts the repo on sys.path)
 import torch
 import torch.nn.functional as F
 
-from textgen import LSTMConfig, LSTMLanguageModel
+from textgen import LSTMConfig, LSTMLanguageModel, TrainConfig
 from textgen.training import native_bf16
 
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
                 loss = F.cross_entropy(logits.flatten(0, 1).float(), tokens[:, 1:].flatten())
             optimizer.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), TrainConfig.grad_clip)
             optimizer.step()
 
         return step

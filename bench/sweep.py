@@ -27,10 +27,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=15, help="training seconds per configuration")
     parser.add_argument("--target", type=float, default=1.88, help="held-out nats/char to reach")
     args = parser.parse_args(argv)
+    nyt = args.corpus == "nyt"
+    shakespeare = None if nyt else shakespeare_data()  # the same for every configuration
     for overrides in map(json.loads, args.configs):
         config = TrainConfig(
             **{
-                **({"lowercase": True} if args.corpus == "nyt" else SHAKESPEARE_CONFIG),
+                **({"lowercase": True} if nyt else SHAKESPEARE_CONFIG),
                 "epochs": 1000,
                 "eval_every": 25,
                 "patience": 1000,
@@ -39,8 +41,7 @@ def main(argv: list[str] | None = None) -> None:
                 **overrides,
             }
         )
-        data = nyt_training_data(config) if args.corpus == "nyt" else shakespeare_data()
-        trainer = Trainer(config, data)
+        trainer = Trainer(config, nyt_training_data(config) if nyt else shakespeare)
         best, reached = float("inf"), None
         for event in trainer.run():
             if isinstance(event, Evaluation):

@@ -17,7 +17,7 @@ from common import nyt_split, nyt_training_data, report
 from tutorial_baseline import TutorialLSTM, encode, nats_to_bits, train, windows
 
 from textgen import Evaluation, TrainConfig, Trainer
-from textgen.training import TrainingData, native_bf16, resolve_device
+from textgen.training import TrainingData
 
 
 def run_baseline(train_docs, val_docs, seconds: float, eval_every: float) -> list[tuple[float, float]]:
@@ -34,7 +34,8 @@ def run_baseline(train_docs, val_docs, seconds: float, eval_every: float) -> lis
     return curve
 
 
-def run_textgen(data: TrainingData, seconds: float, device: str, eval_every: int) -> list[tuple[float, float]]:
+def run_textgen(data: TrainingData, seconds: float, device: str, eval_every: int) -> tuple[list, bool]:
+    """The evaluation curve [(training seconds, held-out loss)] and whether the run used bf16."""
     config = TrainConfig(
         lowercase=True,
         max_minutes=seconds / 60,
@@ -52,7 +53,7 @@ def run_textgen(data: TrainingData, seconds: float, device: str, eval_every: int
     precision = "bf16" if trainer.bf16 else "fp32"
     best = min(loss for _, loss in curve)
     print(f"textgen {seconds:.0f} s budget ({precision}): best {best:.4f} nats/char", flush=True)
-    return curve
+    return curve, trainer.bf16
 
 
 def best_within(curve: list[tuple[float, float]], seconds: float) -> float | None:
@@ -90,9 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     # The shared machine's speed drifts over minutes, so textgen runs once before the baseline and
     # once after it; each run's time to the baseline's best is reported. The short run evaluates
     # often (the clock pauses for it) so that its time to the target is measured finely.
-    ours = {short: run_textgen(data, short, args.device, eval_every=10)}
+    ours = {}
+    ours[short], bf16 = run_textgen(data, short, args.device, eval_every=10)
     baseline = run_baseline(train_docs, val_docs, args.baseline_seconds, eval_every=5)
-    ours[long] = run_textgen(data, long, args.device, eval_every=50)
+    ours[long], _ = run_textgen(data, long, args.device, eval_every=50)
     target = min(loss for _, loss in baseline)
     baseline_time = first_reaching(baseline, target)
     times = {f"{budget:g}s_run": first_reaching(ours[budget], target) for budget in (short, long)}
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         "command": f"python bench/train_speed.py --baseline-seconds {args.baseline_seconds:g} "
         f"--budgets {short:g} {long:g}",
         "held_out_headlines": len(val_docs),
-        "textgen_bf16": native_bf16(resolve_device(args.device)),
+        "textgen_bf16": bf16,
         "baseline_best_nats_per_char": round(target, 4),
         "baseline_seconds_to_best": round(baseline_time, 1),
         "textgen_seconds_to_baseline_best": {run: t and round(t, 1) for run, t in times.items()},
