@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from textgen.batches import split_documents  # noqa: E402
 from textgen.corpus import nyt_headlines, read_text  # noqa: E402
+from textgen.metrics import document_stream  # noqa: E402
 from textgen.tokenizer import CharTokenizer  # noqa: E402
 from textgen.training import TrainingData  # noqa: E402
 
@@ -46,7 +47,7 @@ def nyt_training_data(config):
     data = prepare_data(train_docs + val_docs, config)
     data.train_documents, data.val_documents = train_docs, val_docs
     data.tokenizer = data.tokenizer.fit(train_docs, lowercase=config.lowercase)
-    data.train_ids = [data.tokenizer.encode(doc) for doc in train_docs]
+    data.train_stream = document_stream(data.tokenizer, train_docs)
     return data
 
 
@@ -56,7 +57,7 @@ def shakespeare_data() -> TrainingData:
     cut = int(len(text) * 0.9)
     train_text, val_text = text[:cut], text[cut:]
     tokenizer = CharTokenizer.fit([train_text])
-    return TrainingData([train_text], [val_text], tokenizer, [tokenizer.encode(train_text)])
+    return TrainingData([train_text], [val_text], tokenizer, document_stream(tokenizer, [train_text]))
 
 
 def machine() -> str:

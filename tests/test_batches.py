@@ -1,27 +1,98 @@
+import numpy as np
 import pytest
 import torch
 
-from textgen.batches import batchify, bptt_windows, num_windows, split_documents
+from textgen.batches import (
+    PAD_TARGET,
+    TokenStream,
+    group_windows,
+    num_group_windows,
+    pieces,
+    plan_groups,
+    select,
+    split_documents,
+)
 from textgen.training import TrainConfig, TrainingError, prepare_data
 
-
-def test_batchify_rows_are_contiguous_slices_of_the_stream():
-    stream = torch.arange(26)
-    rows = batchify(stream, 4)
-    assert rows.shape == (4, 6)  # 24 tokens used, the ragged tail of 2 dropped
-    assert rows[1].tolist() == list(range(6, 12))
+EOS = 0
 
 
-def test_bptt_windows_shift_targets_and_cover_every_position_once():
-    rows = batchify(torch.arange(40), 4)  # 4 rows of 10
-    windows = list(bptt_windows(rows, 3))
-    assert len(windows) == num_windows(rows, 3) == 3
-    for inputs, targets in windows:
-        assert torch.equal(targets, inputs + 1)
-    # Window k starts where window k-1 ended, so a carried state sees an unbroken row.
-    assert windows[1][0][:, 0].tolist() == (windows[0][0][:, -1] + 1).tolist()
-    predicted = torch.cat([t for _, t in windows], dim=1)
-    assert torch.equal(predicted, rows[:, 1:])
+def toy_stream(lengths=(3, 1, 7, 2, 12, 5)) -> TokenStream:
+    """Documents whose tokens are distinct numbers (1, 2, 3, ...), so every target can be traced."""
+    documents, next_id = [], 1
+    for n in lengths:
+        documents.append(list(range(next_id, next_id + n)))
+        next_id += n
+    return TokenStream.from_ids(documents, EOS)
+
+
+def test_stream_marks_where_each_document_starts():
+    stream = toy_stream((3, 1))
+    assert stream.tokens.tolist() == [EOS, 1, 2, 3, EOS, 4, EOS]
+    assert stream.starts.tolist() == [0, 4, 6]
+    assert stream.num_documents == 2 and stream.num_targets == 6  # each document's tokens and its end
+
+
+def all_targets(stream, all_pieces, groups, seq_len):
+    """Every scored target, in the order the windows give them."""
+    seen = []
+    for group in groups:
+        for window in group_windows(stream, select(all_pieces, group), seq_len, pad_id=EOS):
+            seen += [t for t in window.targets.flatten().tolist() if t != PAD_TARGET]
+    return seen
+
+
+@pytest.mark.parametrize("max_piece", [None, 4, 5])
+def test_every_target_is_trained_exactly_once(max_piece):
+    stream = toy_stream()
+    all_pieces = pieces(stream, max_piece)
+    assert all_pieces.lengths.sum() == stream.num_targets
+    if max_piece:
+        assert all_pieces.lengths.max() <= max_piece
+    groups = plan_groups(all_pieces.lengths, tokens_per_step=16, seq_len=4, rng=np.random.default_rng(0))
+    targets = all_targets(stream, all_pieces, groups, seq_len=4)
+    expected = stream.tokens[1:].tolist()
+    assert sorted(targets) == sorted(expected)  # every token and every document's end, once each
+
+
+def test_rows_start_documents_from_eos_and_padding_is_not_scored():
+    stream = toy_stream()
+    all_pieces = pieces(stream)  # whole documents
+    groups = plan_groups(all_pieces.lengths, tokens_per_step=16, seq_len=4)
+    for group in groups:
+        windows = list(group_windows(stream, select(all_pieces, group), 4, pad_id=EOS))
+        assert [w.fresh for w in windows] == [True] + [False] * (len(windows) - 1)
+        assert (windows[0].inputs[:, 0] == EOS).all()  # a row starts where the sampler starts
+        inputs = torch.cat([w.inputs for w in windows], dim=1)
+        targets = torch.cat([w.targets for w in windows], dim=1)
+        for row_inputs, row_targets in zip(inputs, targets):
+            scored = row_targets != PAD_TARGET
+            n = int(scored.sum())
+            assert scored[:n].all() and not scored[n:].any()  # padding only at the end
+            assert torch.equal(row_targets[: n - 1], row_inputs[1:n])  # targets are inputs shifted by one
+            assert row_targets[n - 1] == EOS  # each document's last target is its end
+            assert not (row_inputs[1:n] == EOS).any()  # a row never runs into another document
+
+
+def test_groups_keep_similar_lengths_and_the_step_size():
+    lengths = np.array([40, 41, 39, 300, 310, 5, 6, 42, 38, 295])
+    groups = plan_groups(lengths, tokens_per_step=128, seq_len=64)
+    assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
+    for group in groups:
+        width = min(-(-int(lengths[group].max()) // 8) * 8, 64)
+        assert len(group) * width <= 128 or len(group) == 1
+    longest = groups[0]
+    assert set(lengths[longest]) <= {300, 310, 295}  # the long pieces share a group: little padding
+
+
+def test_the_number_of_steps_is_the_same_every_epoch_and_groups_change():
+    lengths = np.random.default_rng(1).integers(1, 200, size=300)
+    plans = [plan_groups(lengths, 512, 64, np.random.default_rng([0, epoch])) for epoch in range(3)]
+    counts = {num_group_windows(lengths, plan, 64) for plan in plans}
+    assert len(counts) == 1
+    assert [g.tolist() for g in plans[0]] != [g.tolist() for g in plans[1]]
+    again = plan_groups(lengths, 512, 64, np.random.default_rng([0, 0]))
+    assert [g.tolist() for g in again] == [g.tolist() for g in plans[0]]  # fixed by (seed, epoch)
 
 
 def test_split_by_document_is_fixed_by_seed_and_disjoint():

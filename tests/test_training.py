@@ -1,11 +1,15 @@
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
+from conftest import ROOT
 
 from textgen import Evaluation, Finished, TrainConfig, Trainer, load_folder, prepare_data
 from textgen.metrics import evaluate, unigram_metrics
-from textgen.training import native_bf16
+from textgen.training import bf16_works, native_bf16
 
 
 def run_to_end(trainer):
@@ -65,6 +69,8 @@ def test_seeded_cpu_runs_are_reproducible(nyt_documents):
 
 
 def test_bf16_autocast_learns_as_well_as_fp32_and_saves_fp32_weights(tmp_path, nyt_documents):
+    if not bf16_works("cpu"):
+        pytest.skip("this CPU's oneDNN cannot run a bf16 LSTM (needs AVX-512 or AMX); see the AVX2 test below")
     assert Trainer(small_config(), prepare_data(nyt_documents[:300], small_config())).bf16 == native_bf16(
         torch.device("cpu")
     )  # the default follows the hardware
@@ -113,3 +119,32 @@ def test_unknown_words_pay_for_their_spelling(nyt_documents):
     char_unigram = unigram_metrics(CharTokenizer.fit(train_docs), train_docs, val_docs)["bits_per_char"]
     word_unigram = unigram_metrics(all_unknown, train_docs, val_docs)["bits_per_char"]
     assert word_unigram > 0.8 * char_unigram  # without the spelling charge it was a fraction of a bit
+
+
+def test_without_bf16_kernels_auto_trains_fp32_and_a_forced_bf16_is_one_clear_line(tmp_path):
+    """A CPU whose oneDNN has no bf16 LSTM (AVX2 only, like an AMD EPYC without AVX-512): reproduced
+    on any x86 CPU by capping oneDNN at AVX2, in a fresh process so the cap takes effect."""
+    corpus = tmp_path / "lines.txt"
+    corpus.write_text("\n".join(f"line number {i} of a small corpus" for i in range(400)), encoding="utf-8")
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    common = ["--corpus", str(corpus), "--hidden-size", "32", "--epochs", "1", "--eval-every", "1000"]
+    auto = subprocess.run(
+        [sys.executable, "train.py", *common, "--out", str(tmp_path / "auto")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert auto.returncode == 0, auto.stderr
+    assert "(bf16)" not in auto.stdout and "done (" in auto.stdout
+    forced = subprocess.run(
+        [sys.executable, "train.py", *common, "--out", str(tmp_path / "forced"), "--bf16"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert forced.returncode == 2 and "Traceback" not in forced.stderr
+    assert "cannot run bf16" in forced.stderr.strip().splitlines()[-1]

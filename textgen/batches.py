@@ -1,11 +1,37 @@
-"""Token streams and truncated-BPTT batches; the train/validation split by document."""
+"""Documents as one token stream, cut into batches where every row starts a document the way
+sampling does; the train/validation split by document.
+
+A document starts from the zero LSTM state with `<eos>` as its first input: that is how the
+sampler starts, how every held-out document is scored, and how training starts every row.
+
+    stream  <eos> T r u m p <eos> S e n a t e   P a s s e s <eos> H o w <eos>
+            ^starts[0]      ^starts[1]                        ^starts[2] ^starts[3] (the end)
+
+Training and evaluation read pieces of the stream: a piece is a document (or, for a document
+longer than `max_piece`, a stretch of it) with its own inputs and targets. Pieces of similar
+length are stacked into a group, padded at the end (padding targets are -100 and not scored):
+
+    group of 3 pieces, inputs | targets, seq_len 4
+        <eos> T r u | m p <eos> ·     T r u m | p <eos> · ·
+        <eos> H o w | <eos> · · ·     H o w <eos> | · · · ·
+        <eos> N e w | Y o r k         N e w Y | o r k <eos>
+
+Each group starts from the zero state; its windows of `seq_len` columns are consecutive training
+steps with the state carried between them (truncated BPTT), so a piece is trained with all of its
+context, and a row never continues into another document.
+"""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+PAD_TARGET = -100  # cross_entropy's ignore_index
+PAD_MULTIPLE = 8  # piece lengths round up to this, so a few tensor shapes repeat (oneDNN caches per shape)
 
 
 def split_documents(documents: list[str], val_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -21,36 +47,115 @@ def split_documents(documents: list[str], val_fraction: float = 0.1, seed: int =
     return train, val
 
 
-def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Cut one token stream into `batch_size` parallel rows, dropping the ragged tail.
+@dataclass
+class TokenStream:
+    """`<eos> d1 <eos> d2 ... <eos>` and the index of the `<eos>` that opens each document.
 
-    For the stream a b c d e f g h i j k l m n o p q r s t u v w x and batch_size 4:
-
-        ┌ a b c d e f ┐
-        │ g h i j k l │   row r continues where it stopped in the previous batch, so the hidden
-        │ m n o p q r │   state of row r can be carried from one batch to the next (truncated BPTT).
-        └ s t u v w x ┘
+    Document i's inputs are tokens[starts[i] : starts[i + 1]] and its targets are the same
+    span shifted by one: its tokens, then the `<eos>` that ends it.
     """
-    num_columns = stream.numel() // batch_size
-    return stream[: num_columns * batch_size].view(batch_size, num_columns)  # (batch, columns)
+
+    tokens: np.ndarray  # (num_tokens,) integer token ids
+    starts: np.ndarray  # (num_documents + 1,) int64; the last entry is the final <eos>
+
+    @classmethod
+    def from_ids(cls, documents: Iterable[list[int]], eos_id: int) -> TokenStream:
+        pieces, starts, position = [np.array([eos_id])], [0], 0
+        for ids in documents:
+            pieces.append(np.asarray(ids, dtype=np.int64))
+            pieces.append(np.array([eos_id]))
+            position += len(ids) + 1
+            starts.append(position)
+        return cls(np.concatenate(pieces), np.array(starts, dtype=np.int64))
+
+    @property
+    def num_documents(self) -> int:
+        return len(self.starts) - 1
+
+    @property
+    def num_targets(self) -> int:
+        return int(self.starts[-1])
 
 
-def min_stream_tokens(batch_size: int, seq_len: int) -> int:
-    """Fewest tokens that give one full (input, target) window in every row."""
-    return batch_size * (seq_len + 1)
+@dataclass
+class Pieces:
+    """Stretches of a stream, each trained or scored from the zero state."""
+
+    offsets: np.ndarray  # (num_pieces,) index of each piece's first input token
+    lengths: np.ndarray  # (num_pieces,) number of targets in each piece
 
 
-def bptt_windows(rows: torch.Tensor, seq_len: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(input, target) windows left to right; the target is the input shifted by one token.
+def pieces(stream: TokenStream, max_piece: int | None = None) -> Pieces:
+    """Each document as one piece, or cut into pieces of at most `max_piece` targets."""
+    starts, lengths = stream.starts[:-1], np.diff(stream.starts)
+    if max_piece is None:
+        return Pieces(starts.copy(), lengths.copy())
+    counts = -(-lengths // max_piece)  # pieces per document (ceil)
+    first = np.repeat(starts, counts)
+    index_in_doc = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    offsets = first + index_in_doc * max_piece
+    remaining = np.repeat(lengths, counts) - index_in_doc * max_piece
+    return Pieces(offsets, np.minimum(remaining, max_piece))
 
-    With seq_len 2 the rows above give (a b | b c), then (c d | d e), ...: every position is
-    predicted once, and a window starts where the previous one ended.
+
+def round_up(n: int, multiple: int = PAD_MULTIPLE) -> int:
+    return -(-n // multiple) * multiple
+
+
+def plan_groups(
+    lengths: np.ndarray, tokens_per_step: int, seq_len: int, rng: np.random.Generator | None = None
+) -> list[np.ndarray]:
+    """Indices of the pieces in each group: similar lengths together, longest groups first.
+
+    A group of pieces up to `seq_len` long has as many rows as `tokens_per_step` allows at its
+    length, so every step costs about the same; longer pieces get `tokens_per_step // seq_len`
+    rows. With `rng`, pieces of equal length are shuffled and the group order is random.
     """
-    num_columns = rows.size(1)
-    for start in range(0, num_columns - 1, seq_len):
-        length = min(seq_len, num_columns - 1 - start)
-        yield rows[:, start : start + length], rows[:, start + 1 : start + 1 + length]
+    order = np.argsort(-lengths, kind="stable") if rng is None else _shuffled_longest_first(lengths, rng)
+    groups, start = [], 0
+    while start < len(order):
+        width = min(round_up(int(lengths[order[start]])), seq_len)
+        rows = max(1, tokens_per_step // width)
+        groups.append(order[start : start + rows])
+        start += rows
+    if rng is not None:
+        rng.shuffle(groups)
+    return groups
 
 
-def num_windows(rows: torch.Tensor, seq_len: int) -> int:
-    return max(0, (rows.size(1) - 1 + seq_len - 1) // seq_len)
+def _shuffled_longest_first(lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    tiebreak = rng.permutation(len(lengths))
+    return np.lexsort((tiebreak, -lengths))
+
+
+def group_rows(stream: TokenStream, group_pieces: Pieces, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (inputs, targets) of one group, padded at the end: (rows, columns) each."""
+    columns = round_up(int(group_pieces.lengths.max()))
+    inputs = np.full((len(group_pieces.lengths), columns), pad_id, dtype=np.int64)
+    targets = np.full_like(inputs, PAD_TARGET)
+    for row, (offset, length) in enumerate(zip(group_pieces.offsets, group_pieces.lengths)):
+        inputs[row, :length] = stream.tokens[offset : offset + length]
+        targets[row, :length] = stream.tokens[offset + 1 : offset + 1 + length]
+    return torch.from_numpy(inputs), torch.from_numpy(targets)
+
+
+@dataclass
+class Window:
+    inputs: torch.Tensor  # (rows, time)
+    targets: torch.Tensor  # (rows, time); PAD_TARGET where there is nothing to predict
+    fresh: bool  # the first window of a group: start from the zero state
+
+
+def group_windows(stream: TokenStream, group_pieces: Pieces, seq_len: int, pad_id: int) -> Iterator[Window]:
+    """Windows of `seq_len` columns over one group; the caller carries the state between them."""
+    inputs, targets = group_rows(stream, group_pieces, pad_id)
+    for start in range(0, inputs.size(1), seq_len):
+        yield Window(inputs[:, start : start + seq_len], targets[:, start : start + seq_len], start == 0)
+
+
+def num_group_windows(lengths: np.ndarray, groups: list[np.ndarray], seq_len: int) -> int:
+    return sum(-(-round_up(int(lengths[g].max())) // seq_len) for g in groups)
+
+
+def select(all_pieces: Pieces, index: np.ndarray) -> Pieces:
+    return Pieces(all_pieces.offsets[index], all_pieces.lengths[index])

@@ -19,6 +19,7 @@ from collections import Counter
 import torch
 import torch.nn.functional as F
 
+from .batches import TokenStream, group_windows, pieces, plan_groups, select
 from .model import LSTMLanguageModel
 from .tokenizer import Tokenizer
 
@@ -47,35 +48,38 @@ def summarize(total_nats: float, tokens: int, characters: int, spelling_nats: fl
 
 
 @torch.inference_mode()
-def stream_nats(
-    model: LSTMLanguageModel, stream: torch.Tensor, batch_size: int = 16, seq_len: int = 256
-) -> tuple[float, int]:
-    """Total negative log-likelihood (nats) of every token after the first, and their count.
+def document_nats(
+    model: LSTMLanguageModel, stream: TokenStream, batch_size: int = 16, seq_len: int = 256
+) -> float:
+    """Total negative log-likelihood (nats) of every document's tokens and its closing `<eos>`.
 
-    The targets are cut into `batch_size` rows scored in parallel, the state carried along each
-    row; row r's inputs start one token before its targets, so every target is scored exactly
-    once. The last row is padded, and padding is ignored.
+    Each document is scored from the zero state with `<eos>` as its first input, exactly as the
+    sampler starts one, so the total is a sum over documents: it does not depend on how they are
+    batched (`batch_size` rows of `seq_len` tokens at a time), nor on which other documents are scored.
     """
     model.eval()
-    num_targets = stream.numel() - 1
-    row_len = -(-num_targets // batch_size)  # ceil
-    padded = torch.full((batch_size * row_len + 1,), -100, dtype=torch.long)
-    padded[: stream.numel()] = stream
-    inputs_all = padded[:-1].clamp(min=0).view(batch_size, row_len).to(model.device)
-    targets_all = padded[1:].view(batch_size, row_len).to(model.device)
-    total, state = 0.0, None
-    for start in range(0, row_len, seq_len):
-        logits, state = model(inputs_all[:, start : start + seq_len], state)
-        targets = targets_all[:, start : start + seq_len]
-        total += F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="sum").item()
-    return total, num_targets
+    all_pieces = pieces(stream)
+    total = 0.0
+    for group in plan_groups(all_pieces.lengths, batch_size * seq_len, seq_len):
+        state = None
+        for window in group_windows(stream, select(all_pieces, group), seq_len, pad_id=0):
+            logits, state = model(window.inputs.to(model.device), state)
+            targets = window.targets.to(model.device)
+            total += F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="sum").item()
+    return total
+
+
+def document_stream(tokenizer: Tokenizer, documents: list[str]) -> TokenStream:
+    return TokenStream.from_ids((tokenizer.encode(doc) for doc in documents), tokenizer.eos_id)
 
 
 def evaluate(model: LSTMLanguageModel, tokenizer: Tokenizer, documents: list[str], batch_size: int = 16) -> dict:
     """loss (nats/token), perplexity, bits_per_char, tokens, characters on `documents`."""
-    stream = torch.tensor(tokenizer.encode_documents(documents))
-    nats, tokens = stream_nats(model, stream, batch_size=batch_size)
-    return summarize(nats, tokens, count_characters(documents), unknown_spelling_nats(tokenizer, documents))
+    stream = document_stream(tokenizer, documents)
+    nats = document_nats(model, stream, batch_size=batch_size)
+    return summarize(
+        nats, stream.num_targets, count_characters(documents), unknown_spelling_nats(tokenizer, documents)
+    )
 
 
 def unigram_metrics(tokenizer: Tokenizer, train_documents: list[str], val_documents: list[str]) -> dict:

@@ -7,19 +7,30 @@ a progress bar, a loss plot and samples. One loop, two faces.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
-import random
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from torch import nn
 
-from .batches import batchify, bptt_windows, min_stream_tokens, num_windows, split_documents
+from .batches import (
+    TokenStream,
+    Window,
+    group_windows,
+    num_group_windows,
+    pieces,
+    plan_groups,
+    select,
+    split_documents,
+)
 from .card import render_card
 from .checkpoints import (
     CARD_FILE,
@@ -66,12 +77,13 @@ class TrainConfig:
     warmup_steps: int = 20
     epochs: int = 20
     max_minutes: float | None = None
-    eval_every: int = 100  # steps; also at the end of each epoch
+    eval_every: int = 100  # steps; also once at the end
+    max_piece: int = 1024  # tokens: longer documents train as pieces that each start from the zero state
     patience: int = 4  # evaluations without improvement before stopping
     val_fraction: float = 0.1
     seed: int = 0
     device: str = "auto"
-    bf16: bool | None = None  # None: where the hardware does bf16 natively (see native_bf16)
+    bf16: bool | None = None  # None: where the hardware does bf16 natively and it works (native_bf16)
     sample_length: int = 120
     sample_prompt: str = ""
 
@@ -118,7 +130,7 @@ class TrainingData:
     train_documents: list[str]
     val_documents: list[str]
     tokenizer: Tokenizer
-    train_ids: list[list[int]] = field(repr=False, default_factory=list)
+    train_stream: TokenStream = field(repr=False)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -134,15 +146,41 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def native_bf16(device: torch.device) -> bool:
-    """Whether bf16 autocast speeds training up on this device rather than emulating bf16 slowly."""
+    """Whether bf16 autocast is the better choice here: the hardware does bf16 natively and it works.
+
+    Measured (bench/profile_lstm.py): AMX (Xeon Sapphire Rapids and later) and AVX512-BF16 (AMD
+    Zen 4) run oneDNN's bf16 LSTM 1.6-2x faster than fp32; a CPU with AVX-512 but no bf16
+    instructions runs it about 2x slower (emulated), and one with AVX2 only cannot run it at all.
+    """
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        # AMX tiles (Xeon Sapphire Rapids and later) run oneDNN's bf16 LSTM about 2x faster than
-        # fp32 (bench/profile_lstm.py); without them oneDNN has no fast bf16 path, so fp32 stays.
-        # torch only exposes this check privately, hence the getattr.
-        return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
-    return False
+        fast = torch.cuda.is_bf16_supported()
+    elif device.type == "cpu":
+        # torch exposes these hardware checks only privately, hence the getattr.
+        fast = any(
+            getattr(torch.cpu, check, lambda: False)()
+            for check in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+        )
+    else:
+        fast = False
+    return fast and bf16_works(device.type)
+
+
+@functools.cache
+def bf16_works(device_type: str) -> bool:
+    """A real probe: one LSTM forward and backward step under bf16 autocast on this device.
+
+    A flag check is not enough: the kernels may lack a bf16 path here (oneDNN on an AVX2-only CPU,
+    or capped by ONEDNN_MAX_CPU_ISA) and fail with "could not create a primitive descriptor".
+    """
+    lstm = nn.LSTM(8, 8, batch_first=True).to(device_type)
+    inputs = torch.zeros(2, 3, 8, device=device_type)
+    try:
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            output, _ = lstm(inputs)
+        output.float().sum().backward()
+    except RuntimeError:
+        return False
+    return True
 
 
 def prepare_data(documents: list[str], config: TrainConfig, tokenizer: Tokenizer | None = None) -> TrainingData:
@@ -151,16 +189,16 @@ def prepare_data(documents: list[str], config: TrainConfig, tokenizer: Tokenizer
         raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
     train_docs, val_docs = split_documents(documents, config.val_fraction, config.seed)
     tokenizer = tokenizer or fit_tokenizer(config.level, train_docs, config.lowercase, config.min_count)
-    train_ids = [tokenizer.encode(doc) for doc in train_docs]
-    num_tokens = sum(len(ids) + 1 for ids in train_ids) + 1
-    needed = min_stream_tokens(config.batch_size, config.seq_len)
+    train_stream = TokenStream.from_ids((tokenizer.encode(doc) for doc in train_docs), tokenizer.eos_id)
+    num_tokens = train_stream.num_targets + 1
+    needed = config.batch_size * (config.seq_len + 1)
     if num_tokens < needed:
         unit = "characters" if config.level == "char" else "words"
         raise TrainingError(
             f"the corpus is too small: {num_tokens} training tokens, but batch size {config.batch_size} "
             f"× sequence length {config.seq_len} needs at least {needed} {unit} (lower them, or add text)"
         )
-    return TrainingData(train_docs, val_docs, tokenizer, train_ids)
+    return TrainingData(train_docs, val_docs, tokenizer, train_stream)
 
 
 def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
@@ -172,17 +210,6 @@ def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
         dropout=config.dropout,
     )
     return LSTMLanguageModel(model_config)
-
-
-def epoch_stream(train_ids: list[list[int]], eos_id: int, seed: int, epoch: int) -> torch.Tensor:
-    """The training documents in an order fixed by (seed, epoch), joined with `<eos>`."""
-    order = list(range(len(train_ids)))
-    random.Random(seed * 1_000_003 + epoch).shuffle(order)
-    stream = [eos_id]
-    for i in order:
-        stream.extend(train_ids[i])
-        stream.append(eos_id)
-    return torch.tensor(stream)
 
 
 class Trainer:
@@ -204,6 +231,11 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = (model or build_model(config, len(data.tokenizer))).to(self.device)
         self.bf16 = native_bf16(self.device) if config.bf16 is None else config.bf16
+        if self.bf16 and not bf16_works(self.device.type):
+            raise TrainingError(
+                f"bf16 was asked for, but this {self.device.type.upper()}'s LSTM kernels cannot run bf16 "
+                "(oneDNN needs AVX-512 or AMX); train without --bf16 (fp32)"
+            )
         # Fused AdamW: one kernel over all parameters instead of a loop (a few percent on a CPU step).
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(),
@@ -211,7 +243,9 @@ class Trainer:
             weight_decay=config.weight_decay,
             fused=self.device.type in ("cpu", "cuda"),
         )
-        self.steps_per_epoch = num_windows(self._rows(0), config.seq_len)
+        self.pieces = pieces(data.train_stream, config.max_piece)
+        self.tokens_per_step = config.batch_size * config.seq_len
+        self.steps_per_epoch = num_group_windows(self.pieces.lengths, self._groups(0), config.seq_len)
         self.total_steps = self.steps_per_epoch * config.epochs
         self.step = 0
         self.epoch = 0
@@ -224,9 +258,16 @@ class Trainer:
         self.stop_requested = False
 
     # ------------------------------------------------------------------ schedule
-    def _rows(self, epoch: int) -> torch.Tensor:
-        stream = epoch_stream(self.data.train_ids, self.data.tokenizer.eos_id, self.config.seed, epoch)
-        return batchify(stream, self.config.batch_size)
+    def _groups(self, epoch: int) -> list:
+        """This epoch's groups of pieces, fixed by (seed, epoch) so that a resumed run sees the same."""
+        rng = np.random.default_rng([self.config.seed, epoch])
+        return plan_groups(self.pieces.lengths, self.tokens_per_step, self.config.seq_len, rng)
+
+    def epoch_windows(self, epoch: int) -> Iterator[Window]:
+        for group in self._groups(epoch):
+            yield from group_windows(
+                self.data.train_stream, select(self.pieces, group), self.config.seq_len, self.data.tokenizer.eos_id
+            )
 
     def progress_fraction(self) -> float:
         by_steps = self.step / max(self.total_steps, 1)
@@ -242,11 +283,14 @@ class Trainer:
         return self.config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * fraction)))
 
     # ------------------------------------------------------------------ steps
-    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor, state):
+    def train_step(self, window: Window, state):
+        """One optimizer step on a window; `state` is the previous window's, unless this one starts fresh."""
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate()
+        inputs, targets = window.inputs.to(self.device), window.targets.to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            logits, state = self.model(inputs, state)
+            logits, state = self.model(inputs, None if window.fresh else state)
+            # Padding targets are PAD_TARGET (-100), cross_entropy's ignore_index: not scored.
             loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -302,11 +346,10 @@ class Trainer:
         loss = None  # stays None when a resumed run has nothing left to do
         while self.epoch < config.epochs:
             state = None
-            for index, (inputs, targets) in enumerate(bptt_windows(self._rows(self.epoch), config.seq_len)):
+            for index, window in enumerate(self.epoch_windows(self.epoch)):
                 if index < self.window:
-                    continue  # resuming mid-epoch
-                inputs, targets = inputs.to(self.device), targets.to(self.device)
-                loss, state = self.train_step(inputs, targets, state)
+                    continue  # resuming mid-epoch (mid-group, the state restarts from zero)
+                loss, state = self.train_step(window, state)
                 self.window = index + 1
                 self.elapsed = time.perf_counter() - self._clock
                 yield Progress(self.step, self.total_steps, self.epoch, loss, self.learning_rate(), self.elapsed)
