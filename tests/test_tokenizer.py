@@ -42,25 +42,52 @@ def test_lowercase_option():
 def test_word_level_keeps_punctuation_and_rare_words_become_unk():
     docs = ["Trump’s plan, again!", "Trump’s plan fails.", "A rare word"]
     tokenizer = WordTokenizer.fit(docs, min_count=2)
-    assert tokenizer.split("Trump’s plan, again!") == ["Trump’s", "plan", ",", "again", "!"]
+    assert tokenizer.split("Trump’s plan, again!") == ["Trump’s", " plan", ",", " again", "!"]
     assert "," not in tokenizer.vocab  # seen once
-    assert tokenizer.index.get("plan") is not None
+    assert tokenizer.index.get(" plan") is not None
     ids = tokenizer.encode("Trump’s plan fails.")
-    assert ids.count(tokenizer.unk_id) == 2  # fails and . were seen once
+    assert ids.count(tokenizer.unk_id) == 2  # " fails" and "." were seen once
     assert tokenizer.decode(tokenizer.encode("Trump’s plan")) == "Trump’s plan"
 
 
-def test_word_detokenizer_spacing():
-    tokenizer = WordTokenizer.fit(["He said ( quietly ) : yes , 3.5 % of $ 10 !"] * 2, min_count=1)
-    text = "He said (quietly): yes, 3.5% of $10!"
-    assert tokenizer.decode(tokenizer.encode(text)) == text
+LOSSLESS = [
+    "The G.O.P.’s Story",
+    "A Big-Day for Anti-Women Self-Below",
+    "He said (quietly): yes, 3.5% of $10!",
+    "“Quoted,” she said — twice…  two spaces,\ttab, trailing space ",
+    "장미꽃은 가시 틈에서 자란다. 사랑은, 하나의!",
+    "First line\nsecond line\n\n  indented paragraph",
+    "Don't stop: 1,000 U.S. troops' 'quotes'",
+]
 
 
-def test_word_piece_matches_decode():
-    tokenizer = WordTokenizer.fit(["Hello , world . Again"] * 2, min_count=1)
-    ids = tokenizer.encode_documents(["Hello, world. Again"])
+@pytest.mark.parametrize("text", LOSSLESS)
+def test_word_level_is_lossless(text):
+    tokenizer = WordTokenizer.fit([text], min_count=1)
+    ids = tokenizer.encode(text)
+    assert tokenizer.unk_id not in ids
+    assert tokenizer.decode(ids) == text
     streamed = "".join(tokenizer.piece(i, p) for p, i in zip([None, *ids[:-1]], ids))
-    assert streamed == tokenizer.decode(ids)
+    assert streamed == text  # what the sampler streams, token by token
+
+
+def test_word_level_is_lossless_on_every_nyt_headline(nyt_documents):
+    tokenizer = WordTokenizer.fit(nyt_documents, min_count=1)
+    for doc in nyt_documents:
+        assert tokenizer.decode(tokenizer.encode(doc)) == doc
+
+
+def test_word_models_saved_before_spaced_tokens_still_load_and_join_as_they_did():
+    from textgen.tokenizer import LegacyWordTokenizer, tokenizer_from_dict
+
+    legacy = {"level": "word", "lowercase": False, "vocab": [EOS, UNK, "Hello", ",", "world", "."], "min_count": 1}
+    tokenizer = tokenizer_from_dict(legacy)
+    assert type(tokenizer) is LegacyWordTokenizer and tokenizer.to_dict() == {**legacy, "char_counts": {}}
+    ids = tokenizer.encode("Hello, world.")
+    assert tokenizer.decode(ids) == "Hello, world."
+    ids = [tokenizer.eos_id, *ids, tokenizer.eos_id]
+    streamed = "".join(tokenizer.piece(i, p) for p, i in zip([None, *ids[:-1]], ids))
+    assert streamed == tokenizer.decode(ids) == "\nHello, world.\n"
 
 
 @pytest.mark.parametrize("level", ["char", "word"])

@@ -21,7 +21,8 @@ class CorpusStats:
 
 def corpus_stats(documents: list[str], level: str = "char", top: int = 20, bins: int = 20) -> CorpusStats:
     if level == "word":
-        counts = Counter(piece for doc in documents for piece in WORD_PATTERN.findall(doc))
+        words = (piece.strip() for doc in documents for piece in WORD_PATTERN.findall(doc))
+        counts = Counter(word for word in words if word)  # "the" and " the" are one word here
     else:
         counts = Counter(ch for doc in documents for ch in doc)
     lengths = pd.Series([len(doc) for doc in documents], dtype="int64")

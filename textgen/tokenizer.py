@@ -19,10 +19,12 @@ EOS = "<eos>"
 UNK = "<unk>"
 SPECIALS = (EOS, UNK)
 
-# Words (with inner apostrophes: don't, Trump’s), numbers (3.5, 1,000), or one punctuation mark.
-WORD_PATTERN = re.compile(r"\w+(?:['’.,]\w+)*|[^\w\s]", re.UNICODE)
-NO_SPACE_BEFORE = set(".,;:!?%)]}’”'") | {"...", "…"}
-NO_SPACE_AFTER = set("([{$#“‘")
+# A word (with inner apostrophes and dots: don't, Trump’s, G.O.P, 3.5, 1,000) or one punctuation
+# mark, each with the single space before it; then line breaks, and runs of other whitespace (all
+# but a last space, which goes with the next word). Every character lands in exactly one token, so
+# joining the tokens gives the text back: "G.O.P.’s Big-Day" -> "G.O.P" "." "’" "s" " Big" "-" "Day".
+WORD_PATTERN = re.compile(r" ?\w+(?:['’.,]\w+)*| ?[^\w\s]|\n|[^\S\n]+(?!\S)|[^\S\n]+")
+WORD_FORMAT = 2  # tokenizer.json "version" of word tokenizers whose tokens carry their spaces
 
 
 class Tokenizer:
@@ -106,7 +108,9 @@ class CharTokenizer(Tokenizer):
 
 
 class WordTokenizer(Tokenizer):
-    """Words and punctuation marks; words seen fewer than `min_count` times become `<unk>`.
+    """Words and punctuation marks with their leading space; rarer than `min_count` become `<unk>`.
+
+    Lossless: decode(encode(text)) == text for any text without `<unk>` (lowercased if asked).
 
     It also keeps the character counts of the training words: a character unigram "spelling model"
     that prices what `<unk>` hides, so bits per character stay honest (see metrics.py).
@@ -137,40 +141,26 @@ class WordTokenizer(Tokenizer):
             nats -= math.log((self.char_counts.get(ch, 0) + 1) / denominator)
         return nats
 
+    pattern = WORD_PATTERN
+
     def split(self, text: str) -> list[str]:
-        return WORD_PATTERN.findall(text)
+        return self.pattern.findall(text)
 
     def join(self, pieces: list[str]) -> str:
-        out: list[str] = []
-        for piece in pieces:
-            if piece == EOS:
-                out.append("\n")
-                continue
-            previous = out[-1] if out else "\n"
-            if not previous.endswith("\n") and not self._glued(previous, piece):
-                out.append(" ")
-            out.append(piece)
-        return "".join(out)
-
-    @staticmethod
-    def _glued(previous: str, piece: str) -> bool:
-        return piece in NO_SPACE_BEFORE or previous in NO_SPACE_AFTER
-
-    def piece(self, token_id: int, previous_id: int | None) -> str:
-        token = self.vocab[token_id]
-        if token == EOS:
-            return "\n"
-        if previous_id is None or previous_id == self.eos_id:
-            return token
-        return token if self._glued(self.vocab[previous_id], token) else " " + token
+        return "".join("\n" if p == EOS else p for p in pieces)
 
     def to_dict(self) -> dict:
-        return {**super().to_dict(), "min_count": self.min_count, "char_counts": self.char_counts}
+        return {
+            **super().to_dict(),
+            "version": WORD_FORMAT,
+            "min_count": self.min_count,
+            "char_counts": self.char_counts,
+        }
 
     @classmethod
     def fit(cls, documents: Iterable[str], lowercase: bool = False, min_count: int = 2) -> WordTokenizer:
         counts = Counter(
-            piece for doc in documents for piece in WORD_PATTERN.findall(doc.lower() if lowercase else doc)
+            piece for doc in documents for piece in cls.pattern.findall(doc.lower() if lowercase else doc)
         )
         words = sorted(w for w, n in counts.items() if n >= min_count and w not in SPECIALS)
         words.sort(key=lambda w: -counts[w])  # frequent first; stable, so ties stay sorted
@@ -182,18 +172,58 @@ class WordTokenizer(Tokenizer):
         return cls(list(SPECIALS) + words, lowercase=lowercase, min_count=min_count, char_counts=dict(char_counts))
 
 
-TOKENIZERS = {"char": CharTokenizer, "word": WordTokenizer}
+class LegacyWordTokenizer(WordTokenizer):
+    """Word models saved before tokens carried their spaces: words and marks, spaces guessed on join.
+
+    Kept so that those models still load and write; the guess is lossy ("Big - Day").
+    """
+
+    pattern = re.compile(r"\w+(?:['’.,]\w+)*|[^\w\s]")
+    no_space_before = frozenset(".,;:!?%)]}’”'") | {"...", "…"}
+    no_space_after = frozenset("([{$#“‘")
+
+    def join(self, pieces: list[str]) -> str:
+        out: list[str] = []
+        for piece in pieces:
+            previous = out[-1] if out else "\n"
+            out.append(self._spaced(previous, "\n" if piece == EOS else piece))
+        return "".join(out)
+
+    def _spaced(self, previous: str, piece: str) -> str:
+        glued = piece in self.no_space_before or previous in self.no_space_after
+        return piece if piece == "\n" or previous.endswith("\n") or glued else " " + piece
+
+    def piece(self, token_id: int, previous_id: int | None) -> str:
+        previous = "\n" if previous_id is None or previous_id == self.eos_id else self.vocab[previous_id]
+        return self._spaced(previous, "\n" if token_id == self.eos_id else self.vocab[token_id])
+
+    def to_dict(self) -> dict:
+        data = super().to_dict()
+        del data["version"]
+        return data
 
 
 def tokenizer_from_dict(data: dict) -> Tokenizer:
-    level = data.get("level")
-    if level not in TOKENIZERS or not isinstance(data.get("vocab"), list):
-        raise ValueError(f"not a textgen tokenizer (level {level!r})")
+    """A tokenizer from its JSON, checked: a loaded vocabulary may come from anyone."""
+    level, vocab = data.get("level"), data.get("vocab")
+    if level not in ("char", "word") or not isinstance(vocab, list):
+        raise ValueError(f"not a textgen tokenizer (level {str(level)[:20]!r})")
+    if not all(isinstance(token, str) and token for token in vocab):
+        raise ValueError("every vocabulary entry must be a non-empty string")
+    if len(set(vocab)) != len(vocab):
+        raise ValueError("the vocabulary repeats entries")
     kwargs = {"lowercase": bool(data.get("lowercase", False))}
-    if level == "word":
+    if level == "char":
+        if any(len(token) != 1 for token in vocab[len(SPECIALS) :]):
+            raise ValueError("a character vocabulary must hold single characters")
+        return CharTokenizer(vocab, **kwargs)
+    try:
         kwargs["min_count"] = int(data.get("min_count", 1))
         kwargs["char_counts"] = {str(k): int(v) for k, v in (data.get("char_counts") or {}).items()}
-    return TOKENIZERS[level](data["vocab"], **kwargs)
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        raise ValueError("min_count and char_counts must be whole numbers") from None
+    word_class = WordTokenizer if data.get("version") == WORD_FORMAT else LegacyWordTokenizer
+    return word_class(data["vocab"], **kwargs)
 
 
 def load_tokenizer(path: str | os.PathLike) -> Tokenizer:
