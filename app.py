@@ -5,42 +5,45 @@ Run `python app.py` (host and port from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import gradio as gr
-import pandas as pd
 import torch
 
 from textgen import (
-    CheckpointError,
+    MAX_LENGTH,
+    MAX_SAMPLES,
+    MAX_TOKENS_PER_REQUEST,
+    SIZE_PRESETS,
+    SUPPORTED_SUFFIXES,
     CorpusError,
     Evaluation,
     Finished,
     GenerationError,
+    ModelRegistry,
     Progress,
     Step,
+    TextgenError,
     Trainer,
     TrainingError,
+    TrainingView,
+    app_train_config,
+    confidence_spans,
+    corpus_stats,
+    csv_columns,
     generate_steps,
     load_corpus,
     load_folder,
     new_seed,
+    novelty_marks,
     prepare_data,
+    push_folder,
     resolve_device,
     stream_texts,
-)
-from textgen.corpus import SUPPORTED_SUFFIXES, csv_columns
-from textgen.explore import corpus_stats
-from textgen.hub import HubError, push_folder
-from textgen.sampling import MAX_LENGTH, MAX_SAMPLES
-from textgen.studio import (
-    SIZE_PRESETS,
-    ModelRegistry,
-    app_train_config,
-    confidence_spans,
-    novelty_marks,
     zip_model,
 )
 
@@ -48,12 +51,16 @@ ROOT = Path(__file__).resolve().parent
 CHECKPOINT_DIR = Path(os.environ.get("TEXTGEN_CHECKPOINTS", ROOT / "checkpoints"))
 DEFAULT_MODEL = os.environ.get("TEXTGEN_DEFAULT_MODEL", "nyt-char")
 MAX_UPLOAD_MB = float(os.environ.get("TEXTGEN_MAX_UPLOAD_MB", "10"))
+SESSION_TTL_MINUTES = float(os.environ.get("TEXTGEN_SESSION_TTL_MINUTES", "60"))
 MAX_TRAIN_MINUTES = float(os.environ.get("TEXTGEN_MAX_TRAIN_MINUTES", "10"))
 GENERATE_CONCURRENCY = int(os.environ.get("TEXTGEN_GENERATE_CONCURRENCY", "4"))
 TRAIN_CONCURRENCY = int(os.environ.get("TEXTGEN_TRAIN_CONCURRENCY", "1"))
 COMPARE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
+PLOT_COLORS = {"train": "#4f46e5", "validation": "#ea580c", "unigram": "#9ca3af"}
 STREAM_INTERVAL = 0.05  # seconds between streamed updates: ~20 a second is smooth enough
-USER_ERRORS = (CorpusError, CheckpointError, GenerationError, TrainingError, ValueError)
+STATUS_INTERVAL = 1.0  # seconds between training status updates
+NO_CHANGE = gr.skip()
+USER_ERRORS = TextgenError  # only these become messages; anything else is a bug, logged as one
 
 I18N = gr.I18n(
     en={
@@ -65,6 +72,7 @@ I18N = gr.I18n(
         "prompt": "Seed text",
         "temperature": "Temperature",
         "length": "Length (tokens)",
+        "length_info": f"One request writes at most {MAX_TOKENS_PER_REQUEST:,} tokens (length × number of samples).",
         "temperature_hint": "Low temperature: safe, repetitive text. High: surprising, often broken. 0 always picks the likeliest token.",
         "advanced": "Advanced",
         "top_k": "Top-k (0 = off)",
@@ -85,7 +93,7 @@ I18N = gr.I18n(
         "minutes": "Time budget (minutes)",
         "train": "Train",
         "stop": "Stop (keep the best so far)",
-        "loss_plot": "Loss (nats per token)",
+        "loss_plot": "Loss in bits per character: training, held-out, and a unigram for reference",
         "samples": "Samples as it learns",
         "status": "Status",
         "download": "Download the model (zip)",
@@ -106,6 +114,7 @@ I18N = gr.I18n(
         "prompt": "시작 텍스트",
         "temperature": "온도",
         "length": "길이 (토큰)",
+        "length_info": f"한 번에 최대 {MAX_TOKENS_PER_REQUEST:,}개 토큰까지 씁니다 (길이 × 샘플 수).",
         "temperature_hint": "낮은 온도: 안전하고 반복적인 글. 높은 온도: 놀랍지만 자주 깨지는 글. 0은 항상 가장 그럴듯한 토큰을 고릅니다.",
         "advanced": "고급 설정",
         "top_k": "Top-k (0 = 끔)",
@@ -126,7 +135,7 @@ I18N = gr.I18n(
         "minutes": "시간 예산 (분)",
         "train": "학습",
         "stop": "멈추기 (지금까지 최고 모델 유지)",
-        "loss_plot": "손실 (토큰당 nats)",
+        "loss_plot": "글자당 비트 손실: 학습, 검증(보류), 참고용 유니그램",
         "samples": "학습 중 샘플",
         "status": "상태",
         "download": "모델 내려받기 (zip)",
@@ -146,7 +155,8 @@ REGISTRY: ModelRegistry | None = None
 def registry() -> ModelRegistry:
     global REGISTRY
     if REGISTRY is None:  # lists checkpoints/ only; each model loads on its first use
-        REGISTRY = ModelRegistry(CHECKPOINT_DIR, resolve_device(os.environ.get("TEXTGEN_DEVICE", "auto")))
+        device = resolve_device(os.environ.get("TEXTGEN_DEVICE", "auto"))
+        REGISTRY = ModelRegistry(CHECKPOINT_DIR, device, session_ttl=60 * SESSION_TTL_MINUTES)
     return REGISTRY
 
 
@@ -161,13 +171,40 @@ def user_error(err: Exception) -> gr.Error:
 # ---------------------------------------------------------------- generate
 
 
+def whole_number(value: float | None, name: str) -> int:
+    """A number box's value as an int, or a clear message (an API call can send 1e400 or NaN)."""
+    try:
+        number = float(value)
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise GenerationError(f"{name} must be a whole number, not {str(value)[:20]}") from None
+
+
+def number(value: float | None, name: str) -> float:
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise GenerationError(f"{name} must be a number, not {str(value)[:20]}") from None
+    if not math.isfinite(result):
+        raise GenerationError(f"{name} must be a finite number, not {result}")
+    return result
+
+
 def optional_seed(seed: float | None) -> int | None:
     """The page's number box: empty or negative means "draw a fresh one"."""
-    return None if seed is None or seed < 0 else int(seed)
+    if seed is None:
+        return None
+    seed = whole_number(seed, "the random seed")
+    return None if seed < 0 else seed
 
 
 def resolve_seed(seed: float | None, randomize: bool) -> int:
-    chosen = None if randomize else optional_seed(seed)
+    try:
+        chosen = None if randomize else optional_seed(seed)
+    except GenerationError as err:
+        raise user_error(err) from None
     return new_seed() if chosen is None else chosen
 
 
@@ -195,11 +232,11 @@ def generate(
             model,
             prompt,
             request,
-            temperature=float(temperature),
-            length=int(length),
-            top_k=int(top_k),
-            top_p=float(top_p),
-            num_samples=int(num_samples),
+            temperature=number(temperature, "temperature"),
+            length=whole_number(length, "length"),
+            top_k=whole_number(top_k, "top-k"),
+            top_p=number(top_p, "top-p"),
+            num_samples=whole_number(num_samples, "the number of samples"),
             stop_at_eos=bool(stop_at_eos),
             seed=optional_seed(seed),
         )
@@ -247,7 +284,7 @@ def compare_temperatures(
             prompt,
             request,
             temperature=list(COMPARE_TEMPERATURES),
-            length=int(length),
+            length=whole_number(length, "length"),
             seed=optional_seed(seed),
         )
         for texts in stream_texts(steps, prompt or "", interval=STREAM_INTERVAL):
@@ -290,14 +327,16 @@ def train(
     minutes: float,
     prompt: str,
     request: gr.Request,
-    progress=gr.Progress(),
 ):
     """Train on the upload; stream the loss plot, samples and status; register the model in this session."""
     sid = session_id(request)
     session = registry().session(sid)
     try:
+        minutes = number(minutes, "the time budget")
+        if minutes <= 0:
+            raise TrainingError("the time budget must be more than 0 minutes")
+        config = app_train_config(level, size, min(minutes, MAX_TRAIN_MINUTES), prompt or "")
         documents = read_upload(path, column)
-        config = app_train_config(level, size, min(float(minutes), MAX_TRAIN_MINUTES), prompt or "")
         data = prepare_data(documents, config)
     except USER_ERRORS as err:
         raise user_error(err) from None
@@ -306,40 +345,49 @@ def train(
     info = {"corpus": Path(path).name, "title": name}
     trainer = Trainer(config, data, out_dir=out_dir, info=info, resumable=False)  # the page never resumes
     session.stop_requested = False
-    history: list[dict] = []
-    train_losses: list[float] = []
+    view = TrainingView(trainer.unigram["bits_per_char"], config.patience)
     last = 0.0
     for event in trainer.run():
         trainer.stop_requested = session.stop_requested
-        if isinstance(event, Progress):
-            train_losses.append(event.train_loss)
-            progress(min(trainer.progress_fraction(), 1.0), desc=f"step {event.step}")
-            if time.monotonic() - last > 1.0:
-                last = time.monotonic()
-                yield (
-                    gr.skip(),
-                    gr.skip(),
-                    f"training… step {event.step}, loss {event.train_loss:.3f}",
-                    gr.skip(),
-                    gr.skip(),
-                )
-        elif isinstance(event, Evaluation):
-            history.append({"step": event.step, "loss": sum(train_losses) / len(train_losses), "split": "train"})
-            history.append({"step": event.step, "loss": event.val["loss"], "split": "validation"})
-            train_losses.clear()
-            samples = "\n".join(f"T={t}: {s}" for t, s in event.samples.items())
-            status = f"step {event.step}: validation {event.val['bits_per_char']:.3f} bits/char" + (
-                " (best so far)" if event.is_best else ""
+        if isinstance(event, Progress) and time.monotonic() - last > STATUS_INTERVAL:
+            last = time.monotonic()
+            session.touch()  # a long run keeps its session from expiring
+            yield TrainOutputs(
+                status=view.status(trainer.progress_fraction(), event.step, event.elapsed, remaining(trainer))
             )
-            yield pd.DataFrame(history), samples, status, gr.skip(), gr.skip()
+        elif isinstance(event, Evaluation):
+            view.add(event)
+            yield TrainOutputs(
+                loss_plot=view.plot(),
+                samples=view.samples,
+                status=view.status(trainer.progress_fraction(), event.step, event.elapsed, remaining(trainer)),
+            )
         elif isinstance(event, Finished):
             registry().add(sid, name, load_folder(out_dir, registry().device))
-            status = (
-                f"**{name}** is ready ({event.reason}): {event.best['bits_per_char']:.3f} bits/char on held-out text "
-                f"(unigram baseline {event.unigram['bits_per_char']:.3f}). Pick it in Generate."
+            yield TrainOutputs(
+                status=view.finished(event, name),
+                model=gr.update(choices=registry().choices(sid), value=name),
+                archive=str(zip_model(out_dir, session.directory)),
             )
-            archive = str(zip_model(out_dir, session.directory))
-            yield gr.skip(), gr.skip(), status, gr.update(choices=registry().choices(sid), value=name), archive
+
+
+class TrainOutputs(NamedTuple):
+    """What one training update changes; the event's outputs are wired in this order."""
+
+    loss_plot: Any = NO_CHANGE
+    samples: Any = NO_CHANGE
+    status: Any = NO_CHANGE
+    model: Any = NO_CHANGE
+    archive: Any = NO_CHANGE
+
+
+def remaining(trainer: Trainer) -> float | None:
+    """Training seconds left: by the time budget, or by the steps left at the pace so far."""
+    run = trainer.state
+    by_steps = (trainer.total_steps - run.step) * run.elapsed / max(run.step, 1)
+    if trainer.config.max_minutes:
+        return min(60 * trainer.config.max_minutes - run.elapsed, by_steps)
+    return by_steps
 
 
 def stop_training(request: gr.Request) -> str:
@@ -356,7 +404,7 @@ def push(model: str, repo_id: str, token: str, request: gr.Request) -> str:
         raise gr.Error("paste a Hugging Face token with write access")
     try:
         url = push_folder(session.models[model].source, repo_id.strip(), token=token.strip())
-    except (HubError, CheckpointError) as err:
+    except TextgenError as err:
         raise user_error(err) from None
     return f"pushed: {url}"
 
@@ -387,7 +435,9 @@ def forget_session(request: gr.Request) -> None:
 
 def build_demo() -> gr.Blocks:
     models = registry().choices(None)
-    with gr.Blocks(title="textgen studio") as demo:
+    # Gradio keeps uploads and returned files (zips) in its cache: remove those older than a session.
+    cache_seconds = int(60 * SESSION_TTL_MINUTES)
+    with gr.Blocks(title="textgen studio", delete_cache=(min(600, cache_seconds), cache_seconds)) as demo:
         gr.Markdown(I18N("title"))
         with gr.Tab(I18N("generate_tab")):
             with gr.Row():
@@ -409,12 +459,15 @@ def build_demo() -> gr.Blocks:
                         info=I18N("temperature_hint"),
                         elem_id="temperature",
                     )
-                    length = gr.Slider(1, MAX_LENGTH, value=200, step=1, label=I18N("length"))
+                    length = gr.Slider(
+                        1, MAX_LENGTH, value=200, step=1, label=I18N("length"), info=I18N("length_info")
+                    )
                     with gr.Accordion(I18N("advanced"), open=False):
-                        top_k = gr.Number(value=0, precision=0, minimum=0, label=I18N("top_k"))
+                        # precision=None: Gradio's own int(round(x)) fails on 1e400 before our check
+                        top_k = gr.Number(value=0, minimum=0, step=1, label=I18N("top_k"))
                         top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label=I18N("top_p"))
                         num_samples = gr.Slider(1, MAX_SAMPLES, value=1, step=1, label=I18N("num_samples"))
-                        seed = gr.Number(value=new_seed(), precision=0, label=I18N("seed"), elem_id="seed")
+                        seed = gr.Number(value=new_seed(), step=1, label=I18N("seed"), elem_id="seed")
                         randomize = gr.Checkbox(value=True, label=I18N("new_seed"))
                         stop_at_eos = gr.Checkbox(value=False, label=I18N("stop_eos"))
                     with gr.Row():
@@ -466,8 +519,16 @@ def build_demo() -> gr.Blocks:
                     ],
                 )
             with gr.Column():
-                status = gr.Markdown(label=I18N("status"), elem_id="train-status")
-                loss_plot = gr.LinePlot(x="step", y="loss", color="split", label=I18N("loss_plot"))
+                status = gr.HTML(label=I18N("status"), elem_id="train-status")
+                loss_plot = gr.LinePlot(
+                    x="step",
+                    y="bits_per_char",
+                    color="split",
+                    color_map=PLOT_COLORS,
+                    y_title="bits per character",
+                    label=I18N("loss_plot"),
+                    elem_id="loss-plot",
+                )
                 samples = gr.Textbox(label=I18N("samples"), lines=5)
                 archive = gr.File(label=I18N("download"))
                 with gr.Row():
@@ -504,13 +565,16 @@ def build_demo() -> gr.Blocks:
         )
         model.focus(refresh_models, None, model, api_name=False, queue=False)
         upload.upload(upload_columns, upload, column, api_name="columns")
+        train_outputs = {"loss_plot": loss_plot, "samples": samples, "status": status, "model": model}
+        train_outputs["archive"] = archive
         train_button.click(
             train,
             [upload, column, level, size, minutes, sample_prompt],
-            [loss_plot, samples, status, model, archive],
+            [train_outputs[name] for name in TrainOutputs._fields],
             api_name="train",
             concurrency_id="train",
             concurrency_limit=TRAIN_CONCURRENCY,
+            show_progress="hidden",  # the status line has its own progress bar; the plot stays in view
         )
         stop_button.click(stop_training, None, status, api_name="stop", queue=False)
         push_button.click(push, [model, repo_id, token], push_status, api_name="push")
@@ -526,7 +590,7 @@ def launch(demo: gr.Blocks, **kwargs):
     # oversubscribing them (which slowed both by 10x and more when measured).
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     return demo.queue(default_concurrency_limit=GENERATE_CONCURRENCY).launch(
-        max_file_size=f"{MAX_UPLOAD_MB:g}mb", i18n=I18N, **kwargs
+        max_file_size=int(MAX_UPLOAD_MB * 2**20), i18n=I18N, **kwargs
     )
 
 

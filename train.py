@@ -16,18 +16,17 @@ from pathlib import Path
 from tqdm import tqdm
 
 from textgen import (
-    CheckpointError,
-    CorpusError,
     Evaluation,
     Finished,
     Progress,
+    TextgenError,
     TrainConfig,
     Trainer,
-    TrainingError,
     load_corpus,
     prepare_data,
+    push_folder,
+    quiet_hub_logging,
 )
-from textgen.hub import HubError, push_folder, quiet_hub_logging
 
 DEFAULTS = TrainConfig()
 
@@ -145,7 +144,9 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
 
 
 def report(trainer: Trainer) -> Finished:
-    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True, disable=None)
+    bar = tqdm(
+        total=trainer.total_steps, initial=trainer.state.step, unit="step", dynamic_ncols=True, disable=None
+    )
     for event in trainer.run():
         if isinstance(event, Progress):
             bar.update(1)
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         if args.push_to_hub:
             print("pushed:", push_folder(args.out, args.push_to_hub, private=args.private))
-    except (CorpusError, CheckpointError, TrainingError, HubError) as err:
+    except TextgenError as err:
         parser.exit(2, f"train.py: error: {err}\n")
     except KeyboardInterrupt:
         parser.exit(

@@ -68,7 +68,7 @@ def shakespeare(minutes: float, device: str) -> dict:
     return {
         "model": "2 x LSTM(512), dropout 0.2",
         "minutes": minutes,
-        "steps": trainer.step,
+        "steps": trainer.state.step,
         "val_loss": round(best, 4),
         "nanogpt_val_loss": NANOGPT_VAL_LOSS,
         "note": "val loss in nats per character over the last 10% of the text, as nanoGPT reports it",

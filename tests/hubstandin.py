@@ -109,12 +109,13 @@ class StandInHub:
                 self.do_GET()
 
             def do_GET(self):
-                path = unquote(urlparse(self.path).path)
+                raw_path = urlparse(self.path).path  # a revision's "/" arrive quoted: refs%2Fpr%2F1
+                path = unquote(raw_path)
                 self.record()
                 if self.authorized() is False:
                     return self.error(401, message="Invalid credentials in Authorization header")
-                if match := re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path):
-                    repo_id, _revision, filename = match.groups()
+                if match := re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", raw_path):
+                    repo_id, _revision, filename = (unquote(group) for group in match.groups())
                     repo = self.readable_repo(repo_id)
                     if repo is None:
                         return None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.request
 
 import pytest
 from apphelpers import running_app
@@ -31,7 +33,7 @@ def app_url(tmp_path_factory, standin_hub, app_log):
     home = tmp_path_factory.mktemp("hf-home")
     env = {
         "TEXTGEN_DATA_DIR": str(CORPORA / "nyt"),
-        "TEXTGEN_MAX_UPLOAD_MB": "1",
+        "TEXTGEN_MAX_UPLOAD_MB": "1.5",  # a fractional limit once stopped the app at start
         "HF_ENDPOINT": standin_hub.url,
         "HF_HOME": str(home),
         "HF_HUB_CACHE": str(home / "cache"),
@@ -165,7 +167,7 @@ def test_bad_uploads_get_a_clear_message(client, tmp_path, name, content, messag
 
 def test_oversize_upload_is_refused(client, tmp_path):
     path = tmp_path / "big.txt"
-    path.write_text("a line of text\n" * 100_000)  # 1.5 MB, over the 1 MB limit set for this server
+    path.write_text("a line of text\n" * 150_000)  # 2.25 MB, over the 1.5 MB limit set for this server
     with pytest.raises(Exception, match="(?i)size|large|limit"):
         train_upload(client, path, minutes=0.1)
 
@@ -197,3 +199,57 @@ def test_generation_is_served_while_someone_trains(app_url):
     assert text.startswith("Senate") and len(text) > 50
     assert not training.done(), "generation should not wait for the training run to finish"
     assert "ready" in training.result(timeout=120)[2]
+
+
+def rest_call(app_url: str, api: str, data: list) -> str:
+    """The plain REST API, as curl would use it: JSON that may hold NaN and 1e400 (gradio_client
+    refuses to send those). Returns the event stream's text."""
+    body = json.dumps({"data": data}).replace("Infinity", "1e400").encode()  # json writes NaN as is
+    request = urllib.request.Request(
+        f"{app_url}gradio_api/call/{api}", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        event_id = json.loads(response.read())["event_id"]
+    with urllib.request.urlopen(f"{app_url}gradio_api/call/{api}/{event_id}", timeout=60) as response:
+        return response.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("position", "value", "message"),
+    [
+        (2, float("nan"), "temperature must be a finite number"),
+        (4, float("inf"), "top-k must be a whole number"),
+        (7, float("nan"), "seed must be a whole number"),
+    ],
+)
+def test_nan_and_infinite_numbers_through_the_rest_api_get_a_clear_message(app_url, position, value, message):
+    data = ["nyt-char", "A", 0.8, 10, 0, 1.0, 1, 1, False]
+    data[position] = value
+    events = rest_call(app_url, "generate", data)
+    assert "event: error" in events and message in events, events[:500]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"seed": 1e30}, "seed must be a whole number from 0"),
+        ({"length": 5000, "num_samples": 64}, "at most 20,000"),
+        ({"prompt": "a" * 1_000_000}, "at most 10,000"),
+        ({"model": "alice/good@../../../../tmp/x/victim.txt"}, "no model named"),
+        ({"model": "/etc/passwd"}, "no model named"),
+    ],
+)
+def test_hostile_generation_requests_get_a_clear_message(client, settings, message):
+    request = {"model": "nyt-char", "prompt": "A", "length": 10, **settings}
+    with pytest.raises(AppError, match=message):
+        client.predict(**request, api_name="/generate")
+
+
+def test_upload_errors_never_show_server_paths(client, app_url, tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"\n\n")
+    with pytest.raises(AppError) as err:
+        train_upload(client, path, minutes=0.1)
+    assert "empty.txt" in str(err.value) and "/tmp" not in str(err.value) and "gradio" not in str(err.value)
+    events = rest_call(app_url, "train", [None, None, "char", "tiny", float("nan"), ""])
+    assert "event: error" in events and "time budget must be a finite number" in events

@@ -7,9 +7,8 @@ from conftest import ROOT
 
 from textgen import CharTokenizer, CheckpointError, LSTMConfig, LSTMLanguageModel, load_folder, save_checkpoint
 from textgen import checkpoints as checkpoints_module
-from textgen.checkpoints import CONFIG_FILE, WEIGHTS_FILE
+from textgen.checkpoints import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE
 from textgen.hub import load_model
-from textgen.training import STATE_DIR
 
 
 def make_model(tied=True, hidden=32):
@@ -98,7 +97,7 @@ def test_shipped_models_load_and_generate():
     for folder in shipped:
         loaded = load_model(str(folder))
         assert loaded.info["metrics"]["bits_per_char"] < loaded.info["unigram"]["bits_per_char"]
-        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and STATE_DIR not in p.parts)
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and p.name != STATE_FILE)
         assert size < 20 * 2**20
     tracked = subprocess.run(["git", "ls-files", "checkpoints"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "training_state" not in tracked  # resume state stays out of shipped models

@@ -136,7 +136,7 @@ def test_refuses_foreign_pickle_and_absurd_repos_before_the_weights(hub):
     with pytest.raises(HubError, match="hidden_size=10000000 is outside"):
         load_model("bob/huge")
     assert not any(r["path"].endswith("bob/huge/resolve/main/model.safetensors") for r in standin.requests)
-    with pytest.raises(HubError, match="has shape"):
+    with pytest.raises(HubError, match="its config.json describes: they do not match"):
         load_model("bob/mismatch")
 
 
@@ -150,7 +150,7 @@ def test_clear_one_line_errors(hub, monkeypatch):
         push_folder(shipped(), "alice/x", token="hf_wrong")
     with pytest.raises(HubError, match="no model repo nobody/missing on the Hub"):
         load_model("nobody/missing")
-    with pytest.raises(HubError, match="not a repo id"):
+    with pytest.raises(HubError, match="is not a Hub model reference"):
         push_folder(shipped(), "no slash here", token=GOOD_TOKEN)
 
 
@@ -202,3 +202,82 @@ def test_cli_push_with_hf_token(hub):
     assert "/commit/" in result.stdout
     assert standin.repos["alice/nyt-word"].private
     assert GOOD_TOKEN not in result.stdout + result.stderr  # never echoed
+
+
+def tree(root) -> dict:
+    return {str(p): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "alice/good@../../../../{victim}",
+        "alice/good@main/../../../../{victim}",
+        "alice/good@/{victim}",
+        "alice/good@main\\..\\x",
+        "alice/good/../../x",
+        "../alice/good",
+        "/alice/good",
+        "alice/..",
+        "alice/good@",
+        "alice/good@main\n",
+        "alice/go\x00od",
+        "alice/good@-rf",
+    ],
+)
+def test_hostile_model_references_are_refused_before_any_io(hub, tmp_path, ref):
+    """With a Hub that answers any revision, a reference must not climb out of the cache (it once
+    overwrote a file through refs/<revision>); refused by its grammar, before any request."""
+    standin, env = hub
+    from textgen import CheckpointError
+    from textgen.hub import load_model
+
+    standin.add_repo(
+        "alice/good",
+        {name: (shipped() / name).read_bytes() for name in ("config.json", "tokenizer.json", "model.safetensors")},
+    )
+    victim = tmp_path / "x" / "victim.txt"
+    victim.parent.mkdir()
+    victim.write_text("precious")
+    ref = ref.format(victim=str(victim).lstrip("/"))
+    before = tree(tmp_path)
+    with pytest.raises(CheckpointError, match="not a Hub model reference"):
+        load_model(ref)
+    assert standin.requests == []  # refused before any network access
+    assert tree(tmp_path) == before and victim.read_text() == "precious"  # and before any file access
+    if "\x00" in ref:
+        return  # no command line can carry a NUL byte
+    result = subprocess.run(
+        [sys.executable, "-m", "textgen", "generate", "--model", ref, "--prompt", "a"],
+        cwd=ROOT,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert tree(tmp_path) == before
+
+
+def test_good_references_with_revisions_load_and_stay_in_the_cache(hub, tmp_path):
+    standin, env = hub
+    from textgen.hub import load_model
+
+    standin.add_repo(
+        "alice/good",
+        {name: (shipped() / name).read_bytes() for name in ("config.json", "tokenizer.json", "model.safetensors")},
+    )
+    for ref in (
+        "alice/good",
+        "alice/good@main",
+        "alice/good@v1.0",
+        "alice/good@refs/pr/1",
+        "alice/good@" + "a" * 40,
+    ):
+        assert load_model(ref).tokenizer is not None
+    cache = tmp_path / "hf-cache"
+    outside = [
+        p for p in tree(tmp_path) if not p.startswith(str(cache)) and not p.startswith(str(tmp_path / "hf-home"))
+    ]
+    assert outside == []
+    assert (cache / "models--alice--good" / "refs" / "refs" / "pr" / "1").is_file()  # a nested ref, inside

@@ -6,14 +6,12 @@ import argparse
 import json
 import sys
 
-from .checkpoints import CheckpointError
-from .corpus import CorpusError, read_documents
+from .corpus import read_documents
+from .errors import CorpusError, TextgenError
 from .hub import load_model, push_folder, quiet_hub_logging
 from .metrics import evaluate
-from .sampling import GenerationError, generate_steps, new_seed, validate_settings
-from .training import TrainingError, resolve_device
-
-USER_ERRORS = (CorpusError, CheckpointError, GenerationError, TrainingError)
+from .sampling import generate_steps, new_seed, validate_settings
+from .training import resolve_device
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,11 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_generate(args: argparse.Namespace) -> None:
-    validate_settings(args.temperature, args.length, args.top_k, args.top_p, args.num_samples)
+    validate_settings(args.temperature, args.length, args.top_k, args.top_p, args.num_samples, args.seed)
     loaded = load_model(args.model, resolve_device(args.device))
-    unknown = loaded.tokenizer.unknown_tokens(args.prompt)
+    unknown = sorted({token.strip() for token in loaded.tokenizer.unknown_tokens(args.prompt)} - {""})
     if unknown:
-        print(f"note: the model has never seen {sorted(set(unknown))[:10]}; they read as <unk>", file=sys.stderr)
+        print(f"note: the model has never seen {unknown[:10]}; they read as <unk>", file=sys.stderr)
     seed = new_seed() if args.seed is None else args.seed
     steps = generate_steps(
         loaded.model,
@@ -97,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
             run_evaluate(args)
         else:
             print(push_folder(args.directory, args.repo_id, private=args.private))
-    except USER_ERRORS as err:
+    except TextgenError as err:
         parser.exit(2, f"textgen: error: {err}\n")
     except KeyboardInterrupt:
         parser.exit(130, "\ninterrupted\n")

@@ -25,14 +25,12 @@ from pathlib import Path
 
 import charset_normalizer
 
+from .errors import CorpusError
+
 SUPPORTED_SUFFIXES = (".txt", ".csv", ".tsv", ".json", ".jsonl")
 TEXT_FIELDS = ("text", "quoteText", "quote", "content", "body", "headline", "message", "sentence")
 NYT_URL = "https://www.kaggle.com/datasets/aashita/nyt-comments"
 DATA_DIR_ENV = "TEXTGEN_DATA_DIR"
-
-
-class CorpusError(ValueError):
-    """A corpus that cannot be read; the message is meant for the user as is."""
 
 
 @dataclass
@@ -134,6 +132,15 @@ def split_plain_text(text: str) -> list[str]:
     return [doc for doc in (clean_document(d) for d in documents) if doc]
 
 
+MAX_COLUMNS = 1000  # a text corpus with more columns than this is almost surely not one
+
+
+def listed(names: list[str], limit: int = 12) -> str:
+    """Names for a message: the first `limit`, then how many more (a 100,000-column CSV stays short)."""
+    shown = ", ".join(name[:40] for name in names[:limit])
+    return shown + (f", … ({len(names):,} in all)" if len(names) > limit else "")
+
+
 def csv_delimiter(path: str | os.PathLike) -> str:
     return "\t" if Path(path).suffix.lower() == ".tsv" else ","
 
@@ -144,27 +151,45 @@ def guess_text_column(columns: list[str]) -> str | None:
 
 def csv_columns(path: str | os.PathLike) -> tuple[list[str], str | None]:
     """A CSV's column names and the one that most likely holds the text (None if no guess)."""
-    header = next(csv.reader(io.StringIO(read_text(path)), delimiter=csv_delimiter(path)), [])
+    text = read_text(path)
+    allow_fields_up_to(len(text))
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=csv_delimiter(path)), [])
+    except csv.Error as err:
+        raise CorpusError(f"{Path(path).name}: not a readable CSV ({err})") from None
+    if len(header) > MAX_COLUMNS:
+        raise CorpusError(f"{Path(path).name} has {len(header):,} columns; textgen reads at most {MAX_COLUMNS:,}")
     return header, guess_text_column(header)
 
 
+def allow_fields_up_to(size: int) -> None:
+    """A document in one CSV cell may be as long as the file (the csv module stops at 131,072)."""
+    csv.field_size_limit(max(csv.field_size_limit(), size))
+
+
 def split_csv(text: str, column: str | None, where: tuple[str, str] | None, delimiter: str = ",") -> list[str]:
+    allow_fields_up_to(len(text))
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    columns = reader.fieldnames or []
-    if not columns:
-        raise CorpusError("the CSV has no header row")
-    if column is None:
-        column = guess_text_column(columns)
+    try:
+        columns = reader.fieldnames or []
+        if not columns:
+            raise CorpusError("the CSV has no header row")
+        if len(columns) > MAX_COLUMNS:
+            raise CorpusError(f"the CSV has {len(columns):,} columns; textgen reads at most {MAX_COLUMNS:,}")
         if column is None:
-            raise CorpusError(f"pick a text column; the CSV has: {', '.join(columns)}")
-    for name in [column] + ([where[0]] if where else []):
-        if name not in columns:
-            raise CorpusError(f"the CSV has no column {name!r}; it has: {', '.join(columns)}")
-    documents = []
-    for row in reader:
-        if where and (row.get(where[0]) or "") != where[1]:
-            continue
-        documents.append(clean_document(row.get(column) or ""))
+            column = guess_text_column(columns)
+            if column is None:
+                raise CorpusError(f"pick a text column; the CSV has: {listed(columns)}")
+        for name in [column] + ([where[0]] if where else []):
+            if name not in columns:
+                raise CorpusError(f"the CSV has no column {name[:40]!r}; it has: {listed(columns)}")
+        documents = []
+        for row in reader:
+            if where and (row.get(where[0]) or "") != where[1]:
+                continue
+            documents.append(clean_document(row.get(column) or ""))
+    except csv.Error as err:
+        raise CorpusError(f"not a readable CSV ({err})") from None
     return [doc for doc in documents if doc]
 
 
@@ -191,6 +216,8 @@ def split_json(text: str, field: str | None, jsonl: bool) -> list[str]:
             items = json.loads(text)
     except json.JSONDecodeError as err:
         raise CorpusError(f"not valid JSON: {err.msg} at line {err.lineno}") from None
+    except RecursionError:
+        raise CorpusError("the JSON is nested too deeply; expected a list of strings or of objects") from None
     if isinstance(items, dict):
         lists = [v for v in items.values() if isinstance(v, list)]
         items = lists[0] if len(lists) == 1 else [items]
@@ -265,5 +292,5 @@ def load_corpus(
         documents = read_documents(source, column, where)
         name = Path(source).name
     if not documents:
-        raise CorpusError(f"{source}: the corpus is empty (no text after removing blank lines)")
+        raise CorpusError(f"{Path(source).name}: the corpus is empty (no text after removing blank lines)")
     return Corpus(name=name, documents=documents)

@@ -28,19 +28,21 @@ from .checkpoints import (
     TOKENIZER_FILE,
     TRAINING_FILE,
     WEIGHTS_FILE,
-    CheckpointError,
     LoadedModel,
     load_folder,
     read_config,
     read_json,
 )
+from .errors import CheckpointError, HubError
 
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+# A Hub name as the Hub allows it: letters, digits, "_", "." and "-", not starting or ending with
+# "." or "-". A revision: a branch or tag (segments of the same letters, none starting with "." or
+# "-", joined by "/") or a 40-hex commit. Together with the ban on "..", nothing in a reference can
+# climb out of the Hub cache, which keeps `refs/<revision>` files.
+_NAME = r"[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9_])?"
+_SEGMENT = r"[A-Za-z0-9_][\w.-]{0,99}"
+MODEL_REF = re.compile(rf"(?P<repo>{_NAME}/{_NAME})(?:@(?P<revision>{_SEGMENT}(?:/{_SEGMENT}){{0,7}}))?", re.ASCII)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-
-
-class HubError(CheckpointError):
-    """A Hub call that failed; the message is one line for the user."""
 
 
 def quiet_hub_logging() -> None:
@@ -48,13 +50,20 @@ def quiet_hub_logging() -> None:
     hf_logging.set_verbosity_error()
 
 
-def split_repo_ref(ref: str) -> tuple[str, str | None]:
-    repo_id, _, revision = ref.partition("@")
-    return repo_id, revision or None
+def parse_model_ref(ref: str) -> tuple[str, str | None]:
+    """`user/name[@revision]` -> (repo id, revision); anything else is refused before any I/O."""
+    match = MODEL_REF.fullmatch(ref)
+    if match is None or ".." in ref:
+        shown = ref if len(ref) <= 80 and ref.isprintable() else repr(ref[:80])
+        raise HubError(
+            f"{shown} is not a Hub model reference: use user/name or user/name@revision "
+            "(a branch, a tag or a 40-character commit)"
+        )
+    return match["repo"], match["revision"]
 
 
 def is_repo_ref(ref: str) -> bool:
-    return bool(REPO_ID.match(ref)) and not Path(ref).exists()
+    return MODEL_REF.fullmatch(ref) is not None and ".." not in ref
 
 
 def hub_message(err: Exception, repo_id: str) -> str:
@@ -76,7 +85,11 @@ def hub_message(err: Exception, repo_id: str) -> str:
         if status == 403:
             return f"the Hugging Face token may not write to {repo_id} (403)"
         return f"the Hub answered {status} for {repo_id}: {str(err).splitlines()[0]}"
-    return f"could not reach the Hugging Face Hub for {repo_id}: {type(err).__name__}"
+    network = isinstance(err, (ConnectionError, TimeoutError))
+    if network or type(err).__name__.endswith(("ConnectError", "Timeout")):  # httpx's own classes
+        return f"could not reach the Hugging Face Hub for {repo_id} ({type(err).__name__})"
+    detail = (str(err).splitlines() or [""])[0][:120]
+    return f"the Hub request for {repo_id} failed: {type(err).__name__}{': ' + detail if detail else ''}"
 
 
 def _refuse_missing(api: HfApi, repo_id: str, revision: str | None, missing: str) -> HubError:
@@ -92,7 +105,7 @@ def _refuse_missing(api: HfApi, repo_id: str, revision: str | None, missing: str
 
 def download_model(ref: str, token: str | None = None) -> Path:
     """Fetch a repo's files into the Hub cache, checking config and tokenizer before the weights."""
-    repo_id, revision = split_repo_ref(ref)
+    repo_id, revision = parse_model_ref(ref)
     api = HfApi(token=token)
 
     def fetch(filename: str, required: bool = True) -> Path | None:
@@ -121,9 +134,20 @@ def download_model(ref: str, token: str | None = None) -> Path:
 
 
 def load_model(ref: str, device: str | torch.device = "cpu", token: str | None = None) -> LoadedModel:
-    """A model folder, or a Hub repo id `user/name[@revision]` loaded through the Hub cache."""
-    if Path(ref).is_dir() or not is_repo_ref(ref):
+    """A model folder (command lines only), or a Hub reference `user/name[@revision]`."""
+    if Path(ref).is_dir():
         return load_folder(ref, device)
+    if not is_repo_ref(ref):
+        shown = ref if len(ref) <= 80 and ref.isprintable() else repr(ref[:80])
+        raise CheckpointError(
+            f"{shown}: no such model folder, and not a Hub model reference "
+            "(user/name or user/name@revision: a branch, a tag or a 40-character commit)"
+        )
+    return load_hub_model(ref, device, token)
+
+
+def load_hub_model(ref: str, device: str | torch.device = "cpu", token: str | None = None) -> LoadedModel:
+    """A Hub model `user/name[@revision]` through the Hub cache; never a local path (the app's way)."""
     folder = download_model(ref, token)
     try:
         loaded = load_folder(folder, device)
@@ -144,8 +168,8 @@ def push_folder(
     """Create the repo if needed and upload the model folder with a card naming the repo."""
     directory = Path(directory)
     loaded = load_folder(directory)  # refuses an incomplete folder before touching the network
-    if not REPO_ID.match(repo_id) or "@" in repo_id:
-        raise HubError(f"{repo_id!r} is not a repo id of the form user/name")
+    if parse_model_ref(repo_id)[1] is not None:
+        raise HubError(f"{repo_id!r}: push to a repo id user/name, without @revision")
     token = token or get_token()
     if not token:
         raise HubError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")

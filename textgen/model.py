@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -14,7 +15,18 @@ State = tuple[torch.Tensor, torch.Tensor]
 MAX_VOCAB_SIZE = 500_000
 MAX_WIDTH = 8192
 MAX_LAYERS = 16
-MAX_PARAMETERS = 2_000_000_000
+BYTES_PER_PARAMETER = 4  # float32
+MAX_MODEL_MB_ENV = "TEXTGEN_MAX_MODEL_MB"
+DEFAULT_MAX_MODEL_MB = 1024  # the shipped models are 7-9 MB; a 3 x 1024 LSTM is about 100 MB
+
+
+def max_model_bytes() -> int:
+    """The memory a model's weights may take, from TEXTGEN_MAX_MODEL_MB (default 1024)."""
+    try:
+        megabytes = float(os.environ.get(MAX_MODEL_MB_ENV, DEFAULT_MAX_MODEL_MB))
+    except ValueError:
+        megabytes = DEFAULT_MAX_MODEL_MB
+    return int(megabytes * 2**20)
 
 
 @dataclass
@@ -37,10 +49,17 @@ class LSTMConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
                 raise ValueError(f"config {name}={value!r} is outside 1..{limit}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"config dropout={self.dropout!r} is outside [0, 1)")
-        if self.num_parameters() > MAX_PARAMETERS:
-            raise ValueError(f"config describes {self.num_parameters():,} parameters; too many")
+        dropout = self.dropout
+        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"config dropout={dropout!r} is not a number in [0, 1)")
+        if not isinstance(self.tie_weights, bool):
+            raise ValueError(f"config tie_weights={self.tie_weights!r} is not true or false")
+        size = self.num_parameters() * BYTES_PER_PARAMETER
+        if size > max_model_bytes():
+            raise ValueError(
+                f"config describes {self.num_parameters():,} parameters ({size / 2**20:,.0f} MB), over "
+                f"this server's limit of {max_model_bytes() / 2**20:,.0f} MB ({MAX_MODEL_MB_ENV})"
+            )
 
     @property
     def tied(self) -> bool:
@@ -50,7 +69,7 @@ class LSTMConfig:
     def num_parameters(self) -> int:
         v, e, h, n = self.vocab_size, self.embedding_dim, self.hidden_size, self.num_layers
         lstm = 4 * h * (e + h + 2) + (n - 1) * 4 * h * (2 * h + 2)
-        head = h + (0 if self.tied else v * h)
+        head = v + (0 if self.tied else v * h)  # the bias, and the weight unless tied to the embedding
         return v * e + lstm + head
 
     @classmethod
@@ -86,9 +105,14 @@ class LSTMLanguageModel(
             batch_first=True,
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size, config.vocab_size)
         if config.tied:
+            # Built on the meta device and then tied: the (vocab x hidden) weight is never allocated
+            # twice, so the memory is exactly what num_parameters() counted.
+            self.head = nn.Linear(config.hidden_size, config.vocab_size, device="meta")
             self.head.weight = self.embedding.weight
+            self.head.bias = nn.Parameter(torch.zeros(config.vocab_size))
+        else:
+            self.head = nn.Linear(config.hidden_size, config.vocab_size)
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         nn.init.zeros_(self.head.bias)
 
@@ -116,6 +140,17 @@ class LSTMLanguageModel(
             hs.append(x)
             cs.append(cell)
         return self.head(x), (torch.stack(hs), torch.stack(cs))
+
+    def prime(self, tokens: torch.Tensor, chunk: int = 512) -> tuple[torch.Tensor, State]:
+        """Read a seed text (1, time) for sampling: the logits after its last token (1, vocab), the state.
+
+        In chunks, and only the last position goes through the head: a long seed costs LSTM time,
+        not a (time x vocab) matrix of logits. Inference only (no dropout).
+        """
+        state = None
+        for start in range(0, tokens.size(1), chunk):
+            output, state = self.lstm(self.embedding(tokens[:, start : start + chunk]), state)
+        return self.head(output[:, -1]), state
 
     def initial_state(self, batch_size: int) -> State:
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)

@@ -10,15 +10,17 @@ from dataclasses import dataclass
 
 import torch
 
+from .errors import GenerationError
 from .model import LSTMLanguageModel
 from .tokenizer import Tokenizer
 
 MAX_LENGTH = 5000
 MAX_SAMPLES = 64
-
-
-class GenerationError(ValueError):
-    """Settings or a seed text that cannot be sampled from; the message is for the user."""
+# One request's work: length x samples tokens. 20,000 is 64 samples of 300 tokens or 4 of 5,000;
+# on a 2-core CPU that is about a second batched, a few seconds for the widest single stream.
+MAX_TOKENS_PER_REQUEST = 20_000
+MAX_PROMPT_CHARS = 10_000  # priming reads the seed once; 10,000 characters take well under a second
+MAX_SEED = 2**63 - 1
 
 
 @dataclass
@@ -36,19 +38,35 @@ def new_seed() -> int:
 
 
 def validate_settings(
-    temperature: float | Sequence[float], length: int, top_k: int, top_p: float, num_samples: int
+    temperature: float | Sequence[float],
+    length: int,
+    top_k: int,
+    top_p: float,
+    num_samples: int,
+    seed: int | None = None,
 ) -> None:
+    """Every setting a request can send, checked before any work: finite, in range, within budget."""
     temperatures = [temperature] if isinstance(temperature, (int, float)) else list(temperature)
-    if any(t < 0 for t in temperatures):
-        raise GenerationError("temperature must be 0 or more (0 always picks the likeliest token)")
+    if not all(isinstance(t, (int, float)) and math.isfinite(t) and t >= 0 for t in temperatures):
+        raise GenerationError("temperature must be a number, 0 or more (0 always picks the likeliest token)")
+    for name, value in (("length", length), ("top-k", top_k), ("number of samples", num_samples)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise GenerationError(f"{name} must be a whole number")
     if not 1 <= length <= MAX_LENGTH:
         raise GenerationError(f"length must be between 1 and {MAX_LENGTH} tokens")
     if top_k < 0:
         raise GenerationError("top-k must be 0 (off) or a positive number of tokens")
-    if not 0 < top_p <= 1:
+    if not (isinstance(top_p, (int, float)) and math.isfinite(top_p) and 0 < top_p <= 1):
         raise GenerationError("top-p must be in (0, 1]; 1 turns it off")
     if not 1 <= num_samples <= MAX_SAMPLES:
         raise GenerationError(f"the number of samples must be between 1 and {MAX_SAMPLES}")
+    if length * num_samples > MAX_TOKENS_PER_REQUEST:
+        raise GenerationError(
+            f"length × samples is {length * num_samples:,} tokens; one request may write at most "
+            f"{MAX_TOKENS_PER_REQUEST:,} (fewer samples or a shorter length)"
+        )
+    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
+        raise GenerationError(f"the random seed must be a whole number from 0 to {MAX_SEED}")
 
 
 def top_k_mask(logits: torch.Tensor, k: int) -> torch.Tensor:
@@ -73,6 +91,10 @@ def top_p_mask(logits: torch.Tensor, p: float) -> torch.Tensor:
 
 def encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
     """`<eos>` (start of a document) followed by the prompt's tokens."""
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise GenerationError(
+            f"the seed text is {len(prompt):,} characters; at most {MAX_PROMPT_CHARS:,} (the model reads it once)"
+        )
     ids = tokenizer.encode(prompt)
     if ids and all(i == tokenizer.unk_id for i in ids):
         raise GenerationError(
@@ -104,7 +126,7 @@ def generate_steps(
     """
     if not isinstance(temperature, (int, float)):
         num_samples = len(temperature)
-    validate_settings(temperature, length, top_k, top_p, num_samples)
+    validate_settings(temperature, length, top_k, top_p, num_samples, seed)
     model.eval()
     device = model.device
     generator = torch.Generator(device=device).manual_seed(new_seed() if seed is None else seed)
@@ -116,8 +138,8 @@ def generate_steps(
     greedy = temperatures.squeeze(1) == 0
 
     prompt_ids = torch.tensor([encode_prompt(tokenizer, prompt)], device=device)
-    logits, (h, c) = model(prompt_ids)
-    logits = logits[:, -1].float().repeat(num_samples, 1)  # (batch, vocab); own memory, masked in place
+    logits, (h, c) = model.prime(prompt_ids)
+    logits = logits.float().repeat(num_samples, 1)  # (batch, vocab); own memory, masked in place
     state = (h.repeat(1, num_samples, 1), c.repeat(1, num_samples, 1))
     previous = [int(prompt_ids[0, -1])] * num_samples
     finished = torch.zeros(num_samples, dtype=torch.bool, device=device)

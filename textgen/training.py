@@ -10,6 +10,7 @@ import copy
 import functools
 import json
 import math
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -18,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .batches import (
@@ -35,26 +35,20 @@ from .card import render_card
 from .checkpoints import (
     CARD_FILE,
     TRAINING_FILE,
-    CheckpointError,
-    atomic_path,
-    atomic_save_model,
     atomic_write,
     load_folder,
-    load_weights,
-    read_json,
+    load_training_state,
+    read_training_progress,
     save_checkpoint,
+    save_training_state,
 )
+from .errors import TrainingError
 from .metrics import evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .sampling import generate
 from .tokenizer import Tokenizer, fit_tokenizer
 
 SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
-STATE_DIR = "training_state"
-
-
-class TrainingError(ValueError):
-    """Settings or data that cannot be trained on; the message is for the user."""
 
 
 @dataclass
@@ -110,6 +104,7 @@ class Evaluation:
     epoch: int
     train_loss: float
     val: dict  # loss, perplexity, bits_per_char, tokens, characters
+    train: dict  # the same metrics on a fixed sample of training documents (overfitting shows as a gap)
     best_val_loss: float
     is_best: bool
     samples: dict[float, str]  # temperature -> text
@@ -201,6 +196,20 @@ def prepare_data(documents: list[str], config: TrainConfig, tokenizer: Tokenizer
     return TrainingData(train_docs, val_docs, tokenizer, train_stream)
 
 
+def training_sample(train_documents: list[str], val_documents: list[str], seed: int) -> list[str]:
+    """A fixed sample of training documents about as large as the held-out set, scored the same way."""
+    wanted = sum(len(doc) + 1 for doc in val_documents)
+    order = list(range(len(train_documents)))
+    random.Random(seed).shuffle(order)
+    sample, size = [], 0
+    for i in order:
+        if size >= wanted:
+            break
+        sample.append(train_documents[i])
+        size += len(train_documents[i]) + 1
+    return sample
+
+
 def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
     model_config = LSTMConfig(
         vocab_size=vocab_size,
@@ -210,6 +219,19 @@ def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
         dropout=config.dropout,
     )
     return LSTMLanguageModel(model_config)
+
+
+@dataclass
+class TrainerState:
+    """Where a run stands; saved with the latest weights and optimizer for --resume."""
+
+    step: int = 0
+    epoch: int = 0
+    window: int = 0  # next window within the epoch
+    elapsed: float = 0.0  # training seconds, carried across resumes
+    best_val_loss: float = math.inf
+    best_metrics: dict = field(default_factory=dict)
+    bad_evaluations: int = 0  # since the best
 
 
 class Trainer:
@@ -247,15 +269,11 @@ class Trainer:
         self.tokens_per_step = config.batch_size * config.seq_len
         self.steps_per_epoch = num_group_windows(self.pieces.lengths, self._groups(0), config.seq_len)
         self.total_steps = self.steps_per_epoch * config.epochs
-        self.step = 0
-        self.epoch = 0
-        self.window = 0  # next window within the epoch
-        self.best_val_loss = math.inf
-        self.best_metrics: dict = {}
-        self.best_state: dict | None = None
-        self.bad_evaluations = 0
-        self.elapsed = 0.0  # training seconds, carried across resumes
+        self.state = TrainerState()
+        self.best_weights: dict | None = None
         self.stop_requested = False
+        self.train_sample = training_sample(data.train_documents, data.val_documents, config.seed)
+        self.unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents)
 
     # ------------------------------------------------------------------ schedule
     def _groups(self, epoch: int) -> list:
@@ -270,15 +288,15 @@ class Trainer:
             )
 
     def progress_fraction(self) -> float:
-        by_steps = self.step / max(self.total_steps, 1)
+        by_steps = self.state.step / max(self.total_steps, 1)
         if self.config.max_minutes:
-            return max(by_steps, self.elapsed / (60 * self.config.max_minutes))
+            return max(by_steps, self.state.elapsed / (60 * self.config.max_minutes))
         return by_steps
 
     def learning_rate(self) -> float:
         """Linear warm-up, then cosine decay to a tenth, over steps or the time budget."""
-        if self.step < self.config.warmup_steps:
-            return self.config.lr * (self.step + 1) / self.config.warmup_steps
+        if self.state.step < self.config.warmup_steps:
+            return self.config.lr * (self.state.step + 1) / self.config.warmup_steps
         fraction = min(1.0, self.progress_fraction())
         return self.config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * fraction)))
 
@@ -296,31 +314,34 @@ class Trainer:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
-        self.step += 1
+        self.state.step += 1
         # Keep the state's values but cut the graph: gradients flow back seq_len steps only.
         return loss.item(), tuple(s.detach() for s in state)
 
     def evaluate(self, train_loss: float) -> Evaluation:
         metrics = evaluate(self.model, self.data.tokenizer, self.data.val_documents)
-        is_best = metrics["loss"] < self.best_val_loss
+        train_metrics = evaluate(self.model, self.data.tokenizer, self.train_sample)
+        run = self.state
+        is_best = metrics["loss"] < run.best_val_loss
         if is_best:
-            self.best_val_loss, self.best_metrics = metrics["loss"], metrics
-            self.best_state = copy.deepcopy(self.model.state_dict())
-            self.bad_evaluations = 0
+            run.best_val_loss, run.best_metrics = metrics["loss"], metrics
+            self.best_weights = copy.deepcopy(self.model.state_dict())
+            run.bad_evaluations = 0
         else:
-            self.bad_evaluations += 1
+            run.bad_evaluations += 1
         samples = self.samples()
         self.model.train()
         event = Evaluation(
-            self.step,
+            run.step,
             self.total_steps,
-            self.epoch,
+            run.epoch,
             train_loss,
             metrics,
-            self.best_val_loss,
+            train_metrics,
+            run.best_val_loss,
             is_best,
             samples,
-            self.elapsed,
+            run.elapsed,
         )
         if self.out_dir:
             self.save(event)
@@ -334,34 +355,34 @@ class Trainer:
             temperature=list(SAMPLE_TEMPERATURES),
             length=self.config.sample_length,
             stop_at_eos=True,
-            seed=self.config.seed + self.step,
+            seed=self.config.seed + self.state.step,
         )
         return {t: self.config.sample_prompt + text.rstrip("\n") for t, text in zip(SAMPLE_TEMPERATURES, texts)}
 
     def run(self) -> Iterator[Progress | Evaluation | Finished]:
         """Train, evaluating every `eval_every` steps and once more at the end if the last step was not."""
-        config = self.config
+        config, run = self.config, self.state
         self.model.train()
-        self._clock = time.perf_counter() - self.elapsed
+        self._clock = time.perf_counter() - run.elapsed
         loss = None  # stays None when a resumed run has nothing left to do
-        while self.epoch < config.epochs:
+        while run.epoch < config.epochs:
             state = None
-            for index, window in enumerate(self.epoch_windows(self.epoch)):
-                if index < self.window:
+            for index, window in enumerate(self.epoch_windows(run.epoch)):
+                if index < run.window:
                     continue  # resuming mid-epoch (mid-group, the state restarts from zero)
                 loss, state = self.train_step(window, state)
-                self.window = index + 1
-                self.elapsed = time.perf_counter() - self._clock
-                yield Progress(self.step, self.total_steps, self.epoch, loss, self.learning_rate(), self.elapsed)
-                out_of_time = config.max_minutes is not None and self.elapsed >= 60 * config.max_minutes
-                if self.step % config.eval_every == 0 or out_of_time or self.stop_requested:
+                run.window = index + 1
+                run.elapsed = time.perf_counter() - self._clock
+                yield Progress(run.step, self.total_steps, run.epoch, loss, self.learning_rate(), run.elapsed)
+                out_of_time = config.max_minutes is not None and run.elapsed >= 60 * config.max_minutes
+                if run.step % config.eval_every == 0 or out_of_time or self.stop_requested:
                     yield self.timed_evaluation(loss)
                     reason = self.stop_reason(out_of_time)
                     if reason:
                         yield self.finish(reason)
                         return
-            self.epoch, self.window = self.epoch + 1, 0
-        if loss is not None and self.step % config.eval_every:
+            run.epoch, run.window = run.epoch + 1, 0
+        if loss is not None and run.step % config.eval_every:
             yield self.timed_evaluation(loss)
         yield self.finish("epochs")
 
@@ -377,36 +398,36 @@ class Trainer:
             return "stopped"
         if out_of_time:
             return "time budget"
-        if self.bad_evaluations >= self.config.patience:
+        if self.state.bad_evaluations >= self.config.patience:
             return "early stop"
         return None
 
     def finish(self, reason: str) -> Finished:
-        if self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
+        if self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
         self.model.eval()
-        unigram = unigram_metrics(self.data.tokenizer, self.data.train_documents, self.data.val_documents)
-        self.info.update(unigram=unigram, stopped_because=reason)
-        if self.out_dir and self.best_state is not None:
+        self.info.update(unigram=self.unigram, stopped_because=reason)
+        if self.out_dir and self.best_weights is not None:
             self.save_summary()
-        return Finished(self.step, reason, self.best_metrics, unigram, self.elapsed)
+        run = self.state
+        return Finished(run.step, reason, run.best_metrics, self.unigram, run.elapsed)
 
     # ------------------------------------------------------------------ saving and resuming
     def model_info(self) -> dict:
         return {
             **self.info,
             "level": self.data.tokenizer.level,
-            "metrics": self.best_metrics,
+            "metrics": self.state.best_metrics,
             "train_config": asdict(self.config),
             "train_documents": len(self.data.train_documents),
             "val_documents": len(self.data.val_documents),
-            "step": self.step,
-            "training_seconds": round(self.elapsed, 1),
+            "step": self.state.step,
+            "training_seconds": round(self.state.elapsed, 1),
         }
 
     def save_best(self, samples: dict[float, str]) -> None:
         current = copy.deepcopy(self.model.state_dict())
-        self.model.load_state_dict(self.best_state)
+        self.model.load_state_dict(self.best_weights)
         self.info["samples"] = {str(t): s for t, s in samples.items()}
         info = self.model_info()
         save_checkpoint(
@@ -430,79 +451,25 @@ class Trainer:
         """The best model (when it improved) and the latest state for --resume."""
         if event.is_best:
             self.save_best(event.samples)
-        if not self.resumable:
-            return
-        state_dir = self.out_dir / STATE_DIR
-        state_dir.mkdir(parents=True, exist_ok=True)
-        optimizer_tensors, optimizer_meta = flatten_optimizer(self.optimizer)
-        atomic_save_model(self.model, state_dir / "model.safetensors")
-        with atomic_path(state_dir / "optimizer.safetensors") as temp:
-            save_file(optimizer_tensors, str(temp))
-        progress = {
-            "step": self.step,
-            "epoch": self.epoch,
-            "window": self.window,
-            "elapsed": self.elapsed,
-            "best_val_loss": self.best_val_loss,
-            "best_metrics": self.best_metrics,
-            "bad_evaluations": self.bad_evaluations,
-            "optimizer": optimizer_meta,
-            "config": asdict(self.config),
-            "info": self.info,
-        }
-        atomic_write(state_dir / "state.json", json.dumps(progress, ensure_ascii=False, indent=2).encode())
+        if self.resumable:
+            progress = {"state": asdict(self.state), "config": asdict(self.config), "info": self.info}
+            save_training_state(self.out_dir, self.model, self.optimizer, progress)
 
     @staticmethod
     def saved_info(directory: str | Path) -> dict:
         """The info (corpus arguments, command) saved with a run, to rebuild its corpus."""
-        path = Path(directory) / STATE_DIR / "state.json"
-        if not path.is_file():
-            raise CheckpointError(f"{directory} has no {STATE_DIR}/state.json to resume from")
-        return read_json(path).get("info", {})
+        return read_training_progress(Path(directory)).get("info", {})
 
     @classmethod
     def resume(cls, directory: str | Path, documents: list[str], overrides: dict | None = None) -> Trainer:
         """Continue a run saved in `directory` from its last evaluation: weights, optimizer, step."""
         directory = Path(directory)
-        state_dir = directory / STATE_DIR
-        if not (state_dir / "state.json").is_file():
-            raise CheckpointError(f"{directory} has no {STATE_DIR}/state.json to resume from")
-        progress = read_json(state_dir / "state.json")
+        progress = read_training_progress(directory)
         config = TrainConfig.from_dict({**progress["config"], **(overrides or {})})
         loaded = load_folder(directory)
         data = prepare_data(documents, config, tokenizer=loaded.tokenizer)
         trainer = cls(config, data, out_dir=directory, info=progress.get("info", {}), model=loaded.model)
-        trainer.best_state = copy.deepcopy(loaded.model.state_dict())
-        load_weights(trainer.model, state_dir / "model.safetensors")  # the latest weights, not the best
-        load_optimizer(
-            trainer.optimizer, load_file(str(state_dir / "optimizer.safetensors")), progress["optimizer"]
-        )
-        for name in (
-            "step",
-            "epoch",
-            "window",
-            "elapsed",
-            "best_val_loss",
-            "best_metrics",
-            "bad_evaluations",
-        ):
-            setattr(trainer, name, progress[name])
+        trainer.best_weights = copy.deepcopy(loaded.model.state_dict())
+        load_training_state(directory, trainer.model, trainer.optimizer)  # the latest weights, not the best
+        trainer.state = TrainerState(**progress["state"])
         return trainer
-
-
-def flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    """The optimizer's state as flat tensors (for safetensors) plus JSON metadata: no pickle."""
-    state_dict = optimizer.state_dict()
-    tensors = {}
-    for param_id, param_state in state_dict["state"].items():
-        for key, value in param_state.items():
-            tensors[f"{param_id}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    return tensors, {"param_groups": state_dict["param_groups"]}
-
-
-def load_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    state: dict[int, dict] = {}
-    for name, value in tensors.items():
-        param_id, key = name.split(".", 1)
-        state.setdefault(int(param_id), {})[key] = value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
