@@ -10,19 +10,24 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
 from textgen import (
+    FINE_TUNE_LR,
     Evaluation,
     Finished,
     Progress,
+    RunInfo,
     TextgenError,
     TrainConfig,
     Trainer,
+    check_push,
+    fine_tune_setup,
     load_corpus,
+    load_model,
     prepare_data,
     push_folder,
     quiet_hub_logging,
@@ -38,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--column", help="CSV column (or JSON field) holding the text")
     data.add_argument("--where", metavar="COLUMN=VALUE", help="keep only CSV rows where COLUMN is VALUE")
     data.add_argument("--data-dir", help="folder with the NYT Articles*.csv files (or TEXTGEN_DATA_DIR)")
-    data.add_argument("--level", choices=("char", "word"), default=DEFAULTS.level)
+    data.add_argument(
+        "--level", choices=("char", "word"), help=f"default {DEFAULTS.level}; with --init-from, the base's"
+    )
     data.add_argument("--lowercase", action="store_true")
     data.add_argument(
         "--min-count", type=int, default=DEFAULTS.min_count, help="word level: rarer words are <unk>"
@@ -46,10 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--val-fraction", type=float, default=DEFAULTS.val_fraction)
 
     model = parser.add_argument_group("model")
-    model.add_argument("--hidden-size", type=int, default=DEFAULTS.hidden_size)
-    model.add_argument("--embedding-dim", type=int, default=DEFAULTS.embedding_dim, help="0 = hidden size (tied)")
-    model.add_argument("--num-layers", type=int, default=DEFAULTS.num_layers)
-    model.add_argument("--dropout", type=float, default=DEFAULTS.dropout)
+    model.add_argument("--hidden-size", type=int, help="default: from the corpus size and the time budget")
+    model.add_argument("--embedding-dim", type=int, help="default: the hidden size (tied to the head)")
+    model.add_argument("--num-layers", type=int, help=f"default {DEFAULTS.num_layers}")
+    model.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from a trained model (a folder or a Hub repo id): its vocabulary, grown for this corpus, "
+        "and its weights",
+    )
+    model.add_argument("--dropout", type=float, help="default: from the corpus size and the time budget")
 
     run = parser.add_argument_group("training")
     run.add_argument("--out", help="model folder to write (the best model by validation loss)")
@@ -58,11 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--epochs", type=int, default=None, help=f"default {DEFAULTS.epochs}; with --resume, as saved"
     )
-    run.add_argument("--max-minutes", type=float, default=None, help="time budget for training")
+    run.add_argument(
+        "--max-minutes", type=float, help="time budget for training; with --resume, minutes more than the run had"
+    )
+    run.add_argument("--max-steps", type=int, help="stop after this many steps (a smoke run)")
     run.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     run.add_argument("--seq-len", type=int, default=DEFAULTS.seq_len, help="truncated BPTT length")
-    run.add_argument("--lr", type=float, default=DEFAULTS.lr)
-    run.add_argument("--eval-every", type=int, default=DEFAULTS.eval_every, help="steps between evaluations")
+    run.add_argument("--lr", type=float, help=f"default {DEFAULTS.lr:g}; {FINE_TUNE_LR:g} with --init-from")
+    run.add_argument(
+        "--eval-every",
+        type=int,
+        help="steps between evaluations (default: once per pass over the text, and every 1/20 of --max-minutes)",
+    )
     run.add_argument("--patience", type=int, default=DEFAULTS.patience)
     run.add_argument("--seed", type=int, default=DEFAULTS.seed)
     run.add_argument("--device", default=None, help="auto (default), cpu or cuda")
@@ -80,19 +100,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    for name in ("epochs", "hidden_size", "num_layers", "batch_size", "seq_len", "eval_every", "patience"):
+    for name in (
+        "epochs",
+        "max_steps",
+        "hidden_size",
+        "num_layers",
+        "batch_size",
+        "seq_len",
+        "eval_every",
+        "patience",
+    ):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.max_minutes is not None and args.max_minutes <= 0:
         parser.error("--max-minutes must be more than 0")
-    if not 0 <= args.dropout < 1:
+    if args.dropout is not None and not 0 <= args.dropout < 1:
         parser.error("--dropout must be in [0, 1)")
     if not 0 < args.val_fraction < 1:
         parser.error("--val-fraction must be between 0 and 1")
-    if args.lr <= 0:
+    if args.lr is not None and args.lr <= 0:
         parser.error("--lr must be more than 0")
     if args.where and "=" not in args.where:
         parser.error("--where takes COLUMN=VALUE")
+    if args.push_to_hub:  # before training, not after it
+        try:
+            check_push(args.push_to_hub)
+        except TextgenError as err:
+            parser.error(f"--push-to-hub: {err}")
+    if args.init_from:
+        given = [
+            f"--{n.replace('_', '-')}"
+            for n in ("level", "hidden_size", "embedding_dim", "num_layers")
+            if getattr(args, n) is not None
+        ]
+        if args.resume:
+            parser.error("--init-from starts a new run; --resume continues one: use one of them")
+        if given:
+            parser.error(f"--init-from takes the base model's level and size; leave out {', '.join(given)}")
     if args.resume:
         if args.out and Path(args.out).resolve() != Path(args.resume).resolve():
             parser.error("--resume continues in its own folder; leave out --out")
@@ -122,25 +166,32 @@ def corpus_args(args: argparse.Namespace) -> dict:
 def make_trainer(args: argparse.Namespace) -> Trainer:
     if args.resume:
         saved = Trainer.saved_info(args.resume)
-        source = dict(saved.get("corpus_args", {}))
+        source = dict(saved.corpus_args)
         if args.corpus:
             source.update(corpus_args(args))
         corpus = load_corpus(**source)
         # A resumed run keeps its saved settings; only the flags given now change them.
-        given = {"max_minutes": args.max_minutes, "epochs": args.epochs, "device": args.device}
+        given = {"epochs": args.epochs, "max_steps": args.max_steps, "device": args.device}
         overrides = {name: value for name, value in given.items() if value is not None}
+        if args.max_minutes is not None:  # minutes more: the budget counts the run's training time so far
+            overrides["max_minutes"] = Trainer.saved_elapsed(args.resume) / 60 + args.max_minutes
         return Trainer.resume(args.resume, corpus.documents, overrides)
     corpus = load_corpus(**corpus_args(args))
     config = train_config(args)
-    data = prepare_data(corpus.documents, config)
-    info = {
-        "corpus": corpus.name,
-        "corpus_args": corpus_args(args),
-        "command": "python train.py " + shlex.join(sys.argv[1:]),
-    }
+    model = None
+    if args.init_from:
+        if args.lr is None:
+            config = replace(config, lr=FINE_TUNE_LR)
+        config, data, model = fine_tune_setup(load_model(args.init_from), corpus.documents, config)
+    else:
+        data = prepare_data(corpus.documents, config)
+    info = RunInfo(
+        corpus=corpus.name, corpus_args=corpus_args(args), command="python train.py " + shlex.join(sys.argv[1:])
+    )
     if args.corpus == "nyt":
-        info.update(dataset_id="aashita/nyt-comments", language="en")
-    return Trainer(config, data, out_dir=args.out, info=info)
+        info.dataset_id, info.language = "aashita/nyt-comments", "en"
+    info.parent = args.init_from
+    return Trainer(config, data, out_dir=args.out, info=info, model=model)
 
 
 def report(trainer: Trainer) -> Finished:
@@ -154,8 +205,9 @@ def report(trainer: Trainer) -> Finished:
         elif isinstance(event, Evaluation):
             val = event.val
             bar.write(
-                f"step {event.step}: val loss {val['loss']:.4f}, perplexity {val['perplexity']:.2f}, "
-                f"{val['bits_per_char']:.4f} bits/char{'  (best, saved)' if event.is_best else ''}"
+                f"step {event.step}: val loss {val.loss:.4f}, perplexity {val.perplexity:.2f}, "
+                f"{val.bits_per_char:.4f} bits/char (train sample {event.train.bits_per_char:.4f})"
+                + ("  (best, saved)" if event.is_best else "")
             )
             for temperature, text in event.samples.items():
                 bar.write(f"  T={temperature}: {text[:160]!r}")
@@ -172,18 +224,21 @@ def main(argv: list[str] | None = None) -> None:
     quiet_hub_logging()
     try:
         trainer = make_trainer(args)
-        data, parameters = trainer.data, trainer.model.config.num_parameters()
+        data, model, config = trainer.data, trainer.model.config, trainer.config
         print(
             f"{data.tokenizer.level} level, {len(data.tokenizer)} tokens, {len(data.train_documents)} training"
-            f" / {len(data.val_documents)} validation documents, {parameters:,} parameters on {trainer.device}"
+            f" / {len(data.val_documents)} validation documents; {model.num_layers} x LSTM({model.hidden_size}),"
+            f" dropout {model.dropout:g}, {model.num_parameters():,} parameters on {trainer.device}"
             + (" (bf16)" if trainer.bf16 else "")
+            + f"; evaluating every {config.eval_every} steps"
+            + (f" and every {trainer.eval_seconds:g} s" if trainer.eval_seconds else "")
         )
         finished = report(trainer)
         best, unigram = finished.best, finished.unigram
         print(
             f"done ({finished.reason}) after {finished.step} steps, {finished.elapsed:.0f} s: best val "
-            f"{best['bits_per_char']:.4f} bits/char, perplexity {best['perplexity']:.2f} "
-            f"(unigram: {unigram['bits_per_char']:.4f} bits/char). Saved to {args.out}"
+            f"{best.bits_per_char:.4f} bits/char, perplexity {best.perplexity:.2f} "
+            f"(unigram: {unigram.bits_per_char:.4f} bits/char). Saved to {args.out}"
         )
         if args.push_to_hub:
             print("pushed:", push_folder(args.out, args.push_to_hub, private=args.private))

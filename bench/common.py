@@ -6,20 +6,18 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from textgen.batches import split_documents
+from textgen.corpus import nyt_headlines, read_text
+from textgen.metrics import document_stream
+from textgen.tokenizer import CharTokenizer
+from textgen.training import TrainingData
 
-from textgen.batches import split_documents  # noqa: E402
-from textgen.corpus import nyt_headlines, read_text  # noqa: E402
-from textgen.metrics import document_stream  # noqa: E402
-from textgen.tokenizer import CharTokenizer  # noqa: E402
-from textgen.training import TrainingData  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # textgen itself comes from `pip install -e .` (requirements-dev)
 
 DEFAULT_DATA_DIR = os.environ.get("TEXTGEN_DATA_DIR", str(ROOT.parent / "shared" / "corpora" / "nyt"))
 SHAKESPEARE = ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt"

@@ -69,7 +69,7 @@ def run(name: str, layout: str, seconds: float, target: float, eval_every: int) 
     )
     data = corpus_data(name, config)
     trainer = (StreamTrainer if layout == "stream" else Trainer)(config, data)
-    curve = [(e.elapsed, e.val["loss"]) for e in trainer.run() if isinstance(e, Evaluation)]
+    curve = [(e.elapsed, e.val.loss) for e in trainer.run() if isinstance(e, Evaluation)]
     result = {
         "corpus": name,
         "layout": layout,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import common  # noqa: F401  (puts the repo on sys.path)
 import torch
 import torch.nn.functional as F
 

@@ -13,7 +13,7 @@ import math
 from common import ROOT, SHAKESPEARE_CONFIG, nyt_split, report, shakespeare_data
 from kneser_ney import KneserNeyTrigram
 
-from textgen import Evaluation, TrainConfig, Trainer, evaluate, generate, unigram_metrics
+from textgen import Evaluation, Metrics, TrainConfig, Trainer, evaluate, generate, unigram_metrics
 from textgen.checkpoints import document_hash
 from textgen.hub import load_model
 from textgen.metrics import count_characters, summarize, unknown_spelling_nats
@@ -21,7 +21,7 @@ from textgen.metrics import count_characters, summarize, unknown_spelling_nats
 NANOGPT_VAL_LOSS = 1.4697
 
 
-def trigram_metrics(tokenizer, train_docs, val_docs) -> dict:
+def trigram_metrics(tokenizer, train_docs, val_docs) -> Metrics:
     train_ids = tokenizer.encode_documents(train_docs)
     model = KneserNeyTrigram(len(tokenizer)).fit(train_ids)
     val_ids = tokenizer.encode_documents(val_docs)
@@ -63,7 +63,7 @@ def shakespeare(minutes: float, device: str) -> dict:
     best = math.inf
     for event in trainer.run():
         if isinstance(event, Evaluation):
-            best = min(best, event.val["loss"])
+            best = min(best, event.val.loss)
             print(f"shakespeare step {event.step}: val {event.val['loss']:.4f}", flush=True)
     return {
         "model": "2 x LSTM(512), dropout 0.2",
@@ -88,9 +88,9 @@ def main(argv: list[str] | None = None) -> None:
         loaded = load_model(str(ROOT / "checkpoints" / name), args.device)
         tokenizer = loaded.tokenizer
         results[name] = {
-            "lstm": evaluate(loaded.model, tokenizer, val_docs),
-            "unigram": unigram_metrics(tokenizer, train_docs, val_docs),
-            "kneser_ney_trigram": trigram_metrics(tokenizer, train_docs, val_docs),
+            "lstm": evaluate(loaded.model, tokenizer, val_docs).to_dict(),
+            "unigram": unigram_metrics(tokenizer, train_docs, val_docs).to_dict(),
+            "kneser_ney_trigram": trigram_metrics(tokenizer, train_docs, val_docs).to_dict(),
             "copies_at_0.5": copies(loaded, 0.5, args.samples),
             "copies_at_1.0": copies(loaded, 1.0, args.samples),
         }

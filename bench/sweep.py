@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         best, best_bits, reached = float("inf"), float("inf"), None
         for event in trainer.run():
             if isinstance(event, Evaluation):
-                if event.val["loss"] < best:
-                    best, best_bits = event.val["loss"], event.val["bits_per_char"]
-                if reached is None and event.val["loss"] <= args.target:
+                if event.val.loss < best:
+                    best, best_bits = event.val.loss, event.val.bits_per_char
+                if reached is None and event.val.loss <= args.target:
                     reached = round(event.elapsed, 1)
         print(
             json.dumps(
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
                     "steps": trainer.state.step,
                     "best": round(best, 4),
                     "best_bits_per_char": round(best_bits, 4),
-                    "unigram_bits_per_char": round(trainer.unigram["bits_per_char"], 4),
+                    "unigram_bits_per_char": round(trainer.unigram.bits_per_char, 4),
                     "seconds_to_target": reached,
                 }
             ),

@@ -49,7 +49,7 @@ def run_textgen(data: TrainingData, seconds: float, device: str, eval_every: int
     curve = []
     for event in trainer.run():
         if isinstance(event, Evaluation):
-            curve.append((event.elapsed, event.val["loss"]))
+            curve.append((event.elapsed, event.val.loss))
     precision = "bf16" if trainer.bf16 else "fp32"
     best = min(loss for _, loss in curve)
     print(f"textgen {seconds:.0f} s budget ({precision}): best {best:.4f} nats/char", flush=True)

@@ -123,8 +123,17 @@ def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path)
     stranger = Client(app_url, verbose=False)  # another browser session
     with pytest.raises(AppError, match="no model named"):
         stranger.predict(model=name, prompt="사랑은", length=5, api_name="/generate")
-    with pytest.raises(AppError, match="pick a model you trained in this session"):
+    with pytest.raises(AppError, match="pick a model you trained or loaded in this session"):
         stranger.predict(model=name, repo_id="alice/sayings", token=GOOD_TOKEN, api_name="/push")
+
+    # The zip the page offered for download loads back in another session, with every check.
+    loaded_name = stranger.predict(path=handle_file(str(archive)), api_name="/load_zip")
+    loaded_name = loaded_name if isinstance(loaded_name, str) else loaded_name["value"]
+    assert loaded_name.endswith("(zip 1)")
+    again = stranger.predict(
+        model=loaded_name, prompt="사랑은", temperature=0.5, length=60, seed=0, api_name="/generate"
+    )
+    assert again == text  # the same weights: the same text for the same seed
 
 
 def test_push_from_the_page_then_load_by_repo_id(client, standin_hub, app_log):
@@ -141,13 +150,32 @@ def test_push_from_the_page_then_load_by_repo_id(client, standin_hub, app_log):
     assert GOOD_TOKEN not in app_log.read_text(errors="replace")  # the token is never logged
 
 
-def test_explore_an_upload_and_the_nyt_corpus(client):
+def test_explore_an_upload_and_a_shipped_models_corpus_without_its_files(client):
     summary, histogram, top = client.predict(
-        path=handle_file(str(corpus_path("quotes_cp1252.json"))), column=None, level="word", api_name="/explore"
+        path=handle_file(str(corpus_path("quotes_cp1252.json"))),
+        column=None,
+        level="word",
+        model="nyt-char",
+        api_name="/explore",
     )
     assert "5,421 documents" in summary
-    summary, _, _ = client.predict(path=None, column=None, level="char", api_name="/explore")
-    assert "NYT" in summary and "documents" in summary
+    summary, histogram, top = client.predict(
+        path=None, column=None, level="char", model="nyt-word", api_name="/explore"
+    )
+    assert "the training corpus of nyt-word" in summary and "7,710 documents" in summary
+    bins = [row[0] for row in histogram["data"]]
+    assert (
+        bins[0].strip().startswith("0–") and bins == sorted(bins) and all(row[1] >= 0 for row in histogram["data"])
+    )
+    assert "␠" in [row[0] for row in top["data"]]  # the space, labelled
+
+
+def test_errors_speak_the_browsers_language(app_url):
+    korean = Client(app_url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    with pytest.raises(AppError, match="모델이 시작 텍스트의 글자"):
+        korean.predict(model="nyt-char", prompt="한국어", length=10, api_name="/generate")
+    with pytest.raises(AppError, match="먼저 .txt, .csv, .json, .jsonl 파일을 올리세요"):
+        korean.predict(path=None, column=None, level="char", size="auto", minutes=1, prompt="", api_name="/train")
 
 
 @pytest.mark.parametrize(
@@ -251,5 +279,19 @@ def test_upload_errors_never_show_server_paths(client, app_url, tmp_path):
     with pytest.raises(AppError) as err:
         train_upload(client, path, minutes=0.1)
     assert "empty.txt" in str(err.value) and "/tmp" not in str(err.value) and "gradio" not in str(err.value)
-    events = rest_call(app_url, "train", [None, None, "char", "tiny", float("nan"), ""])
+    events = rest_call(app_url, "train", [None, None, "char", "tiny", float("nan"), "", "scratch"])
     assert "event: error" in events and "time budget must be a finite number" in events
+
+
+def test_push_as_a_user_signed_in_with_hugging_face(app_url, standin_hub, app_log):
+    """On a Space the page signs users in with Hugging Face (gr.OAuthToken); gradio_client's
+    oauth_token plays that part here, against the stand-in Hub: no token box needed."""
+    signed_in = Client(app_url, verbose=False, oauth_token=GOOD_TOKEN)
+    _, name, _ = train_upload(signed_in, corpus_path("saying_cp949.txt"), minutes=0.1)
+    message = signed_in.predict(model=name, repo_id="alice/signed-in", token="", api_name="/push")
+    assert "pushed" in message and "config.json" in standin_hub.repos["alice/signed-in"].files
+    anonymous = Client(app_url, verbose=False)
+    _, name, _ = train_upload(anonymous, corpus_path("saying_cp949.txt"), minutes=0.1)
+    with pytest.raises(AppError, match="paste a Hugging Face token"):
+        anonymous.predict(model=name, repo_id="alice/nobody", token="", api_name="/push")
+    assert GOOD_TOKEN not in app_log.read_text(errors="replace")

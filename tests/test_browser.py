@@ -1,5 +1,7 @@
-"""A real headless Chromium (Debian's) driven by Playwright: type a seed, move the temperature
-slider, click Generate, read the text from the page, and save screenshots of two tabs."""
+"""A real headless Chromium (Debian's) driven by Playwright, used as a new user would: generate and
+compare in view, shade a chosen sample, load a model zip, train while watching the plot, push from
+the Train tab, explore without data, and read errors in Korean. Screenshots of every tab at desktop
+and phone width go to screenshots/ (or $TEXTGEN_SCREENSHOTS) to be looked at."""
 
 from __future__ import annotations
 
@@ -8,7 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from apphelpers import ROOT, running_app
+from conftest import corpus_path
+
+from textgen import CharTokenizer, LSTMConfig, LSTMLanguageModel, save_checkpoint, zip_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -24,6 +30,9 @@ FLAGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(os.environ.get("TEXTGEN_SCREENSHOTS", ROOT / "screenshots"))
+DESKTOP = {"width": 1400, "height": 1000}
+PHONE = {"width": 390, "height": 844}
+WAIT = 60_000  # ms: Gradio keeps a connection open, so we wait for elements, never for network idle
 
 
 @pytest.fixture(scope="module")
@@ -32,44 +41,177 @@ def browser():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium chromium-driver")
     from playwright.sync_api import sync_playwright
 
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield browser
         browser.close()
 
 
-def test_type_seed_move_slider_generate_and_screenshot(browser, tmp_path):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+@pytest.fixture(scope="module")
+def app_url():
     with running_app({"HF_HUB_OFFLINE": "1"}) as url:
-        page = browser.new_page(viewport={"width": 1400, "height": 1100}, locale="en-US")
-        page.goto(url)  # Gradio keeps a connection open, so wait for elements, not network idle
-        prompt = page.locator("#prompt textarea")
-        prompt.wait_for(timeout=60_000)
-        prompt.fill("Senate")
-        slider = page.locator("#temperature input[type=range]")
-        slider.fill("0.3")  # moves the range input and fires its input event
-        page.locator("#temperature input[type=number]").wait_for()
-        assert float(page.locator("#temperature input[type=number]").input_value()) == pytest.approx(0.3)
-        page.locator("#generate").click()
-        output = page.locator("#output textarea")
-        page.wait_for_function(
-            "() => { const t = document.querySelector('#output textarea'); return t && t.value.length > 60; }",
-            timeout=60_000,
-        )
-        page.wait_for_timeout(1500)  # let the stream and the confidence shading finish
-        text = output.input_value()
-        assert text.startswith("Senate") and len(text) > 60
-        page.screenshot(path=str(SCREENSHOTS / "generate.png"), full_page=True)
+        yield url
 
-        page.get_by_role("tab", name="Train").click()
-        page.locator("#train").wait_for()
-        page.screenshot(path=str(SCREENSHOTS / "train.png"), full_page=True)
 
-        korean = browser.new_page(locale="ko-KR")
-        korean.goto(url)
-        korean.get_by_role("tab", name="학습").wait_for(
-            timeout=60_000
-        )  # Korean UI for Korean browsers  # the UI speaks Korean to Korean browsers
-        korean.screenshot(path=str(SCREENSHOTS / "korean.png"))
-        korean.close()
-    assert (SCREENSHOTS / "generate.png").stat().st_size > 10_000
+def open_page(browser, url, viewport=DESKTOP, locale="en-US"):
+    page = browser.new_page(viewport=viewport, locale=locale)
+    page.goto(url)
+    page.locator("#prompt textarea").wait_for(timeout=WAIT)
+    return page
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def in_view(page, selector: str) -> bool:
+    """The element is on screen and nothing covers its middle (no overlay, no other tab)."""
+    return page.evaluate(
+        """(selector) => {
+            const el = document.querySelector(selector);
+            if (!el) return false;
+            const box = el.getBoundingClientRect();
+            if (box.width === 0 || box.height === 0) return false;
+            const x = box.left + box.width / 2, y = box.top + Math.min(box.height / 2, 40);
+            if (y < 0 || y > window.innerHeight) return false;
+            const top = document.elementFromPoint(x, y);
+            return !!top && (el === top || el.contains(top));
+        }""",
+        selector,
+    )
+
+
+def test_generate_a_chosen_samples_shading_and_compare_in_view(browser, app_url):
+    page = open_page(browser, app_url)
+    page.locator("#prompt textarea").fill("Senate")
+    page.locator("#temperature input[type=range]").fill("0.3")  # moves the range and fires its input event
+    assert float(page.locator("#temperature input[type=number]").input_value()) == pytest.approx(0.3)
+    page.get_by_text("Advanced").click()
+    samples = page.locator("#num-samples input[type=number]")
+    samples.fill("3")
+    samples.press("Enter")
+    page.locator("#generate").click()
+    page.wait_for_function("() => document.querySelectorAll('#confidence span').length > 20", timeout=WAIT)
+    text = page.locator("#output textarea").input_value()
+    assert text.startswith("[1] Senate") and "[3] Senate" in text
+    first = page.locator("#confidence .confidence").inner_text()
+    page.locator("#sample").get_by_text("2", exact=True).click()  # the picker appears with several samples
+    page.wait_for_function(
+        "(first) => document.querySelector('#confidence').innerText !== first", arg=first, timeout=WAIT
+    )
+    second = page.locator("#confidence").inner_text()
+    assert second.startswith("Senate") and second.replace("\n", " ").strip() in text.replace("\n", " ")
+    assert page.locator("#novelty").inner_text().strip()  # each headline marked new, copy or cut
+    shot(page, "generate-desktop")
+
+    page.locator("#compare").click()
+    page.wait_for_function(
+        "() => [0,1,2,3].every(i => (document.querySelector(`#compare-${i} textarea`) || {}).value?.length > 30)",
+        timeout=WAIT,
+    )
+    assert in_view(page, "#compare-0") and in_view(page, "#compare-3")  # next to the buttons, not below the fold
+    shot(page, "compare-desktop")
+    page.close()
+
+
+def test_a_downloaded_model_zip_loads_into_the_page(browser, app_url, tmp_path):
+    tokenizer = CharTokenizer.fit(["hello world", "a small model"])
+    torch.manual_seed(0)
+    model = LSTMLanguageModel(LSTMConfig(vocab_size=len(tokenizer), embedding_dim=16, hidden_size=16)).eval()
+    archive = zip_model(
+        save_checkpoint(tmp_path / "tiny-hello", model, tokenizer, None, ["hello world"]), tmp_path
+    )
+    page = open_page(browser, app_url)
+    page.get_by_text("Advanced").click()
+    page.locator("#model-zip input[type=file]").set_input_files(str(archive))
+    page.wait_for_function(
+        "() => (document.querySelector('#model input') || {}).value?.includes('tiny-hello (zip 1)')", timeout=WAIT
+    )
+    page.locator("#prompt textarea").fill("hello")
+    page.locator("#generate").click()
+    page.wait_for_function("() => document.querySelector('#output textarea').value.length > 20", timeout=WAIT)
+    assert page.locator("#output textarea").input_value().startswith("hello")
+    page.close()
+
+
+def test_train_and_watch_the_plot_while_it_runs_then_push_picker(browser, app_url, tmp_path):
+    corpus = tmp_path / "shakespeare-40k.txt"
+    corpus.write_text(corpus_path("tinyshakespeare.txt").read_text(encoding="utf-8")[:40_000], encoding="utf-8")
+    page = open_page(browser, app_url)
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#upload input[type=file]").set_input_files(str(corpus))
+    page.locator("#minutes input[type=number]").fill("0.5")
+    page.locator("#minutes input[type=number]").press("Enter")
+    page.locator("#train").click()
+    # While it trains: the plot has drawn points, the status line has its own progress bar, and
+    # nothing covers the plot.
+    page.wait_for_function(  # two lines drawn (training and held-out): at least two evaluations plotted
+        """() => [...document.querySelectorAll('#loss-plot .mark-line path')]
+                    .filter(p => (p.getAttribute('d') || '').length > 20).length >= 2""",
+        timeout=WAIT,
+    )
+    page.wait_for_function("() => document.querySelector('#train-status progress')", timeout=WAIT)
+    status = page.locator("#train-status").inner_text()
+    assert "ready" not in status and "elapsed" in status  # still running
+    assert in_view(page, "#loss-plot") and in_view(page, "#train-samples")
+    shot(page, "train-running-desktop")
+    page.wait_for_function(
+        "() => document.querySelector('#train-status').innerText.includes('is ready')", timeout=120_000
+    )
+    assert "bits/char on held-out text" in page.locator("#train-status").inner_text()
+    page.wait_for_function(  # the push picker holds the model just trained
+        "() => document.querySelector('#push-model input').value.startsWith('shakespeare-40k-char-auto-')",
+        timeout=WAIT,
+    )
+    picked = page.locator("#push-model input").input_value()
+    shot(page, "train-done-desktop")
+
+    # A reload starts a new Gradio session; the model stays with this browser (gr.BrowserState).
+    page.reload()
+    page.locator("#prompt textarea").wait_for(timeout=WAIT)
+    page.locator("#model input").click()  # the picker refreshes its list on focus
+    page.get_by_role("option", name=picked).click()
+    page.locator("#prompt textarea").fill("ROMEO:")
+    page.locator("#generate").click()
+    page.wait_for_function("() => document.querySelector('#output textarea').value.length > 40", timeout=WAIT)
+    assert page.locator("#output textarea").input_value().startswith("ROMEO:")
+    page.close()
+
+
+def test_explore_without_an_upload_shows_a_shipped_models_corpus(browser, app_url):
+    page = open_page(browser, app_url)
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#explore").click()
+    page.wait_for_function(
+        "() => document.querySelector('#explore-summary').innerText.includes('training corpus of nyt-char')",
+        timeout=WAIT,
+    )
+    assert "documents" in page.locator("#explore-summary").inner_text()
+    page.wait_for_timeout(1000)  # the bar charts draw
+    shot(page, "explore-desktop")
+    page.close()
+
+
+def test_korean_page_speaks_korean_errors_included(browser, app_url):
+    page = open_page(browser, app_url, locale="ko-KR")
+    page.get_by_role("tab", name="학습").wait_for(timeout=WAIT)
+    page.locator("#prompt textarea").fill("한국어")  # nyt-char knows no Hangul
+    page.locator("#generate").click()
+    page.get_by_text("모델이 시작 텍스트의 글자").first.wait_for(timeout=WAIT)
+    shot(page, "korean-error")
+    page.close()
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
+@pytest.mark.parametrize("locale", ["en-US", "ko-KR"])
+def test_every_tab_renders_at_desktop_and_phone_width(browser, app_url, name, viewport, locale):
+    page = open_page(browser, app_url, viewport=viewport, locale=locale)
+    tabs = ["Generate", "Train", "Explore"] if locale == "en-US" else ["생성", "학습", "탐색"]
+    for tab in tabs:
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= viewport["width"] + 1, f"{tab} scrolls sideways at {viewport['width']} px"
+        shot(page, f"{tab}-{name}-{locale}")
+    page.close()

@@ -5,7 +5,15 @@ import pytest
 import torch
 from conftest import ROOT
 
-from textgen import CharTokenizer, CheckpointError, LSTMConfig, LSTMLanguageModel, load_folder, save_checkpoint
+from textgen import (
+    CharTokenizer,
+    CheckpointError,
+    LSTMConfig,
+    LSTMLanguageModel,
+    RunInfo,
+    load_folder,
+    save_checkpoint,
+)
 from textgen import checkpoints as checkpoints_module
 from textgen.checkpoints import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE
 from textgen.hub import load_model
@@ -22,19 +30,19 @@ def make_model(tied=True, hidden=32):
 @pytest.mark.parametrize("tied", [True, False])
 def test_save_load_gives_identical_logits(tmp_path, tied):
     model, tokenizer = make_model(tied)
-    save_checkpoint(tmp_path / "m", model, tokenizer, {"corpus": "test"}, ["hello world"])
+    save_checkpoint(tmp_path / "m", model, tokenizer, RunInfo(corpus="test"), ["hello world"])
     loaded = load_folder(tmp_path / "m")
     tokens = torch.tensor([tokenizer.encode("hello 안녕")])
     assert torch.equal(model(tokens)[0], loaded.model(tokens)[0])
     assert loaded.tokenizer.vocab == tokenizer.vocab
-    assert loaded.info["corpus"] == "test" and len(loaded.novelty) == 1
+    assert loaded.info.corpus == "test" and len(loaded.novelty) == 1
     if tied:
         assert loaded.model.head.weight.data_ptr() == loaded.model.embedding.weight.data_ptr()
 
 
 def test_folder_holds_no_pickle(tmp_path):
     model, tokenizer = make_model()
-    folder = save_checkpoint(tmp_path / "m", model, tokenizer, {}, ["hello"])
+    folder = save_checkpoint(tmp_path / "m", model, tokenizer, None, ["hello"])
     for path in folder.iterdir():
         head = path.read_bytes()[:2]
         assert head != b"\x80\x02" and head[:1] != b"\x80", f"{path.name} looks like a pickle"
@@ -73,14 +81,14 @@ def test_missing_files_and_bad_configs_are_refused(tmp_path):
 
 def test_a_killed_save_leaves_the_previous_model_loadable(tmp_path, monkeypatch):
     model, tokenizer = make_model()
-    folder = save_checkpoint(tmp_path / "m", model, tokenizer, {"version": 1})
+    folder = save_checkpoint(tmp_path / "m", model, tokenizer, RunInfo(title="version 1"))
 
     def die(*args, **kwargs):
         raise KeyboardInterrupt  # the process killed halfway through writing the weights
 
     monkeypatch.setattr(checkpoints_module, "save_model", die)
     with pytest.raises(KeyboardInterrupt):
-        save_checkpoint(folder, model, tokenizer, {"version": 2})
+        save_checkpoint(folder, model, tokenizer, RunInfo(title="version 2"))
     assert load_folder(folder).model is not None
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
@@ -96,7 +104,7 @@ def test_shipped_models_load_and_generate():
     assert {p.name for p in shipped} >= {"nyt-char", "nyt-word"}
     for folder in shipped:
         loaded = load_model(str(folder))
-        assert loaded.info["metrics"]["bits_per_char"] < loaded.info["unigram"]["bits_per_char"]
+        assert loaded.info.metrics.bits_per_char < loaded.info.unigram.bits_per_char
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and p.name != STATE_FILE)
         assert size < 20 * 2**20
     tracked = subprocess.run(["git", "ls-files", "checkpoints"], cwd=ROOT, capture_output=True, text=True).stdout

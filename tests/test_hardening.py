@@ -29,7 +29,7 @@ def small_model(tmp_path, name="m", tied=True):
     config = LSTMConfig(vocab_size=len(tokenizer), embedding_dim=16, hidden_size=16 if tied else 24)
     torch.manual_seed(0)
     model = LSTMLanguageModel(config).eval()
-    return save_checkpoint(tmp_path / name, model, tokenizer, {}, ["hello world"]), model, tokenizer
+    return save_checkpoint(tmp_path / name, model, tokenizer, None, ["hello world"]), model, tokenizer
 
 
 def run_cli(*args, env=None):

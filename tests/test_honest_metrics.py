@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from conftest import corpus_path
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def briefly_trained():
     documents = load_corpus(str(corpus_path("tinyshakespeare.txt"))).documents
-    config = app_train_config("char", "small", minutes=5)
+    config = replace(app_train_config("char", "small", minutes=5), eval_every=50)
     data = prepare_data(documents, config)
     trainer = Trainer(config, data)
     for event in trainer.run():
@@ -68,19 +69,17 @@ def test_the_held_out_figure_is_additive_over_documents(briefly_trained):
     whole = evaluate(trainer.model, data.tokenizer, documents)
     parts = [documents[: len(documents) // 3], documents[len(documents) // 3 : 500], documents[500:]]
     scored = [evaluate(trainer.model, data.tokenizer, part) for part in parts]
-    weighted = sum(p["bits_per_char"] * p["characters"] for p in scored) / sum(p["characters"] for p in scored)
-    assert whole["bits_per_char"] == pytest.approx(weighted, abs=0.01)
+    weighted = sum(p.bits_per_char * p.characters for p in scored) / sum(p.characters for p in scored)
+    assert whole.bits_per_char == pytest.approx(weighted, abs=0.01)
     single = [evaluate(trainer.model, data.tokenizer, [doc]) for doc in documents[:40]]
     together = evaluate(trainer.model, data.tokenizer, documents[:40])
-    assert sum(s["loss"] * s["tokens"] for s in single) == pytest.approx(
-        together["loss"] * together["tokens"], rel=1e-4
-    )
+    assert sum(s.loss * s.tokens for s in single) == pytest.approx(together.loss * together.tokens, rel=1e-4)
 
 
 def test_the_held_out_figure_does_not_depend_on_the_batch_size(briefly_trained):
     trainer, data = briefly_trained
     figures = [evaluate(trainer.model, data.tokenizer, data.val_documents, batch_size=b) for b in (1, 4, 16, 64)]
-    bits = [f["bits_per_char"] for f in figures]
+    bits = [f.bits_per_char for f in figures]
     assert max(bits) - min(bits) < 0.01, bits
     # and it is the figure the run reported at that evaluation
-    assert bits[2] == pytest.approx(trainer.state.best_metrics["bits_per_char"], abs=1e-4)
+    assert bits[2] == pytest.approx(trainer.state.best_metrics.bits_per_char, abs=1e-4)

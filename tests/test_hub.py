@@ -281,3 +281,22 @@ def test_good_references_with_revisions_load_and_stay_in_the_cache(hub, tmp_path
     ]
     assert outside == []
     assert (cache / "models--alice--good" / "refs" / "refs" / "pr" / "1").is_file()  # a nested ref, inside
+
+
+def test_offline_a_hub_model_loads_from_the_cache_or_is_refused_at_once(hub, monkeypatch):
+    """One quick probe decides that the Hub is out of reach; then nothing more is asked of the
+    network (the client's retries took 24-27 s), and the message says so."""
+    standin, _ = hub
+    import textgen.hub as hub_module
+
+    standin.add_repo(
+        "alice/cached",
+        {name: (shipped() / name).read_bytes() for name in ("config.json", "tokenizer.json", "model.safetensors")},
+    )
+    hub_module.load_model("alice/cached")  # online once: now in the cache
+    monkeypatch.setattr(hub_module, "hub_reachable", lambda timeout=2.0: False)
+    standin.requests.clear()
+    assert hub_module.load_model("alice/cached").tokenizer is not None  # from the cache
+    with pytest.raises(hub_module.HubError, match="offline"):
+        hub_module.load_model("alice/never-downloaded")
+    assert standin.requests == []  # the probe's answer was enough: no request reached the network

@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
-from textgen import Evaluation, Finished
-from textgen.studio import TrainingView
+import zipfile
+
+import pytest
+import torch
+
+from textgen import (
+    CharTokenizer,
+    CheckpointError,
+    Evaluation,
+    Finished,
+    LoadedModel,
+    LSTMConfig,
+    LSTMLanguageModel,
+    Metrics,
+    ModelRegistry,
+    Step,
+    TrainingView,
+    confidence_html,
+    corpus_stats,
+    document_hash,
+    generated_documents,
+    histogram_frame,
+    load_folder,
+    novelty_markdown,
+    save_checkpoint,
+    top_tokens_frame,
+    unpack_model_zip,
+    zip_model,
+)
+from textgen import model as model_module
+
+
+def metrics(bits: float) -> Metrics:
+    return Metrics(loss=bits * 0.69, perplexity=2.0, bits_per_char=bits, tokens=100, characters=100)
 
 
 def evaluation(step: int, val_bits: float, train_bits: float, is_best: bool) -> Evaluation:
@@ -12,8 +44,8 @@ def evaluation(step: int, val_bits: float, train_bits: float, is_best: bool) -> 
         total_steps=1000,
         epoch=0,
         train_loss=1.0,
-        val={"bits_per_char": val_bits},
-        train={"bits_per_char": train_bits},
+        val=metrics(val_bits),
+        train=metrics(train_bits),
         best_val_loss=0.0,
         is_best=is_best,
         samples={0.5: "ROMEO:\nI will."},
@@ -21,8 +53,12 @@ def evaluation(step: int, val_bits: float, train_bits: float, is_best: bool) -> 
     )
 
 
+def view(unigram_bits: float, patience: int) -> TrainingView:
+    return TrainingView(metrics(unigram_bits), patience)
+
+
 def test_the_plot_shows_train_and_held_out_in_bits_per_char_beside_the_unigram():
-    view = TrainingView(unigram_bits=4.5, patience=3)
+    view = TrainingView(metrics(4.5), patience=3)
     view.add(evaluation(50, 3.2, 3.1, is_best=True))
     view.add(evaluation(100, 2.8, 2.6, is_best=True))
     plot = view.plot()
@@ -36,7 +72,7 @@ def test_the_plot_shows_train_and_held_out_in_bits_per_char_beside_the_unigram()
 
 
 def test_the_status_line_has_progress_time_step_best_and_explains_early_stopping():
-    view = TrainingView(unigram_bits=4.5, patience=3)
+    view = TrainingView(metrics(4.5), patience=3)
     view.add(evaluation(50, 3.2, 3.1, is_best=True))
     view.add(evaluation(100, 3.3, 2.9, is_best=False))
     line = view.status(0.25, 120, elapsed=15, remaining=45)
@@ -44,19 +80,147 @@ def test_the_status_line_has_progress_time_step_best_and_explains_early_stopping
     assert "step 120" in line and "0:15 elapsed" in line and "about 0:45 left" in line
     assert "best 3.200 bits/char at step 50 (unigram 4.500)" in line
     assert "no improvement in the last 1 evaluation(s); it stops early after 3" in line
-    assert "<script" not in TrainingView(4.5, 3).status(0.1, 1, 1, None)
+    assert "<script" not in TrainingView(metrics(4.5), 3).status(0.1, 1, 1, None)
 
 
 def test_the_end_says_why_it_stopped_and_warns_when_it_learned_little():
-    view = TrainingView(unigram_bits=3.897, patience=4)
+    view = TrainingView(metrics(3.897), patience=4)
     view.add(evaluation(50, 3.817, 3.5, is_best=True))
-    done = Finished(
-        step=80, reason="early stop", best={"bits_per_char": 3.817}, unigram={"bits_per_char": 3.897}, elapsed=60
-    )
+    done = Finished(step=80, reason="early stop", best=metrics(3.817), unigram=metrics(3.897), elapsed=60)
     text = view.finished(done, "jan-word-tiny-1")
-    assert "did not improve for 4 evaluations (early stop)" in text and "best model at step 50 was kept" in text
+    assert "did not improve for 4 evaluations (early stop)" in text and "the best model (step 50) was kept" in text
     assert "It learned little" in text and "ignores context (3.897)" in text
-    good = Finished(
-        step=80, reason="time budget", best={"bits_per_char": 2.1}, unigram={"bits_per_char": 3.9}, elapsed=60
-    )
+    good = Finished(step=80, reason="time budget", best=metrics(2.1), unigram=metrics(3.9), elapsed=60)
     assert "learned little" not in view.finished(good, "m") and "time budget ran out" in view.finished(good, "m")
+
+
+def test_the_status_speaks_korean_to_a_korean_page():
+    korean = TrainingView(metrics(4.5), patience=3, locale="ko")
+    korean.add(evaluation(50, 3.2, 3.1, is_best=True))
+    line = korean.status(0.5, 60, elapsed=75, remaining=30)
+    assert "단계 60" in line and "1:15 경과" in line and "약 0:30 남음" in line and "최고 글자당 3.200비트" in line
+
+
+# ------------------------------------------------------------------ generated text
+
+EOS = 0
+
+
+def steps_for(samples: list[list[tuple[int, str, float]]]) -> list[Step]:
+    """Steps from per-sample lists of (token id, piece, probability); "" pieces pad finished samples."""
+    steps = []
+    for position in range(max(len(s) for s in samples)):
+        rows = [s[position] if position < len(s) else (EOS, "", 0.0) for s in samples]
+        steps.append(
+            Step([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [not r[1] for r in rows])
+        )
+    return steps
+
+
+def test_confidence_keeps_words_whole_and_line_breaks_for_the_chosen_sample():
+    first = [(5, " Sen", 0.9), (6, "ate", 0.8), (EOS, "\n", 0.7), (7, "Vote", 0.2)]
+    second = [(8, " <b>", 0.5)]
+    html = confidence_html("The", steps_for([first, second]), sample=0)
+    assert '<span class="seed">The</span>' in html and "white-space:pre-wrap" in html
+    assert "</span><span" in html and "</span> <span" not in html  # no gaps: a word's tokens stay together
+    assert ">\n</span>" in html  # the line break stays
+    assert 'title="90%"' in html and "rgba(79,70,229,0.90)" in html
+    other = confidence_html("The", steps_for([first, second]), sample=1)
+    assert "&lt;b&gt;" in other and "Sen" not in other  # the other sample, escaped
+
+
+def loaded_with(novelty: set[str]) -> LoadedModel:
+    tokenizer = CharTokenizer.fit(["ab"])
+    model = LSTMLanguageModel(LSTMConfig(vocab_size=len(tokenizer), embedding_dim=8, hidden_size=8))
+    return LoadedModel(model, tokenizer, novelty=frozenset(novelty))
+
+
+def test_novelty_checks_whole_documents_and_marks_a_cut_one():
+    loaded = loaded_with({document_hash("Senate Passes Bill")})
+    pieces = [
+        (5, " Passes", 0.5),
+        (6, " Bill", 0.5),
+        (EOS, "\n", 0.5),
+        (7, "A", 0.5),
+        (8, " Brand", 0.5),
+        (EOS, "\n", 0.5),
+        (9, "Cut", 0.5),
+    ]
+    documents = generated_documents(loaded, "Senate", steps_for([pieces]))
+    assert [(d.text, d.status) for d in documents] == [
+        ("Senate Passes Bill", "copy"),
+        ("A Brand", "new"),
+        ("Cut", "cut"),
+    ]
+    text = novelty_markdown(loaded, documents)
+    assert (
+        "**COPY** of a training document: Senate Passes Bill" in text
+        and "cut off by the length (not checked): Cut" in text
+    )
+    assert "학습 문서의 **복사본**" in novelty_markdown(loaded, documents, "ko")
+    assert "cannot be checked" in novelty_markdown(loaded_with(set()), documents)
+
+
+def test_explore_statistics_have_round_bins_from_zero_and_visible_whitespace():
+    stats = corpus_stats(["a b", "hello world", "x" * 95])
+    frame = histogram_frame(stats)
+    assert frame.length.tolist()[0].strip() == "0–4" and frame.length.tolist()[-1] == "95–99"
+    assert frame.length.tolist() == sorted(frame.length)  # in order when sorted as text, as a plot does
+    assert frame.documents.sum() == 3 and (frame.documents >= 0).all()
+    tokens = top_tokens_frame(stats, "char")
+    assert "␠" in set(tokens.token) and " " not in set(tokens.token)
+    assert top_tokens_frame(stats, "word").token.tolist()[0] == "x" * 95 or "hello" in set(
+        top_tokens_frame(stats, "word").token
+    )
+    assert type(stats).from_dict(stats.to_dict()) == stats
+    assert type(stats).from_dict({"documents": "many"}) is None
+
+
+# ------------------------------------------------------------------ model zips
+
+
+def trained_folder(tmp_path):
+    tokenizer = CharTokenizer.fit(["hello world"])
+    torch.manual_seed(0)
+    model = LSTMLanguageModel(LSTMConfig(vocab_size=len(tokenizer), embedding_dim=16, hidden_size=16)).eval()
+    return save_checkpoint(tmp_path / "hello-model", model, tokenizer, None, ["hello world"]), model, tokenizer
+
+
+def test_a_downloaded_zip_loads_back_with_the_same_weights(tmp_path):
+    folder, model, tokenizer = trained_folder(tmp_path)
+    archive = zip_model(folder, tmp_path)
+    registry = ModelRegistry(tmp_path / "no-shipped-models")
+    name = registry.add_zip("me", archive)
+    loaded = registry.get(name, "me")
+    tokens = torch.tensor([tokenizer.encode("hello")])
+    assert torch.equal(loaded.model(tokens)[0], model(tokens)[0])
+    assert name in registry.own("me") and name not in registry.choices("someone else")
+
+
+def write_zip(path, members: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w") as zipped:
+        for name, data in members.items():
+            zipped.writestr(name, data)
+    return path
+
+
+def test_zip_entries_cannot_climb_out_and_are_checked_like_a_hub_model(tmp_path, monkeypatch):
+    folder, _, _ = trained_folder(tmp_path)
+    files = {name: (folder / name).read_bytes() for name in ("config.json", "tokenizer.json", "model.safetensors")}
+    hostile = write_zip(
+        tmp_path / "hostile.zip", {f"../../../escape/{name}": data for name, data in files.items()}
+    )
+    unpacked = unpack_model_zip(hostile, tmp_path / "into")
+    assert unpacked.parent == tmp_path / "into" and sorted(p.name for p in unpacked.iterdir()) == sorted(files)
+    assert not (tmp_path / "escape").exists()
+    assert load_folder(unpacked).tokenizer is not None
+
+    with pytest.raises(CheckpointError, match="not a textgen model: it has no model.safetensors"):
+        unpack_model_zip(write_zip(tmp_path / "part.zip", {"config.json": files["config.json"]}), tmp_path)
+    (tmp_path / "not.zip").write_bytes(b"plain text")
+    with pytest.raises(CheckpointError, match="not.zip: not a readable zip file"):
+        unpack_model_zip(tmp_path / "not.zip", tmp_path)
+    monkeypatch.setattr(model_module, "max_model_bytes", lambda: 0)
+    monkeypatch.setattr("textgen.studio.max_model_bytes", lambda: -(64 * 2**20) + 1000)
+    with pytest.raises(CheckpointError, match="larger than any model this server loads"):
+        unpack_model_zip(write_zip(tmp_path / "big.zip", {**files, "model.safetensors": b"0" * 5000}), tmp_path)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-from textgen import Evaluation, Finished, TrainConfig, Trainer, load_folder, prepare_data
+from textgen import Evaluation, Finished, RunInfo, TrainConfig, Trainer, load_folder, prepare_data
 from textgen.metrics import evaluate, unigram_metrics
 from textgen.training import bf16_works, native_bf16
 
@@ -28,19 +28,19 @@ def small_config(**overrides):
 def test_short_training_beats_unigram_on_held_out_headlines(tmp_path, nyt_documents):
     config = small_config()
     data = prepare_data(nyt_documents[:3000], config)
-    trainer = Trainer(config, data, out_dir=tmp_path / "m", info={"corpus": "NYT"})
+    trainer = Trainer(config, data, out_dir=tmp_path / "m", info=RunInfo(corpus="NYT"))
     events = run_to_end(trainer)
     finished = events[-1]
     unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents)
-    assert finished.best["bits_per_char"] < unigram["bits_per_char"] - 0.5
+    assert finished.best.bits_per_char < unigram.bits_per_char - 0.5
     evaluations = [e for e in events if isinstance(e, Evaluation)]
-    assert evaluations[-1].val["loss"] < evaluations[0].val["loss"]
+    assert evaluations[-1].val.loss < evaluations[0].val.loss
     assert set(evaluations[0].samples) == {0.2, 0.5, 1.0, 1.2}
     # The saved folder is the best model, and re-evaluating it gives the logged number.
     loaded = load_folder(tmp_path / "m")
     again = evaluate(loaded.model, loaded.tokenizer, data.val_documents)
-    assert again["loss"] == pytest.approx(finished.best["loss"], rel=1e-5)
-    assert again["bits_per_char"] == pytest.approx(again["loss"] / math.log(2))  # char level
+    assert again.loss == pytest.approx(finished.best.loss, rel=1e-5)
+    assert again.bits_per_char == pytest.approx(again.loss / math.log(2))  # char level
     card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert "model-index" in card and "unigram" in card
 
@@ -51,12 +51,12 @@ def test_word_level_bits_per_char_use_the_same_characters(nyt_documents):
     trainer = Trainer(config, data)
     finished = run_to_end(trainer)[-1]
     chars = sum(len(d) + 1 for d in data.val_documents)
-    assert finished.best["characters"] == chars
-    assert finished.best["tokens"] < chars / 3  # words are several characters long
+    assert finished.best.characters == chars
+    assert finished.best.tokens < chars / 3  # words are several characters long
     # Bits per char spread the same total over the same characters, plus the spelling of each <unk>.
-    without_spelling = finished.best["loss"] * finished.best["tokens"] / math.log(2) / chars
+    without_spelling = finished.best.loss * finished.best.tokens / math.log(2) / chars
     assert data.tokenizer.unknown_tokens(" ".join(data.val_documents))
-    assert finished.best["bits_per_char"] > without_spelling
+    assert finished.best.bits_per_char > without_spelling
 
 
 def test_seeded_cpu_runs_are_reproducible(nyt_documents):
@@ -65,7 +65,7 @@ def test_seeded_cpu_runs_are_reproducible(nyt_documents):
         config = small_config(epochs=1, eval_every=30, max_minutes=None)
         trainer = Trainer(config, prepare_data(nyt_documents[:600], config))
         events = list(trainer.run())
-        results.append([e.val["loss"] for e in events if isinstance(e, Evaluation)])
+        results.append([e.val.loss for e in events if isinstance(e, Evaluation)])
     assert results[0] == results[1]
 
 
@@ -82,7 +82,7 @@ def test_bf16_autocast_learns_as_well_as_fp32_and_saves_fp32_weights(tmp_path, n
         assert trainer.bf16 is bf16 and trainer.optimizer.defaults["fused"]
         events = run_to_end(trainer)
         evaluations = [e for e in events if isinstance(e, Evaluation)]
-        losses[bf16] = evaluations[-1].val["loss"]
+        losses[bf16] = evaluations[-1].val.loss
         assert evaluations[-1].train_loss < events[0].train_loss - 0.5  # it learned
         loaded = load_folder(tmp_path / str(bf16))
         assert {p.dtype for p in loaded.model.parameters()} == {torch.float32}
@@ -117,8 +117,8 @@ def test_unknown_words_pay_for_their_spelling(nyt_documents):
     train_docs, val_docs = nyt_documents[:2000], nyt_documents[2000:2300]
     all_unknown = WordTokenizer.fit(train_docs, min_count=10**9)  # vocabulary: specials and punctuation-free
     assert all_unknown.unknown_tokens("Senate Passes") == ["Senate", " Passes"]
-    char_unigram = unigram_metrics(CharTokenizer.fit(train_docs), train_docs, val_docs)["bits_per_char"]
-    word_unigram = unigram_metrics(all_unknown, train_docs, val_docs)["bits_per_char"]
+    char_unigram = unigram_metrics(CharTokenizer.fit(train_docs), train_docs, val_docs).bits_per_char
+    word_unigram = unigram_metrics(all_unknown, train_docs, val_docs).bits_per_char
     assert word_unigram > 0.8 * char_unigram  # without the spelling charge it was a fraction of a bit
 
 

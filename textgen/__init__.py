@@ -3,18 +3,21 @@
 The public API: `app.py`, `train.py` and the benchmarks import from here only.
 """
 
-from .checkpoints import LoadedModel, document_hash, load_folder, save_checkpoint
+from .checkpoints import LoadedModel, RunInfo, document_hash, load_folder, save_checkpoint
 from .corpus import SUPPORTED_SUFFIXES, Corpus, csv_columns, load_corpus, read_documents, read_text
 from .errors import CheckpointError, CorpusError, GenerationError, HubError, TextgenError, TrainingError
 from .explore import CorpusStats, corpus_stats
-from .hub import is_repo_ref, load_hub_model, load_model, push_folder, quiet_hub_logging
-from .metrics import evaluate, unigram_metrics
+from .finetune import FINE_TUNE_LR, fine_tune_setup
+from .hub import check_push, is_repo_ref, load_hub_model, load_model, push_folder, quiet_hub_logging
+from .messages import LOCALES, labels, locale_of, translate
+from .metrics import Metrics, evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .sampling import (
     MAX_LENGTH,
     MAX_PROMPT_CHARS,
     MAX_SAMPLES,
     MAX_TOKENS_PER_REQUEST,
+    SAMPLE_TEMPERATURES,
     Step,
     generate,
     generate_steps,
@@ -22,15 +25,7 @@ from .sampling import (
     stream_texts,
     validate_settings,
 )
-from .studio import (
-    SIZE_PRESETS,
-    ModelRegistry,
-    TrainingView,
-    app_train_config,
-    confidence_spans,
-    novelty_marks,
-    zip_model,
-)
+from .studio import SIZE_PRESETS, ModelRegistry, app_train_config, unpack_model_zip, zip_model
 from .tokenizer import CharTokenizer, Tokenizer, WordTokenizer, fit_tokenizer, load_tokenizer
 from .training import (
     Evaluation,
@@ -42,12 +37,23 @@ from .training import (
     prepare_data,
     resolve_device,
 )
+from .views import (
+    TrainingView,
+    confidence_html,
+    generated_documents,
+    histogram_frame,
+    novelty_markdown,
+    top_tokens_frame,
+)
 
 __all__ = [
+    "FINE_TUNE_LR",
+    "LOCALES",
     "MAX_LENGTH",
     "MAX_PROMPT_CHARS",
     "MAX_SAMPLES",
     "MAX_TOKENS_PER_REQUEST",
+    "SAMPLE_TEMPERATURES",
     "SIZE_PRESETS",
     "SUPPORTED_SUFFIXES",
     "CharTokenizer",
@@ -62,8 +68,10 @@ __all__ = [
     "LSTMConfig",
     "LSTMLanguageModel",
     "LoadedModel",
+    "Metrics",
     "ModelRegistry",
     "Progress",
+    "RunInfo",
     "Step",
     "TextgenError",
     "Tokenizer",
@@ -74,22 +82,28 @@ __all__ = [
     "TrainingView",
     "WordTokenizer",
     "app_train_config",
-    "confidence_spans",
+    "check_push",
+    "confidence_html",
     "corpus_stats",
     "csv_columns",
     "document_hash",
     "evaluate",
+    "fine_tune_setup",
     "fit_tokenizer",
     "generate",
     "generate_steps",
+    "generated_documents",
+    "histogram_frame",
     "is_repo_ref",
+    "labels",
     "load_corpus",
     "load_folder",
     "load_hub_model",
     "load_model",
     "load_tokenizer",
+    "locale_of",
     "new_seed",
-    "novelty_marks",
+    "novelty_markdown",
     "prepare_data",
     "push_folder",
     "quiet_hub_logging",
@@ -98,7 +112,10 @@ __all__ = [
     "resolve_device",
     "save_checkpoint",
     "stream_texts",
+    "top_tokens_frame",
+    "translate",
     "unigram_metrics",
+    "unpack_model_zip",
     "validate_settings",
     "zip_model",
 ]

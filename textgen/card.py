@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .checkpoints import RunInfo
 from .model import LSTMConfig
 
 TEMPLATE = """---
@@ -12,15 +13,17 @@ TEMPLATE = """---
 
 # {{ title }}
 
-A {{ level }}-level LSTM language model trained with textgen on **{{ corpus }}**.
+A {{ info.level }}-level LSTM language model trained with textgen on **{{ info.corpus }}**.
 
 | | |
 |---|---|
 | architecture | embedding {{ config.embedding_dim }} → {{ config.num_layers }} × LSTM({{ config.hidden_size }}) → linear{{ " (tied to the embedding)" if tied else "" }} |
 | parameters | {{ "{:,}".format(parameters) }} |
-| vocabulary | {{ config.vocab_size }} tokens ({{ level }} level, with `<eos>` and `<unk>`) |
+| vocabulary | {{ config.vocab_size }} tokens ({{ info.level }} level, with `<eos>` and `<unk>`) |
 | training documents | {{ info.train_documents }} (validation: {{ info.val_documents }}, split by document, seed {{ seed }}) |
 | training | {{ info.step }} steps, {{ info.training_seconds }} s, stopped by {{ info.stopped_because or "—" }} |
+{% if info.parent %}| started from | {{ info.parent }} (fine-tuned: its vocabulary and weights, grown for this corpus) |
+{% endif %}
 
 ## Held-out metrics
 
@@ -29,16 +32,16 @@ counts every character of each document plus its end, so char and word models co
 
 | model | loss (nats/token) | perplexity | bits per char |
 |---|---|---|---|
-| this LSTM | {{ "%.4f" % metrics.loss }} | {{ "%.2f" % metrics.perplexity }} | {{ "%.4f" % metrics.bits_per_char }} |
-{% if unigram %}| unigram (same tokens, add-one) | {{ "%.4f" % unigram.loss }} | {{ "%.2f" % unigram.perplexity }} | {{ "%.4f" % unigram.bits_per_char }} |
+{% if info.metrics %}| this LSTM | {{ "%.4f" % info.metrics.loss }} | {{ "%.2f" % info.metrics.perplexity }} | {{ "%.4f" % info.metrics.bits_per_char }} |
+{% endif %}{% if info.unigram %}| unigram (same tokens, add-one) | {{ "%.4f" % info.unigram.loss }} | {{ "%.2f" % info.unigram.perplexity }} | {{ "%.4f" % info.unigram.bits_per_char }} |
 {% endif %}
-{% if level == "word" %}Words seen fewer than {{ min_count }} times in training are one `<unk>` token. Perplexity is per
+{% if info.level == "word" %}Words seen fewer than {{ min_count }} times in training are one `<unk>` token. Perplexity is per
 word with `<unk>` as usual; bits per character also charge each `<unk>` for spelling its word with a
 character model of the training words, so they compare honestly with character-level models.
 {% endif %}
 ## Samples
 
-{% for temperature, text in samples.items() %}- temperature {{ temperature }}: `{{ text | replace("\\n", " ⏎ ") }}`
+{% for temperature, text in info.samples.items() %}- temperature {{ temperature }}: `{{ text | replace("\\n", " ⏎ ") }}`
 {% endfor %}
 ## Use
 
@@ -53,68 +56,51 @@ documents, to mark generated text that copies one).
 ## How it was made
 
 ```bash
-{{ command or "(not recorded)" }}
+{{ info.command or "(not recorded)" }}
 ```
 """
 
 
-def render_card(info: dict, config: LSTMConfig, model_ref: str = "DIR") -> str:
+def render_card(info: RunInfo, config: LSTMConfig, model_ref: str = "DIR") -> str:
     """Markdown with YAML front matter for the Hub, from a checkpoint's training.json."""
-    metrics = info.get("metrics") or {}
-    corpus = info.get("corpus", "an unnamed corpus")
-    title = info.get("title") or f"textgen LSTM ({info.get('level', 'char')} level) on {corpus}"
-    eval_results = []
-    for metric_type, name in (
-        ("perplexity", "Perplexity"),
-        ("bits_per_char", "Bits per character"),
-        ("loss", "Loss (nats/token)"),
-    ):
-        if metric_type in metrics:
-            eval_results.append(
-                EvalResult(
-                    task_type="text-generation",
-                    dataset_type=info.get("dataset_id", "custom"),
-                    dataset_name=corpus,
-                    dataset_split="validation",
-                    metric_type=metric_type,
-                    metric_name=name,
-                    metric_value=round(float(metrics[metric_type]), 4),
-                )
-            )
+    title = info.title or f"textgen LSTM ({info.level} level) on {info.corpus}"
+    eval_results = [
+        EvalResult(
+            task_type="text-generation",
+            dataset_type=info.dataset_id or "custom",
+            dataset_name=info.corpus,
+            dataset_split="validation",
+            metric_type=metric_type,
+            metric_name=name,
+            metric_value=round(float(getattr(info.metrics, metric_type)), 4),
+        )
+        for metric_type, name in (
+            ("perplexity", "Perplexity"),
+            ("bits_per_char", "Bits per character"),
+            ("loss", "Loss (nats/token)"),
+        )
+        if info.metrics is not None
+    ]
     card_data = ModelCardData(
         library_name="textgen",
         pipeline_tag="text-generation",
-        tags=["text-generation", "lstm", "textgen", f"{info.get('level', 'char')}-level"],
-        datasets=[info["dataset_id"]] if info.get("dataset_id") else None,
-        language=info.get("language"),
+        tags=["text-generation", "lstm", "textgen", f"{info.level}-level"],
+        datasets=[info.dataset_id] if info.dataset_id else None,
+        language=info.language,
         model_name=title,
         eval_results=eval_results or None,
     )
-    train_config = info.get("train_config", {})
     return str(
         ModelCard.from_template(
             card_data,
             template_str=TEMPLATE,
             title=title,
-            level=info.get("level", "char"),
-            corpus=corpus,
             config=config,
             tied=config.tied,
             parameters=config.num_parameters(),
-            info=_Attrs(info),
-            metrics=_Attrs(metrics),
-            unigram=_Attrs(info["unigram"]) if info.get("unigram") else None,
-            seed=train_config.get("seed", 0),
-            min_count=train_config.get("min_count", 1),
-            samples=info.get("samples", {}),
-            command=info.get("command", ""),
+            info=info,
+            seed=info.train_config.get("seed", 0),
+            min_count=info.train_config.get("min_count", 1),
             model_ref=model_ref,
         )
     )
-
-
-class _Attrs(dict):
-    """A dict whose keys read as attributes in the template, missing ones as None."""
-
-    def __getattr__(self, name: str):
-        return self.get(name)

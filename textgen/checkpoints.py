@@ -19,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -27,6 +27,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file, save_model
 
 from .errors import CheckpointError
+from .explore import CorpusStats, corpus_stats
+from .metrics import Metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .tokenizer import Tokenizer, tokenizer_from_dict
 
@@ -35,18 +37,68 @@ WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 TRAINING_FILE = "training.json"
 NOVELTY_FILE = "novelty.txt"
+STATS_FILE = "corpus_stats.json"  # the training corpus's statistics, for the Explore tab
 CARD_FILE = "README.md"
 STATE_FILE = "training_state.safetensors"  # for --resume: latest weights, optimizer, progress; one file
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)
-MODEL_FILES = (*REQUIRED_FILES, TRAINING_FILE, NOVELTY_FILE, CARD_FILE)
+MODEL_FILES = (*REQUIRED_FILES, TRAINING_FILE, NOVELTY_FILE, STATS_FILE, CARD_FILE)
+
+
+@dataclass
+class RunInfo:
+    """training.json: where a model came from and how well it does; the model card renders from it."""
+
+    corpus: str = "an unnamed corpus"
+    title: str = ""
+    level: str = "char"
+    command: str = ""  # the command that made it, shown on the card
+    corpus_args: dict = field(default_factory=dict)  # how train.py read the corpus, for --resume
+    dataset_id: str | None = None  # a Hub dataset id, for the card's metadata
+    language: str | None = None
+    metrics: Metrics | None = None  # the best held-out evaluation
+    unigram: Metrics | None = None  # a model that ignores context, on the same split
+    train_config: dict = field(default_factory=dict)
+    train_documents: int = 0
+    val_documents: int = 0
+    step: int = 0
+    training_seconds: float = 0.0
+    stopped_because: str | None = None
+    samples: dict[str, str] = field(default_factory=dict)  # temperature -> text
+    parent: str | None = None  # the model it was fine-tuned from (a folder name or a Hub reference)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunInfo:
+        """A run's record from JSON anyone may have written: fields of the wrong type are left out."""
+        values = {}
+        for f in fields(cls):
+            value = data.get(f.name)
+            if f.name in ("metrics", "unigram"):
+                value = Metrics.from_dict(value)
+            elif f.name in ("train_documents", "val_documents", "step"):
+                value = value if isinstance(value, int) and not isinstance(value, bool) else None
+            elif f.name == "training_seconds":
+                value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            elif f.name in ("corpus_args", "train_config"):
+                value = value if isinstance(value, dict) else None
+            elif f.name == "samples":
+                value = {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
+            else:
+                value = value if isinstance(value, str) else None
+            if value is not None:
+                values[f.name] = value
+        return cls(**values)
 
 
 @dataclass
 class LoadedModel:
     model: LSTMLanguageModel
     tokenizer: Tokenizer
-    info: dict = field(default_factory=dict)  # training.json: corpus, metrics, samples, command
+    info: RunInfo = field(default_factory=RunInfo)  # training.json
     novelty: frozenset[str] = frozenset()
+    stats: CorpusStats | None = None  # of the training corpus
     source: str = ""
 
 
@@ -87,7 +139,7 @@ def save_checkpoint(
     directory: str | os.PathLike,
     model: LSTMLanguageModel,
     tokenizer: Tokenizer,
-    info: dict | None = None,
+    info: RunInfo | None = None,
     training_documents: list[str] | None = None,
     card: str | None = None,
 ) -> Path:
@@ -97,7 +149,9 @@ def save_checkpoint(
     if training_documents is not None:
         hashes = sorted({document_hash(doc) for doc in training_documents})
         atomic_write(directory / NOVELTY_FILE, ("\n".join(hashes) + "\n").encode())
-    atomic_write(directory / TRAINING_FILE, json.dumps(info or {}, ensure_ascii=False, indent=2).encode())
+        stats = json.dumps(corpus_stats(training_documents).to_dict(), ensure_ascii=False)
+        atomic_write(directory / STATS_FILE, stats.encode())
+    write_info(directory, info or RunInfo())
     atomic_save_model(model, directory / WEIGHTS_FILE)
     if card is not None:
         atomic_write(directory / CARD_FILE, card.encode("utf-8"))
@@ -107,17 +161,32 @@ def save_checkpoint(
 
 
 # Sizes a file may have before it is read: far above ours (a 500,000-word tokenizer is ~15 MB).
-MAX_JSON_BYTES = {CONFIG_FILE: 64 * 2**10, TOKENIZER_FILE: 64 * 2**20, TRAINING_FILE: 16 * 2**20}
+MAX_JSON_BYTES = {
+    CONFIG_FILE: 64 * 2**10,
+    TOKENIZER_FILE: 64 * 2**20,
+    TRAINING_FILE: 16 * 2**20,
+    STATS_FILE: 2**20,
+}
 DEFAULT_MAX_JSON_BYTES = 64 * 2**20
+MAX_NOVELTY_BYTES = 64 * 2**20  # 17 bytes a training document: about 4 million documents
 
 
 def check_size(path: Path, limit: int) -> None:
     try:
         size = path.stat().st_size
     except OSError as err:
-        raise CheckpointError(f"{path.name}: cannot read it ({err.strerror})") from None
+        raise CheckpointError("cannot read it ({reason})", reason=err.strerror).within(path.name) from None
     if size > limit:
-        raise CheckpointError(f"{path.name} is {size / 2**20:,.1f} MB, over the {limit / 2**20:,.1f} MB limit")
+        raise CheckpointError(
+            "{name} is {size:,.1f} MB, over the {limit:,.1f} MB limit",
+            name=path.name,
+            size=size / 2**20,
+            limit=limit / 2**20,
+        )
+
+
+def write_info(directory: Path, info: RunInfo) -> None:
+    atomic_write(directory / TRAINING_FILE, json.dumps(info.to_dict(), ensure_ascii=False, indent=2).encode())
 
 
 def read_json(path: Path) -> dict:
@@ -125,11 +194,11 @@ def read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path.name} is not readable JSON ({err})") from None
+        raise CheckpointError("{name} is not readable JSON ({reason})", name=path.name, reason=err) from None
     except RecursionError:
-        raise CheckpointError(f"{path.name} is nested too deeply to be a textgen file") from None
+        raise CheckpointError("{name} is nested too deeply to be a textgen file", name=path.name) from None
     if not isinstance(data, dict):
-        raise CheckpointError(f"{path.name} is not a JSON object")
+        raise CheckpointError("{name} is not a JSON object", name=path.name)
     return data
 
 
@@ -138,7 +207,7 @@ def read_config(path: Path) -> LSTMConfig:
     try:
         return LSTMConfig.from_dict(read_json(path))
     except (TypeError, ValueError) as err:
-        raise CheckpointError(f"not a textgen LSTM config: {err}") from None
+        raise CheckpointError("not a textgen LSTM config: {reason}", reason=err) from None
 
 
 def load_weights(model: LSTMLanguageModel, path: Path) -> None:
@@ -147,20 +216,27 @@ def load_weights(model: LSTMLanguageModel, path: Path) -> None:
     size = path.stat().st_size if path.is_file() else 0
     if size > described + 2**20:
         raise CheckpointError(
-            f"{path.name} is {size / 2**20:,.1f} MB, far more than the {described / 2**20:,.1f} MB of weights "
-            "its config.json describes: they do not match"
+            "{name} is {size:,.1f} MB, far more than the {described:,.1f} MB of weights its config.json "
+            "describes: they do not match",
+            name=path.name,
+            size=size / 2**20,
+            described=described / 2**20,
         )
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{path.name} is not a readable safetensors file ({err})") from None
+        raise CheckpointError(
+            "{name} is not a readable safetensors file ({reason})", name=path.name, reason=err
+        ) from None
     for name, tensor in tensors.items():
         if not tensor.is_floating_point():
             raise CheckpointError(
-                f"weight {name[:60]} holds {tensor.dtype} values; weights must be floating point"
+                "weight {name} holds {dtype} values; weights must be floating point",
+                name=name[:60],
+                dtype=tensor.dtype,
             )
         if not torch.isfinite(tensor).all():
-            raise CheckpointError(f"weight {name[:60]} holds NaN or infinite values")
+            raise CheckpointError("weight {name} holds NaN or infinite values", name=name[:60])
     expected = model.state_dict()
     if model.config.tied:
         # safetensors stores a shared tensor once, under one of its names.
@@ -170,36 +246,54 @@ def load_weights(model: LSTMLanguageModel, path: Path) -> None:
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
         extra = [name[:60] for name in extra[:3]]
-        raise CheckpointError(f"weights do not match the config (missing {missing[:3]}, unexpected {extra})")
+        raise CheckpointError(
+            "weights do not match the config (missing {missing}, unexpected {extra})",
+            missing=missing[:3],
+            extra=extra,
+        )
     for name, tensor in expected.items():
         found, needed = tuple(tensors[name].shape), tuple(tensor.shape)
         if found != needed:
-            raise CheckpointError(f"weight {name} has shape {found}, the config needs {needed}")
+            raise CheckpointError(
+                "weight {name} has shape {found}, the config needs {needed}", name=name, found=found, needed=needed
+            )
     model.load_state_dict(tensors, strict=True)
 
 
 def load_folder(directory: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
     directory = Path(directory)
     if not directory.is_dir():
-        raise CheckpointError(f"{directory}: no such model folder")
+        raise CheckpointError("no such model folder").within(str(directory))
     missing = [name for name in REQUIRED_FILES if not (directory / name).is_file()]
     if missing:
-        raise CheckpointError(f"{directory} is not a complete model folder: missing {', '.join(missing)}")
+        raise CheckpointError("not a complete model folder: missing {files}", files=", ".join(missing)).within(
+            str(directory)
+        )
     config = read_config(directory / CONFIG_FILE)
     try:
         tokenizer = tokenizer_from_dict(read_json(directory / TOKENIZER_FILE))
     except ValueError as err:
-        raise CheckpointError(f"tokenizer.json: {err}") from None
+        raise CheckpointError("not a textgen tokenizer: {reason}", reason=err).within(TOKENIZER_FILE) from None
     if len(tokenizer) != config.vocab_size:
         raise CheckpointError(
-            f"tokenizer has {len(tokenizer)} tokens but the config says vocab_size={config.vocab_size}"
+            "the tokenizer has {tokens} tokens but the config says vocab_size={size}",
+            tokens=len(tokenizer),
+            size=config.vocab_size,
         )
     model = LSTMLanguageModel(config)
     load_weights(model, directory / WEIGHTS_FILE)
-    info = read_json(directory / TRAINING_FILE) if (directory / TRAINING_FILE).is_file() else {}
-    novelty_path = directory / NOVELTY_FILE
-    novelty = frozenset(novelty_path.read_text().split()) if novelty_path.is_file() else frozenset()
-    return LoadedModel(model.to(device).eval(), tokenizer, info, novelty, str(directory))
+    info = (
+        RunInfo.from_dict(read_json(directory / TRAINING_FILE))
+        if (directory / TRAINING_FILE).is_file()
+        else RunInfo()
+    )
+    novelty_path, stats_path = directory / NOVELTY_FILE, directory / STATS_FILE
+    novelty = frozenset()
+    if novelty_path.is_file():
+        check_size(novelty_path, MAX_NOVELTY_BYTES)
+        novelty = frozenset(novelty_path.read_text(encoding="utf-8", errors="replace").split())
+    stats = CorpusStats.from_dict(read_json(stats_path)) if stats_path.is_file() else None
+    return LoadedModel(model.to(device).eval(), tokenizer, info, novelty, stats, str(directory))
 
 
 # ------------------------------------------------------------------ training state (for --resume)
@@ -220,14 +314,16 @@ def read_training_progress(directory: Path) -> dict:
     """The progress JSON of a saved training state, without reading its tensors."""
     path = directory / STATE_FILE
     if not path.is_file():
-        earlier = (directory / "training_state").is_dir()  # the three-file layout of earlier versions
-        why = " (an earlier textgen saved it: it loads as a model but cannot be resumed)" if earlier else ""
-        raise CheckpointError(f"{directory} has no {STATE_FILE} to resume from{why}")
+        if (directory / "training_state").is_dir():  # the three-file layout of earlier versions
+            raise CheckpointError(
+                "an earlier textgen saved this run: it loads as a model but cannot be resumed"
+            ).within(str(directory))
+        raise CheckpointError("no {name} to resume from", name=STATE_FILE).within(str(directory))
     try:
         with safe_open(str(path), "pt") as handle:
             return json.loads(handle.metadata()["progress"])
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{STATE_FILE} is not a readable training state ({err})") from None
+        raise CheckpointError("not a readable training state ({reason})", reason=err).within(STATE_FILE) from None
 
 
 def load_training_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:

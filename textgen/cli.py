@@ -1,13 +1,15 @@
-"""`python -m textgen generate | evaluate | push`: thin argparse faces over the package."""
+"""`textgen generate | evaluate | push` (or `python -m textgen ...`): thin argparse faces over the package."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .corpus import read_documents
 from .errors import CorpusError, TextgenError
+from .export import export_onnx
 from .hub import load_model, push_folder, quiet_hub_logging
 from .metrics import evaluate
 from .sampling import generate_steps, new_seed, validate_settings
@@ -15,7 +17,7 @@ from .training import resolve_device
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m textgen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="textgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     gen = commands.add_parser("generate", help="write text with a model")
@@ -35,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--text", required=True, help="a .txt/.csv/.json file or folder")
     ev.add_argument("--column", default=None, help="CSV column or JSON field to read")
     ev.add_argument("--device", default="auto")
+
+    export = commands.add_parser("export", help="write a model for other runtimes (ONNX)")
+    export.add_argument("--model", required=True, help="model folder or Hub repo id user/name[@revision]")
+    export.add_argument("out", help="folder to write model.onnx, tokenizer.json, config.json, README.md into")
+    export.add_argument("--format", choices=("onnx",), default="onnx")
 
     push = commands.add_parser("push", help="push a model folder to the Hugging Face Hub")
     push.add_argument("directory")
@@ -80,8 +87,8 @@ def run_evaluate(args: argparse.Namespace) -> None:
     loaded = load_model(args.model, resolve_device(args.device))
     documents = read_documents(args.text, column=args.column)
     if not documents:
-        raise CorpusError(f"{args.text}: no text to evaluate on")
-    print(json.dumps(evaluate(loaded.model, loaded.tokenizer, documents)))
+        raise CorpusError("no text to evaluate on").within(args.text)
+    print(json.dumps(evaluate(loaded.model, loaded.tokenizer, documents).to_dict()))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,6 +100,8 @@ def main(argv: list[str] | None = None) -> None:
             run_generate(args)
         elif args.command == "evaluate":
             run_evaluate(args)
+        elif args.command == "export":
+            print(export_onnx(load_model(args.model), args.out, name=Path(args.model).name))
         else:
             print(push_folder(args.directory, args.repo_id, private=args.private))
     except TextgenError as err:

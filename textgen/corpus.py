@@ -87,7 +87,9 @@ def decode_bytes(data: bytes) -> str:
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as err:
-        raise CorpusError(f"cannot decode it as {codec}: {err.reason} at byte {err.start}") from None
+        raise CorpusError(
+            "cannot decode it as {codec}: {reason} at byte {byte}", codec=codec, reason=err.reason, byte=err.start
+        ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")
     text = unicodedata.normalize("NFC", text)
     controls = sum(1 for ch in text[:10000] if unicodedata.category(ch) == "Cc" and ch not in "\n\t")
@@ -101,15 +103,15 @@ def read_text(path: str | os.PathLike) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CorpusError(f"{path}: no such file") from None
+        raise CorpusError("no such file").within(str(path)) from None
     except IsADirectoryError:
-        raise CorpusError(f"{path}: is a folder") from None
+        raise CorpusError("this is a folder, not a file").within(str(path)) from None
     except OSError as err:
-        raise CorpusError(f"{path}: cannot read it ({err.strerror})") from None
+        raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(str(path)) from None
     try:
         return decode_bytes(data)
     except CorpusError as err:
-        raise CorpusError(f"{path.name}: {err}") from None
+        raise err.within(path.name) from None
 
 
 # --------------------------------------------------------------------------- splitting
@@ -156,10 +158,16 @@ def csv_columns(path: str | os.PathLike) -> tuple[list[str], str | None]:
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=csv_delimiter(path)), [])
     except csv.Error as err:
-        raise CorpusError(f"{Path(path).name}: not a readable CSV ({err})") from None
+        raise CorpusError("not a readable CSV ({reason})", reason=err).within(Path(path).name) from None
     if len(header) > MAX_COLUMNS:
-        raise CorpusError(f"{Path(path).name} has {len(header):,} columns; textgen reads at most {MAX_COLUMNS:,}")
+        raise too_many_columns(len(header)).within(Path(path).name)
     return header, guess_text_column(header)
+
+
+def too_many_columns(count: int) -> CorpusError:
+    return CorpusError(
+        "the CSV has {count:,} columns; textgen reads at most {limit:,}", count=count, limit=MAX_COLUMNS
+    )
 
 
 def allow_fields_up_to(size: int) -> None:
@@ -175,21 +183,23 @@ def split_csv(text: str, column: str | None, where: tuple[str, str] | None, deli
         if not columns:
             raise CorpusError("the CSV has no header row")
         if len(columns) > MAX_COLUMNS:
-            raise CorpusError(f"the CSV has {len(columns):,} columns; textgen reads at most {MAX_COLUMNS:,}")
+            raise too_many_columns(len(columns))
         if column is None:
             column = guess_text_column(columns)
             if column is None:
-                raise CorpusError(f"pick a text column; the CSV has: {listed(columns)}")
+                raise CorpusError("pick a text column; the CSV has: {columns}", columns=listed(columns))
         for name in [column] + ([where[0]] if where else []):
             if name not in columns:
-                raise CorpusError(f"the CSV has no column {name[:40]!r}; it has: {listed(columns)}")
+                raise CorpusError(
+                    "the CSV has no column {name!r}; it has: {columns}", name=name[:40], columns=listed(columns)
+                )
         documents = []
         for row in reader:
             if where and (row.get(where[0]) or "") != where[1]:
                 continue
             documents.append(clean_document(row.get(column) or ""))
     except csv.Error as err:
-        raise CorpusError(f"not a readable CSV ({err})") from None
+        raise CorpusError("not a readable CSV ({reason})", reason=err) from None
     return [doc for doc in documents if doc]
 
 
@@ -215,7 +225,7 @@ def split_json(text: str, field: str | None, jsonl: bool) -> list[str]:
         else:
             items = json.loads(text)
     except json.JSONDecodeError as err:
-        raise CorpusError(f"not valid JSON: {err.msg} at line {err.lineno}") from None
+        raise CorpusError("not valid JSON: {reason} at line {line}", reason=err.msg, line=err.lineno) from None
     except RecursionError:
         raise CorpusError("the JSON is nested too deeply; expected a list of strings or of objects") from None
     if isinstance(items, dict):
@@ -225,8 +235,12 @@ def split_json(text: str, field: str | None, jsonl: bool) -> list[str]:
         raise CorpusError("expected a JSON list of strings or of objects with a text field")
     documents = [_json_document(item, field) for item in items]
     if items and all(doc is None for doc in documents):
-        hint = f"no string field {field!r}" if field else f"no text field (one of {TEXT_FIELDS})"
-        raise CorpusError(f"the JSON objects have {hint}; pass the field name as the column")
+        if field:
+            raise CorpusError("the JSON objects have no string field {field!r}", field=field)
+        raise CorpusError(
+            "the JSON objects have no text field (one of {fields}); pass the field name as the column",
+            fields=", ".join(TEXT_FIELDS),
+        )
     return [doc for doc in (clean_document(d) for d in documents if d) if doc]
 
 
@@ -243,7 +257,9 @@ def read_documents(
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
         if not files:
-            raise CorpusError(f"{path}: no {', '.join(SUPPORTED_SUFFIXES)} files in this folder")
+            raise CorpusError("no {suffixes} files in this folder", suffixes=", ".join(SUPPORTED_SUFFIXES)).within(
+                str(path)
+            )
         return [doc for file in files for doc in read_documents(file, column, where)]
     text = read_text(path)
     suffix = path.suffix.lower()
@@ -254,7 +270,7 @@ def read_documents(
             return split_json(text, column, jsonl=suffix == ".jsonl")
         return split_plain_text(text)
     except CorpusError as err:
-        raise CorpusError(f"{path.name}: {err}") from None
+        raise err.within(path.name) from None
 
 
 def nyt_headlines(data_dir: str | os.PathLike | None = None) -> list[str]:
@@ -263,8 +279,10 @@ def nyt_headlines(data_dir: str | os.PathLike | None = None) -> list[str]:
     files = sorted(folder.glob("Articles*.csv")) if folder.is_dir() else []
     if not files:
         raise CorpusError(
-            f"no Articles*.csv files in {folder}: download them from {NYT_URL} and pass "
-            f"--data-dir (or set {DATA_DIR_ENV})"
+            "no Articles*.csv files in {folder}: download them from {url} and pass --data-dir (or set {env})",
+            folder=folder,
+            url=NYT_URL,
+            env=DATA_DIR_ENV,
         )
     seen: set[str] = set()
     headlines = []
@@ -292,5 +310,5 @@ def load_corpus(
         documents = read_documents(source, column, where)
         name = Path(source).name
     if not documents:
-        raise CorpusError(f"{Path(source).name}: the corpus is empty (no text after removing blank lines)")
+        raise CorpusError("the corpus is empty (no text after removing blank lines)").within(Path(source).name)
     return Corpus(name=name, documents=documents)

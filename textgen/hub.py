@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import torch
-from huggingface_hub import CommitOperationAdd, HfApi, get_token, hf_hub_download
+from huggingface_hub import CommitOperationAdd, HfApi, constants, get_session, get_token, hf_hub_download
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -25,6 +25,7 @@ from .checkpoints import (
     CONFIG_FILE,
     MODEL_FILES,
     NOVELTY_FILE,
+    STATS_FILE,
     TOKENIZER_FILE,
     TRAINING_FILE,
     WEIGHTS_FILE,
@@ -43,6 +44,7 @@ _NAME = r"[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9_])?"
 _SEGMENT = r"[A-Za-z0-9_][\w.-]{0,99}"
 MODEL_REF = re.compile(rf"(?P<repo>{_NAME}/{_NAME})(?:@(?P<revision>{_SEGMENT}(?:/{_SEGMENT}){{0,7}}))?", re.ASCII)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+OFFLINE_PROBE_SECONDS = 2.0
 
 
 def quiet_hub_logging() -> None:
@@ -54,42 +56,56 @@ def parse_model_ref(ref: str) -> tuple[str, str | None]:
     """`user/name[@revision]` -> (repo id, revision); anything else is refused before any I/O."""
     match = MODEL_REF.fullmatch(ref)
     if match is None or ".." in ref:
-        shown = ref if len(ref) <= 80 and ref.isprintable() else repr(ref[:80])
         raise HubError(
-            f"{shown} is not a Hub model reference: use user/name or user/name@revision "
-            "(a branch, a tag or a 40-character commit)"
+            "{ref} is not a Hub model reference: use user/name or user/name@revision "
+            "(a branch, a tag or a 40-character commit)",
+            ref=shown_ref(ref),
         )
     return match["repo"], match["revision"]
+
+
+def shown_ref(ref: str) -> str:
+    """A reference as a message may show it: short, and escaped if it holds control characters."""
+    return ref if len(ref) <= 80 and ref.isprintable() else repr(ref[:80])
 
 
 def is_repo_ref(ref: str) -> bool:
     return MODEL_REF.fullmatch(ref) is not None and ".." not in ref
 
 
-def hub_message(err: Exception, repo_id: str) -> str:
+def hub_error(err: Exception, repo: str) -> HubError:
     """One line for each way a Hub call fails."""
     if isinstance(err, GatedRepoError):
-        return f"{repo_id} is gated: accept its terms on the Hub and use a token that may read it"
+        return HubError("{repo} is gated: accept its terms on the Hub and use a token that may read it", repo=repo)
     if isinstance(err, RepositoryNotFoundError):
-        return f"no model repo {repo_id} on the Hub (or it is private and your token cannot see it)"
+        return HubError(
+            "no model repo {repo} on the Hub (or it is private and your token cannot see it)", repo=repo
+        )
     if isinstance(err, RevisionNotFoundError):
-        return f"{repo_id} has no such revision"
+        return HubError("{repo} has no such revision", repo=repo)
     if isinstance(err, (LocalEntryNotFoundError, OfflineModeIsEnabled)):
         if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-            return f"{repo_id} is not in the local Hub cache and HF_HUB_OFFLINE is set"
-        return f"could not reach the Hugging Face Hub to fetch {repo_id} (network down?)"
+            return HubError("{repo} is not in the local Hub cache and HF_HUB_OFFLINE is set", repo=repo)
+        return HubError(
+            "could not reach the Hugging Face Hub to fetch {repo} (offline or network down?)", repo=repo
+        )
     if isinstance(err, HfHubHTTPError):
         status = err.response.status_code if err.response is not None else None
         if status == 401:
-            return "the Hugging Face token was rejected (401): check HF_TOKEN or log in again"
+            return HubError("the Hugging Face token was rejected (401): check HF_TOKEN or log in again")
         if status == 403:
-            return f"the Hugging Face token may not write to {repo_id} (403)"
-        return f"the Hub answered {status} for {repo_id}: {str(err).splitlines()[0]}"
+            return HubError("the Hugging Face token may not write to {repo} (403)", repo=repo)
+        detail = (str(err).splitlines() or [""])[0][:120]
+        return HubError("the Hub answered {status} for {repo}: {detail}", status=status, repo=repo, detail=detail)
     network = isinstance(err, (ConnectionError, TimeoutError))
     if network or type(err).__name__.endswith(("ConnectError", "Timeout")):  # httpx's own classes
-        return f"could not reach the Hugging Face Hub for {repo_id} ({type(err).__name__})"
+        return HubError(
+            "could not reach the Hugging Face Hub for {repo} ({kind})", repo=repo, kind=type(err).__name__
+        )
     detail = (str(err).splitlines() or [""])[0][:120]
-    return f"the Hub request for {repo_id} failed: {type(err).__name__}{': ' + detail if detail else ''}"
+    return HubError(
+        "the Hub request for {repo} failed: {kind} {detail}", repo=repo, kind=type(err).__name__, detail=detail
+    )
 
 
 def _refuse_missing(api: HfApi, repo_id: str, revision: str | None, missing: str) -> HubError:
@@ -99,37 +115,55 @@ def _refuse_missing(api: HfApi, repo_id: str, revision: str | None, missing: str
     except Exception:  # the listing only sharpens the message
         files = []
     if any(name.endswith(PICKLE_SUFFIXES) for name in files) and WEIGHTS_FILE not in files:
-        return HubError(f"{repo_id} holds only pickled weights; textgen loads safetensors only, refused")
-    return HubError(f"{repo_id} is not a textgen model: it has no {missing}")
+        return HubError("{repo} holds only pickled weights; textgen loads safetensors only, refused", repo=repo_id)
+    return HubError("{repo} is not a textgen model: it has no {missing}", repo=repo_id, missing=missing)
+
+
+def hub_reachable(timeout: float = OFFLINE_PROBE_SECONDS) -> bool:
+    """One quick request to the Hub's endpoint: any HTTP answer means it can be reached. Without
+    this, an offline machine spent 24-27 s in the client's retries before saying so."""
+    try:
+        get_session().head(constants.ENDPOINT, timeout=timeout)
+    except Exception:  # whatever transport error the HTTP library raises: not reachable
+        return False
+    return True
 
 
 def download_model(ref: str, token: str | None = None) -> Path:
-    """Fetch a repo's files into the Hub cache, checking config and tokenizer before the weights."""
+    """Fetch a repo's files into the Hub cache, checking config and tokenizer before the weights.
+    Offline, files come from the cache, and a model that is not there is refused at once."""
     repo_id, revision = parse_model_ref(ref)
     api = HfApi(token=token)
+    cache_only = constants.HF_HUB_OFFLINE or not hub_reachable()
 
     def fetch(filename: str, required: bool = True) -> Path | None:
         # Files one by one, config first, so a foreign or hostile repo is refused before its weights.
         try:
-            return Path(hf_hub_download(repo_id, filename, revision=revision, token=token))
+            return Path(
+                hf_hub_download(repo_id, filename, revision=revision, token=token, local_files_only=cache_only)
+            )
         except RemoteEntryNotFoundError:  # not LocalEntryNotFoundError (offline, not cached): a sibling
             if required:
                 raise _refuse_missing(api, repo_id, revision, filename) from None
             return None
+        except LocalEntryNotFoundError:
+            if required:
+                raise
+            return None  # offline: an optional file that is not in the cache
 
     try:
         config_path = fetch(CONFIG_FILE)
         read_config(config_path)  # foreign configs and absurd sizes stop here, before the weights
         read_json(fetch(TOKENIZER_FILE))
         fetch(WEIGHTS_FILE)
-        for optional in (TRAINING_FILE, NOVELTY_FILE, CARD_FILE):
+        for optional in (TRAINING_FILE, NOVELTY_FILE, STATS_FILE, CARD_FILE):
             fetch(optional, required=False)
     except HubError:
         raise
     except CheckpointError as err:
-        raise HubError(f"{repo_id}: {err}") from None
+        raise err.recast(HubError).within(repo_id) from None
     except Exception as err:  # HTTP errors, and transport errors of whatever HTTP library the client uses
-        raise HubError(hub_message(err, repo_id)) from None
+        raise hub_error(err, repo_id) from None
     return config_path.parent
 
 
@@ -138,11 +172,10 @@ def load_model(ref: str, device: str | torch.device = "cpu", token: str | None =
     if Path(ref).is_dir():
         return load_folder(ref, device)
     if not is_repo_ref(ref):
-        shown = ref if len(ref) <= 80 and ref.isprintable() else repr(ref[:80])
         raise CheckpointError(
-            f"{shown}: no such model folder, and not a Hub model reference "
+            "no such model folder, and not a Hub model reference "
             "(user/name or user/name@revision: a branch, a tag or a 40-character commit)"
-        )
+        ).within(shown_ref(ref))
     return load_hub_model(ref, device, token)
 
 
@@ -154,9 +187,19 @@ def load_hub_model(ref: str, device: str | torch.device = "cpu", token: str | No
     except HubError:
         raise
     except CheckpointError as err:
-        raise HubError(f"{ref}: {err}") from None
+        raise err.recast(HubError).within(ref) from None
     loaded.source = ref
     return loaded
+
+
+def check_push(repo_id: str, token: str | None = None) -> str:
+    """Before any work: a repo id to push to and a token to push with (returned), or a clear error."""
+    if parse_model_ref(repo_id)[1] is not None:
+        raise HubError("push to a repo id user/name, without @revision").within(shown_ref(repo_id))
+    token = token or get_token()
+    if not token:
+        raise HubError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
+    return token
 
 
 def push_folder(
@@ -168,11 +211,7 @@ def push_folder(
     """Create the repo if needed and upload the model folder with a card naming the repo."""
     directory = Path(directory)
     loaded = load_folder(directory)  # refuses an incomplete folder before touching the network
-    if parse_model_ref(repo_id)[1] is not None:
-        raise HubError(f"{repo_id!r}: push to a repo id user/name, without @revision")
-    token = token or get_token()
-    if not token:
-        raise HubError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
+    token = check_push(repo_id, token)
     card = render_card(loaded.info, loaded.model.config, model_ref=repo_id)
     operations = [
         CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(directory / name))
@@ -185,5 +224,5 @@ def push_folder(
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         commit = api.create_commit(repo_id, operations=operations, commit_message="Upload textgen LSTM model")
     except Exception as err:  # HTTP errors, and transport errors of whatever HTTP library the client uses
-        raise HubError(hub_message(err, repo_id)) from None
+        raise hub_error(err, repo_id) from None
     return commit.commit_url

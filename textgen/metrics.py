@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -36,15 +37,42 @@ def unknown_spelling_nats(tokenizer: Tokenizer, documents: list[str]) -> float:
     return sum(spell(word) for doc in documents for word in tokenizer.unknown_tokens(doc))
 
 
-def summarize(total_nats: float, tokens: int, characters: int, spelling_nats: float = 0.0) -> dict:
+@dataclass(frozen=True)
+class Metrics:
+    """How well a model predicts a set of documents, each scored from where sampling starts."""
+
+    loss: float  # nats per token
+    perplexity: float  # per token
+    bits_per_char: float  # on every character of each document plus its end: char and word models alike
+    tokens: int
+    characters: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> Metrics | None:
+        """Metrics from JSON someone else may have written: None unless every field is a number."""
+        if not isinstance(data, dict):
+            return None
+        values = {}
+        try:
+            for f in fields(cls):
+                values[f.name] = int(data[f.name]) if f.type == "int" else float(data[f.name])
+        except (KeyError, TypeError, ValueError, OverflowError):
+            return None
+        return cls(**values)
+
+
+def summarize(total_nats: float, tokens: int, characters: int, spelling_nats: float = 0.0) -> Metrics:
     loss = total_nats / max(tokens, 1)
-    return {
-        "loss": loss,
-        "perplexity": math.exp(min(loss, 700.0)),
-        "bits_per_char": (total_nats + spelling_nats) / math.log(2) / max(characters, 1),
-        "tokens": tokens,
-        "characters": characters,
-    }
+    return Metrics(
+        loss=loss,
+        perplexity=math.exp(min(loss, 700.0)),
+        bits_per_char=(total_nats + spelling_nats) / math.log(2) / max(characters, 1),
+        tokens=tokens,
+        characters=characters,
+    )
 
 
 @torch.inference_mode()
@@ -73,7 +101,9 @@ def document_stream(tokenizer: Tokenizer, documents: list[str]) -> TokenStream:
     return TokenStream.from_ids((tokenizer.encode(doc) for doc in documents), tokenizer.eos_id)
 
 
-def evaluate(model: LSTMLanguageModel, tokenizer: Tokenizer, documents: list[str], batch_size: int = 16) -> dict:
+def evaluate(
+    model: LSTMLanguageModel, tokenizer: Tokenizer, documents: list[str], batch_size: int = 16
+) -> Metrics:
     """loss (nats/token), perplexity, bits_per_char, tokens, characters on `documents`."""
     stream = document_stream(tokenizer, documents)
     nats = document_nats(model, stream, batch_size=batch_size)
@@ -82,7 +112,7 @@ def evaluate(model: LSTMLanguageModel, tokenizer: Tokenizer, documents: list[str
     )
 
 
-def unigram_metrics(tokenizer: Tokenizer, train_documents: list[str], val_documents: list[str]) -> dict:
+def unigram_metrics(tokenizer: Tokenizer, train_documents: list[str], val_documents: list[str]) -> Metrics:
     """A model that ignores context: add-one smoothed token frequencies from the training set."""
     counts = Counter(tokenizer.encode_documents(train_documents)[1:])
     total = sum(counts.values()) + len(tokenizer)

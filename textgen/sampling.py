@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import GenerationError
-from .model import LSTMLanguageModel
+from .model import LSTMLanguageModel, State
 from .tokenizer import Tokenizer
 
 MAX_LENGTH = 5000
@@ -21,6 +21,7 @@ MAX_SAMPLES = 64
 MAX_TOKENS_PER_REQUEST = 20_000
 MAX_PROMPT_CHARS = 10_000  # priming reads the seed once; 10,000 characters take well under a second
 MAX_SEED = 2**63 - 1
+SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)  # samples while training, and the page's "compare temperatures"
 
 
 @dataclass
@@ -49,24 +50,30 @@ def validate_settings(
     temperatures = [temperature] if isinstance(temperature, (int, float)) else list(temperature)
     if not all(isinstance(t, (int, float)) and math.isfinite(t) and t >= 0 for t in temperatures):
         raise GenerationError("temperature must be a number, 0 or more (0 always picks the likeliest token)")
-    for name, value in (("length", length), ("top-k", top_k), ("number of samples", num_samples)):
+    for value, message in (
+        (length, "length must be a whole number"),
+        (top_k, "top-k must be a whole number"),
+        (num_samples, "the number of samples must be a whole number"),
+    ):
         if not isinstance(value, int) or isinstance(value, bool):
-            raise GenerationError(f"{name} must be a whole number")
+            raise GenerationError(message)
     if not 1 <= length <= MAX_LENGTH:
-        raise GenerationError(f"length must be between 1 and {MAX_LENGTH} tokens")
+        raise GenerationError("length must be between 1 and {max} tokens", max=MAX_LENGTH)
     if top_k < 0:
         raise GenerationError("top-k must be 0 (off) or a positive number of tokens")
     if not (isinstance(top_p, (int, float)) and math.isfinite(top_p) and 0 < top_p <= 1):
         raise GenerationError("top-p must be in (0, 1]; 1 turns it off")
     if not 1 <= num_samples <= MAX_SAMPLES:
-        raise GenerationError(f"the number of samples must be between 1 and {MAX_SAMPLES}")
+        raise GenerationError("the number of samples must be between 1 and {max}", max=MAX_SAMPLES)
     if length * num_samples > MAX_TOKENS_PER_REQUEST:
         raise GenerationError(
-            f"length × samples is {length * num_samples:,} tokens; one request may write at most "
-            f"{MAX_TOKENS_PER_REQUEST:,} (fewer samples or a shorter length)"
+            "length × samples is {tokens:,} tokens; one request may write at most {max:,} "
+            "(fewer samples or a shorter length)",
+            tokens=length * num_samples,
+            max=MAX_TOKENS_PER_REQUEST,
         )
     if seed is not None and not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
-        raise GenerationError(f"the random seed must be a whole number from 0 to {MAX_SEED}")
+        raise GenerationError("the random seed must be a whole number from 0 to {max}", max=MAX_SEED)
 
 
 def top_k_mask(logits: torch.Tensor, k: int) -> torch.Tensor:
@@ -93,72 +100,108 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
     """`<eos>` (start of a document) followed by the prompt's tokens."""
     if len(prompt) > MAX_PROMPT_CHARS:
         raise GenerationError(
-            f"the seed text is {len(prompt):,} characters; at most {MAX_PROMPT_CHARS:,} (the model reads it once)"
+            "the seed text is {chars:,} characters; at most {max:,} (the model reads it once)",
+            chars=len(prompt),
+            max=MAX_PROMPT_CHARS,
         )
     ids = tokenizer.encode(prompt)
     if ids and all(i == tokenizer.unk_id for i in ids):
+        unknown = "".join(tokenizer.unknown_tokens(prompt))[:40]
+        if tokenizer.level == "char":
+            raise GenerationError(
+                "the model knows none of the seed text's characters ({text!r}); try text like its training corpus",
+                text=unknown,
+            )
         raise GenerationError(
-            "the model knows none of the seed text's "
-            + ("characters" if tokenizer.level == "char" else "words")
-            + f" ({''.join(tokenizer.unknown_tokens(prompt))[:40]!r}); try text like its training corpus"
+            "the model knows none of the seed text's words ({text!r}); try text like its training corpus",
+            text=unknown,
         )
     return [tokenizer.eos_id, *ids]
 
 
-@torch.inference_mode()
-def generate_steps(
-    model: LSTMLanguageModel,
-    tokenizer: Tokenizer,
-    prompt: str = "",
-    *,
-    temperature: float | Sequence[float] = 1.0,
-    length: int = 200,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    num_samples: int = 1,
-    stop_at_eos: bool = False,
-    seed: int | None = None,
-) -> Iterator[Step]:
-    """Yield one `Step` per generated token for `num_samples` samples, batched.
+class Sampler:
+    """One request: its settings, its random stream and where its samples stand. It turns the
+    model's logits after each token into the next tokens (a `Step`), the same way whether the request
+    runs alone (`generate_steps`) or in a batch with others (`engine.DecodingEngine`)."""
 
-    `temperature` may be a list with one value per sample (the "compare temperatures" view).
-    0 picks the likeliest token. `seed` makes a call reproducible; None draws a fresh one.
-    """
-    if not isinstance(temperature, (int, float)):
-        num_samples = len(temperature)
-    validate_settings(temperature, length, top_k, top_p, num_samples, seed)
-    model.eval()
-    device = model.device
-    generator = torch.Generator(device=device).manual_seed(new_seed() if seed is None else seed)
-    temperatures = torch.as_tensor(
-        [float(temperature)] * num_samples if isinstance(temperature, (int, float)) else list(temperature),
-        dtype=torch.float32,
-        device=device,
-    ).unsqueeze(1)  # (batch, 1)
-    greedy = temperatures.squeeze(1) == 0
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        prompt: str = "",
+        *,
+        temperature: float | Sequence[float] = 1.0,
+        length: int = 200,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        num_samples: int = 1,
+        stop_at_eos: bool = False,
+        seed: int | None = None,
+        device: torch.device | str = "cpu",
+    ):
+        if not isinstance(temperature, (int, float)):
+            num_samples = len(temperature)
+        validate_settings(temperature, length, top_k, top_p, num_samples, seed)
+        self.tokenizer, self.length, self.top_k, self.top_p = tokenizer, length, top_k, top_p
+        self.num_samples, self.stop_at_eos = num_samples, stop_at_eos
+        self.prompt_ids = encode_prompt(tokenizer, prompt)
+        self.generator = torch.Generator(device=device).manual_seed(new_seed() if seed is None else seed)
+        temperatures = [float(temperature)] * num_samples if isinstance(temperature, (int, float)) else temperature
+        self.temperatures = torch.tensor(temperatures, dtype=torch.float32, device=device).unsqueeze(1)  # (n, 1)
+        self.greedy = self.temperatures.squeeze(1) == 0
+        self.finished = torch.zeros(num_samples, dtype=torch.bool, device=device)
+        self.previous = [self.prompt_ids[-1]] * num_samples
+        self.produced = 0
 
-    prompt_ids = torch.tensor([encode_prompt(tokenizer, prompt)], device=device)
-    logits, (h, c) = model.prime(prompt_ids)
-    logits = logits.float().repeat(num_samples, 1)  # (batch, vocab); own memory, masked in place
-    state = (h.repeat(1, num_samples, 1), c.repeat(1, num_samples, 1))
-    previous = [int(prompt_ids[0, -1])] * num_samples
-    finished = torch.zeros(num_samples, dtype=torch.bool, device=device)
+    @property
+    def done(self) -> bool:
+        return self.produced >= self.length or (self.stop_at_eos and bool(self.finished.all()))
 
-    for _ in range(length):
+    def choose(self, logits: torch.Tensor) -> tuple[torch.Tensor, Step]:
+        """The next token of each sample from their logits (n, vocab), which it masks in place."""
         probs = logits.softmax(-1)  # the model's own distribution, for the confidence shading
-        logits[:, tokenizer.unk_id] = float("-inf")  # `<unk>` is a class of rare words, never a word to print
-        scaled = top_p_mask(top_k_mask(logits / temperatures.clamp(min=1e-6), top_k), top_p)
-        sampled = torch.multinomial(scaled.softmax(-1), 1, generator=generator).squeeze(1)
-        chosen = torch.where(greedy, logits.argmax(-1), sampled)  # (batch,)
+        logits[:, self.tokenizer.unk_id] = float("-inf")  # `<unk>` is a class of rare words, never a word to print
+        scaled = top_p_mask(top_k_mask(logits / self.temperatures.clamp(min=1e-6), self.top_k), self.top_p)
+        sampled = torch.multinomial(scaled.softmax(-1), 1, generator=self.generator).squeeze(1)
+        chosen = torch.where(self.greedy, logits.argmax(-1), sampled)  # (n,)
         chosen_prob = probs.gather(1, chosen.unsqueeze(1)).squeeze(1)
-        ids, chosen_probs, was_finished = chosen.tolist(), chosen_prob.tolist(), finished.tolist()
-        pieces = ["" if done else tokenizer.piece(i, prev) for i, prev, done in zip(ids, previous, was_finished)]
-        if stop_at_eos:
-            finished |= chosen == tokenizer.eos_id
-        yield Step(ids, pieces, chosen_probs, finished.tolist())
-        if stop_at_eos and bool(finished.all()):
+        ids, was_finished = chosen.tolist(), self.finished.tolist()
+        pieces = [
+            "" if done else self.tokenizer.piece(i, prev)
+            for i, prev, done in zip(ids, self.previous, was_finished)
+        ]
+        if self.stop_at_eos:
+            self.finished |= chosen == self.tokenizer.eos_id
+        self.previous = ids
+        self.produced += 1
+        return chosen, Step(ids, pieces, chosen_prob.tolist(), self.finished.tolist())
+
+
+@torch.inference_mode()
+def prime(model: LSTMLanguageModel, sampler: Sampler) -> tuple[torch.Tensor, State]:
+    """Read the sampler's seed text once: logits (n, vocab) in their own memory, and the state, for
+    each of its samples."""
+    prompt_ids = torch.tensor([sampler.prompt_ids], device=model.device)
+    logits, (h, c) = model.prime(prompt_ids)
+    n = sampler.num_samples
+    return logits.float().repeat(n, 1), (h.repeat(1, n, 1), c.repeat(1, n, 1))
+
+
+@torch.inference_mode()
+def generate_steps(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", **settings) -> Iterator[Step]:
+    """Yield one `Step` per generated token for every sample of one request, batched.
+
+    Settings as `Sampler`'s: `temperature` may be a list with one value per sample (the "compare
+    temperatures" view); 0 picks the likeliest token; `seed` makes a call reproducible (None draws
+    a fresh one).
+    """
+    model.eval()
+    sampler = Sampler(tokenizer, prompt, device=model.device, **settings)
+    logits, state = prime(model, sampler)
+    while not sampler.done:
+        chosen, step = sampler.choose(logits)
+        yield step
+        if sampler.done:
             return
-        previous = ids
         logits, state = model.step(chosen, state)  # one token: the fused-cell fast path
         logits = logits.float()
 

@@ -1,43 +1,50 @@
-"""What the web app needs beyond training and sampling: a model registry with per-session
-models, size presets, confidence and novelty annotations, and model zips."""
+"""What the web app needs beyond training and sampling: a model registry with per-session models
+that expire, size presets, and model zips (made for download, and loaded back from one)."""
 
 from __future__ import annotations
 
-import html
+import re
 import shutil
 import tempfile
 import threading
 import time
+import uuid
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-import pandas as pd
 import torch
 
-from .checkpoints import CONFIG_FILE, MODEL_FILES, CheckpointError, LoadedModel, document_hash, load_folder
+from .checkpoints import CONFIG_FILE, MODEL_FILES, REQUIRED_FILES, LoadedModel, load_folder
+from .engine import DEFAULT_MAX_ROWS, DecodingEngine
+from .errors import CheckpointError, TrainingError
 from .hub import is_repo_ref, load_hub_model
-from .sampling import Step
-from .training import Evaluation, Finished, TrainConfig, TrainingError
+from .model import max_model_bytes
+from .training import TrainConfig
 
+# "auto" leaves the width to the corpus size and the time budget (sizing.py); the others fix it.
+# Dropout and the evaluation interval follow the corpus in every preset.
 SIZE_PRESETS = {
-    "tiny": {"hidden_size": 128, "batch_size": 32, "seq_len": 64},
-    "small": {"hidden_size": 256, "batch_size": 32, "seq_len": 64},
-    "medium": {"hidden_size": 512, "batch_size": 32, "seq_len": 64},
+    "auto": {},
+    "tiny": {"hidden_size": 128},
+    "small": {"hidden_size": 256},
+    "medium": {"hidden_size": 512},
 }
 HUB_CACHE_SIZE = 4
+OWNER_ID = re.compile(r"[0-9a-f]{32}")
+MAX_ZIP_MEMBERS = 50
 
 
 def app_train_config(level: str, preset: str, minutes: float, sample_prompt: str = "") -> TrainConfig:
     if preset not in SIZE_PRESETS:
-        raise TrainingError(f"size must be one of {', '.join(SIZE_PRESETS)}")
+        raise TrainingError("size must be one of {sizes}", sizes=", ".join(SIZE_PRESETS))
     if level not in ("char", "word"):
         raise TrainingError("level must be char or word")
     return TrainConfig(
         level=level,
         epochs=1000,  # the time budget and early stopping end app runs
         max_minutes=minutes,
-        eval_every=50,
         patience=4,
         sample_length=80,
         sample_prompt=sample_prompt,
@@ -60,9 +67,14 @@ class ModelRegistry:
     """Shipped models for everyone, trained models private to one browser session, Hub models cached."""
 
     def __init__(
-        self, checkpoint_dir: str | Path, device: torch.device | str = "cpu", session_ttl: float = 3600.0
+        self,
+        checkpoint_dir: str | Path,
+        device: torch.device | str = "cpu",
+        session_ttl: float = 3600.0,
+        max_batch_rows: int = DEFAULT_MAX_ROWS,
     ):
         self.device = device
+        self.max_batch_rows = max_batch_rows
         self.session_ttl = session_ttl  # seconds a session may sit unused before its models are removed
         root = Path(checkpoint_dir)
         self.shipped = (
@@ -70,7 +82,9 @@ class ModelRegistry:
         )
         self._loaded: dict[str, LoadedModel] = {}
         self._hub: OrderedDict[str, LoadedModel] = OrderedDict()
-        self._sessions: dict[str, Session] = {}
+        self._sessions: dict[str, Session] = {}  # by owner: a page's browser id, or an API client's session
+        self._owners: dict[str, str] = {}  # a page's Gradio session -> its browser's owner id
+        self._engines: dict[int, DecodingEngine] = {}  # by id() of a LoadedModel
         self._lock = threading.Lock()
 
     # sessions ----------------------------------------------------------------
@@ -86,6 +100,8 @@ class ModelRegistry:
     def drop_session(self, session_id: str) -> None:
         with self._lock:
             session = self._sessions.pop(session_id, None)
+            for loaded in session.models.values() if session is not None else ():
+                self._engines.pop(id(loaded), None)
         if session is not None:
             shutil.rmtree(session.directory, ignore_errors=True)
 
@@ -100,9 +116,42 @@ class ModelRegistry:
     def add(self, session_id: str, name: str, loaded: LoadedModel) -> None:
         self.session(session_id).models[name] = loaded
 
+    def link(self, gradio_session: str, owner: str | None) -> str:
+        """Tie a page's Gradio session to its browser's owner id (kept in the browser, so it is the
+        same after a reload), making a new id for a browser that has none. Returns the owner id."""
+        owner = owner if isinstance(owner, str) and OWNER_ID.fullmatch(owner) else uuid.uuid4().hex
+        with self._lock:
+            self._owners[gradio_session] = owner
+        return owner
+
+    def unlink(self, gradio_session: str) -> None:
+        """A page closed or reloaded: its models stay with the owner until they expire."""
+        with self._lock:
+            self._owners.pop(gradio_session, None)
+
+    def owner(self, gradio_session: str) -> str:
+        """Whose models a request may use: the page's browser, or the API client's own session."""
+        return self._owners.get(gradio_session, gradio_session)
+
+    def add_zip(self, session_id: str, archive: str | Path) -> str:
+        """Load a downloaded model zip into this session (with every check a Hub model gets); its name."""
+        session = self.session(session_id)
+        folder = unpack_model_zip(archive, session.directory)
+        try:
+            loaded = load_folder(folder, self.device)
+        except CheckpointError:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        name = f"{Path(archive).stem[:40]} (zip {len(session.models) + 1})"
+        self.add(session_id, name, loaded)
+        return name
+
+    def own(self, session_id: str | None) -> list[str]:
+        """The models this session trained or loaded, which only it can see."""
+        return list(self._sessions[session_id].models) if session_id in self._sessions else []
+
     def choices(self, session_id: str | None) -> list[str]:
-        own = list(self._sessions[session_id].models) if session_id in self._sessions else []
-        return list(self.shipped) + own
+        return list(self.shipped) + self.own(session_id)
 
     # lookup --------------------------------------------------------------------
     def get(self, name: str, session_id: str | None = None) -> LoadedModel:
@@ -118,7 +167,19 @@ class ModelRegistry:
                 return self._loaded[name]
         if is_repo_ref(name):
             return self._get_hub(name)
-        raise CheckpointError(f"no model named {name!r}: pick one from the list or type a Hub repo id user/name")
+        raise CheckpointError(
+            "no model named {name!r}: pick one from the list or type a Hub repo id user/name", name=name[:80]
+        )
+
+    def engine(self, name: str, session_id: str | None = None) -> DecodingEngine:
+        """The model's decoding engine, which steps every request for it together."""
+        loaded = self.get(name, session_id)
+        with self._lock:
+            engine = self._engines.get(id(loaded))
+            if engine is None or engine.model is not loaded.model:
+                engine = DecodingEngine(loaded.model, loaded.tokenizer, self.max_batch_rows)
+                self._engines[id(loaded)] = engine
+            return engine
 
     def _get_hub(self, ref: str) -> LoadedModel:
         with self._lock:
@@ -129,19 +190,9 @@ class ModelRegistry:
         with self._lock:
             self._hub[ref] = loaded
             while len(self._hub) > HUB_CACHE_SIZE:
-                self._hub.popitem(last=False)
+                _, evicted = self._hub.popitem(last=False)
+                self._engines.pop(id(evicted), None)
         return loaded
-
-
-def confidence_spans(steps: list[Step], sample: int = 0) -> list[tuple[str, float]]:
-    """(piece, probability) for one sample, for shading each token by the model's confidence."""
-    return [(s.pieces[sample], round(s.probabilities[sample], 3)) for s in steps if s.pieces[sample]]
-
-
-def novelty_marks(loaded: LoadedModel, text: str) -> list[tuple[str, bool]]:
-    """Each generated document (line) and whether it copies a training document verbatim."""
-    documents = [line for line in text.split("\n") if line.strip()]
-    return [(doc, document_hash(doc) in loaded.novelty) for doc in documents]
 
 
 def zip_model(directory: str | Path, destination: str | Path) -> Path:
@@ -157,77 +208,55 @@ def zip_model(directory: str | Path, destination: str | Path) -> Path:
     return Path(archive)
 
 
-def clock(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+def unpack_model_zip(archive: str | Path, destination: str | Path) -> Path:
+    """A downloaded model zip into a new folder under `destination`: only the model files (from the
+    zip's root or one folder), none over its size limit; then the caller loads it with every check a
+    Hub model gets. Names that would climb out of the folder are never used: files are written under
+    their known names."""
+    archive, destination = Path(archive), Path(destination)
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = [m for m in zipped.infolist() if not m.is_dir()]
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise CheckpointError(
+                    "the zip holds {count} files; a model zip holds at most {max}",
+                    count=len(members),
+                    max=MAX_ZIP_MEMBERS,
+                )
+            found = {
+                PurePosixPath(m.filename).name: m for m in members if PurePosixPath(m.filename).name in MODEL_FILES
+            }
+            missing = [name for name in REQUIRED_FILES if name not in found]
+            if missing:
+                raise CheckpointError(
+                    "the zip is not a textgen model: it has no {files}", files=", ".join(missing)
+                )
+            limit = max_model_bytes() + 64 * 2**20
+            too_big = [m.filename for m in found.values() if m.file_size > limit]
+            if too_big:
+                raise CheckpointError(
+                    "{name} in the zip is larger than any model this server loads", name=too_big[0][:60]
+                )
+            destination.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix=f"{archive.stem[:40]}-", dir=destination))
+            for name, member in found.items():
+                with zipped.open(member) as source, open(folder / name, "wb") as target:
+                    if _copy_limited(source, target, limit) > limit:
+                        raise CheckpointError(
+                            "{name} in the zip is larger than any model this server loads", name=name
+                        )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
+        raise CheckpointError("not a readable zip file ({reason})", reason=err).within(archive.name) from None
+    return folder
 
 
-@dataclass
-class TrainingView:
-    """What the Train tab shows while a run goes: the loss plot (bits per character: train,
-    validation and the unigram reference), a status line with its own progress bar, the samples."""
-
-    unigram_bits: float
-    patience: int
-    points: list[dict] = field(default_factory=list)
-    best: Evaluation | None = None
-    bad_evaluations: int = 0
-    samples: str = ""
-
-    def add(self, event: Evaluation) -> None:
-        for split, metrics in (("train", event.train), ("validation", event.val)):
-            self.points.append({"step": event.step, "bits_per_char": metrics["bits_per_char"], "split": split})
-        if event.is_best:
-            self.best, self.bad_evaluations = event, 0
-        else:
-            self.bad_evaluations += 1
-        self.samples = "\n".join(f"T={t}: {text}" for t, text in event.samples.items())
-
-    def plot(self) -> pd.DataFrame:
-        last = self.points[-1]["step"] if self.points else 1
-        unigram = [{"step": step, "bits_per_char": self.unigram_bits, "split": "unigram"} for step in (0, last)]
-        return pd.DataFrame(self.points + unigram, columns=["step", "bits_per_char", "split"])
-
-    def status(self, fraction: float, step: int, elapsed: float, remaining: float | None) -> str:
-        """One line: a progress bar, the step, elapsed and remaining time, the best so far."""
-        parts = [f"step {step}", f"{clock(elapsed)} elapsed"]
-        if remaining is not None:
-            parts.append(f"about {clock(remaining)} left")
-        if self.best is not None:
-            best = self.best.val["bits_per_char"]
-            parts.append(f"best {best:.3f} bits/char at step {self.best.step} (unigram {self.unigram_bits:.3f})")
-        if self.bad_evaluations:
-            parts.append(
-                f"no improvement in the last {self.bad_evaluations} evaluation(s); "
-                f"it stops early after {self.patience}"
-            )
-        percent = min(max(fraction, 0.0), 1.0)
-        return (
-            f'<div class="train-status"><progress value="{percent:.3f}" max="1"></progress> '
-            f"{percent:.0%} · {html.escape(' · '.join(parts))}</div>"
-        )
-
-    def finished(self, event: Finished, name: str) -> str:
-        """The end: what was kept and why it stopped, and a plain warning when it learned little."""
-        best, unigram = event.best["bits_per_char"], event.unigram["bits_per_char"]
-        why = {
-            "time budget": "the time budget ran out",
-            "epochs": "it finished its passes over the text",
-            "early stop": f"the held-out loss did not improve for {self.patience} evaluations (early stop)",
-            "stopped": "you stopped it",
-        }.get(event.reason, event.reason)
-        kept = f" at step {self.best.step}" if self.best is not None else ""
-        text = (
-            f"**{name}** is ready: {best:.3f} bits/char on held-out text (unigram baseline {unigram:.3f}). "
-            f"It stopped because {why}; the best model{kept} was kept. Pick it in Generate."
-        )
-        if best > LEARNED_LITTLE * unigram:
-            text += (
-                f"\n\n**It learned little:** {best:.3f} bits/char is barely better than a model that "
-                f"ignores context ({unigram:.3f}). Try a longer time budget, a smaller size, the char "
-                "level instead of word, or more text."
-            )
-        return text
-
-
-LEARNED_LITTLE = 0.9  # a best model within 10% of the unigram baseline has learned little context
+def _copy_limited(source, target, limit: int, chunk: int = 2**20) -> int:
+    """Copy at most limit + 1 bytes (a zip can claim a small size and unpack to a huge one)."""
+    copied = 0
+    while copied <= limit:
+        block = source.read(min(chunk, limit + 1 - copied))
+        if not block:
+            break
+        target.write(block)
+        copied += len(block)
+    return copied

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import math
 import random
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,21 +33,21 @@ from .batches import (
 from .card import render_card
 from .checkpoints import (
     CARD_FILE,
-    TRAINING_FILE,
+    RunInfo,
     atomic_write,
     load_folder,
     load_training_state,
     read_training_progress,
     save_checkpoint,
     save_training_state,
+    write_info,
 )
 from .errors import TrainingError
-from .metrics import evaluate, unigram_metrics
+from .metrics import Metrics, evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
-from .sampling import generate
+from .sampling import SAMPLE_TEMPERATURES, generate
+from .sizing import EVALUATIONS_PER_BUDGET, fit_to_corpus
 from .tokenizer import Tokenizer, fit_tokenizer
-
-SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
 
 
 @dataclass
@@ -57,12 +56,13 @@ class TrainConfig:
     lowercase: bool = False
     min_count: int = 2  # word level: rarer words become <unk>
     embedding_dim: int = 0  # 0: same as hidden_size (so the head can be tied to the embedding)
-    # Defaults measured on a 2-core CPU with the NYT headlines (BENCHMARKS.md): a 1 x 256 tied LSTM
-    # at a high learning rate learns fastest per second. Clipping at 0.1 instead of 1.0 trained
-    # tiny Shakespeare (equal time) and a Korean novel (equal steps) better; even on NYT headlines.
-    hidden_size: int = 256
+    # Defaults measured on a 2-core CPU (BENCHMARKS.md): a tied LSTM at a high learning rate learns
+    # fastest per second; its width, dropout and evaluation interval follow the corpus size and the
+    # time budget when left to auto (None, sizing.py). Clipping at 0.1 instead of 1.0 trained tiny
+    # Shakespeare (equal time) and a Korean novel (equal steps) better.
+    hidden_size: int | None = None
     num_layers: int = 1
-    dropout: float = 0.0
+    dropout: float | None = None
     batch_size: int = 32
     seq_len: int = 64
     lr: float = 2e-2
@@ -71,7 +71,8 @@ class TrainConfig:
     warmup_steps: int = 20
     epochs: int = 20
     max_minutes: float | None = None
-    eval_every: int = 100  # steps; also once at the end
+    max_steps: int | None = None  # stop after this many optimizer steps (tests, smoke runs)
+    eval_every: int | None = None  # steps (None: once per pass, and every 1/20 of a time budget); and at the end
     max_piece: int = 1024  # tokens: longer documents train as pieces that each start from the zero state
     patience: int = 4  # evaluations without improvement before stopping
     val_fraction: float = 0.1
@@ -103,8 +104,8 @@ class Evaluation:
     total_steps: int
     epoch: int
     train_loss: float
-    val: dict  # loss, perplexity, bits_per_char, tokens, characters
-    train: dict  # the same metrics on a fixed sample of training documents (overfitting shows as a gap)
+    val: Metrics  # on the held-out documents
+    train: Metrics  # on a fixed sample of training documents, scored the same way (overfitting: a gap)
     best_val_loss: float
     is_best: bool
     samples: dict[float, str]  # temperature -> text
@@ -115,8 +116,8 @@ class Evaluation:
 class Finished:
     step: int
     reason: str  # "epochs", "time budget", "early stop", "stopped"
-    best: dict  # the best evaluation's metrics
-    unigram: dict  # the unigram baseline on the same split
+    best: Metrics | None  # the best evaluation (None if the run stopped before its first)
+    unigram: Metrics  # a model that ignores context, on the same split
     elapsed: float
 
 
@@ -134,7 +135,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise TrainingError(f"unknown device {name!r}; use auto, cpu or cuda") from None
+        raise TrainingError("unknown device {name!r}; use auto, cpu or cuda", name=name) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TrainingError("--device cuda was asked for, but no CUDA GPU is available")
     return device
@@ -178,20 +179,36 @@ def bf16_works(device_type: str) -> bool:
     return True
 
 
-def prepare_data(documents: list[str], config: TrainConfig, tokenizer: Tokenizer | None = None) -> TrainingData:
-    """Split by document (fixed by the seed), fit the tokenizer on the training part, check size."""
+def prepare_data(
+    documents: list[str],
+    config: TrainConfig,
+    tokenizer: Tokenizer | Callable[[list[str]], Tokenizer] | None = None,
+) -> TrainingData:
+    """Split by document (fixed by the seed), fit the tokenizer on the training part, check size.
+
+    `tokenizer`: one to use as it is (a resumed run's), or a function that makes one from the
+    training documents (a base model's, grown for a new corpus); None fits a new one."""
     if len(documents) < 2:
         raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
     train_docs, val_docs = split_documents(documents, config.val_fraction, config.seed)
-    tokenizer = tokenizer or fit_tokenizer(config.level, train_docs, config.lowercase, config.min_count)
+    if tokenizer is None:
+        tokenizer = fit_tokenizer(config.level, train_docs, config.lowercase, config.min_count)
+    elif not isinstance(tokenizer, Tokenizer):
+        tokenizer = tokenizer(train_docs)
     train_stream = TokenStream.from_ids((tokenizer.encode(doc) for doc in train_docs), tokenizer.eos_id)
     num_tokens = train_stream.num_targets + 1
     needed = config.batch_size * (config.seq_len + 1)
     if num_tokens < needed:
-        unit = "characters" if config.level == "char" else "words"
         raise TrainingError(
-            f"the corpus is too small: {num_tokens} training tokens, but batch size {config.batch_size} "
-            f"× sequence length {config.seq_len} needs at least {needed} {unit} (lower them, or add text)"
+            "the corpus is too small: {tokens} training tokens, but batch size {batch} × sequence length "
+            "{seq_len} needs at least {needed} characters (lower them, or add text)"
+            if config.level == "char"
+            else "the corpus is too small: {tokens} training tokens, but batch size {batch} × sequence length "
+            "{seq_len} needs at least {needed} words (lower them, or add text)",
+            tokens=num_tokens,
+            batch=config.batch_size,
+            seq_len=config.seq_len,
+            needed=needed,
         )
     return TrainingData(train_docs, val_docs, tokenizer, train_stream)
 
@@ -230,7 +247,12 @@ class TrainerState:
     window: int = 0  # next window within the epoch
     elapsed: float = 0.0  # training seconds, carried across resumes
     best_val_loss: float = math.inf
-    best_metrics: dict = field(default_factory=dict)
+    best_metrics: Metrics | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainerState:
+        return cls(**{**data, "best_metrics": Metrics.from_dict(data.get("best_metrics"))})
+
     bad_evaluations: int = 0  # since the best
 
 
@@ -240,23 +262,34 @@ class Trainer:
         config: TrainConfig,
         data: TrainingData,
         out_dir: str | Path | None = None,
-        info: dict | None = None,
+        info: RunInfo | None = None,
         model: LSTMLanguageModel | None = None,
         resumable: bool = True,  # also save the latest weights and optimizer at each evaluation
     ):
+        self.data = data
+        self.pieces = pieces(data.train_stream, config.max_piece)
+        self.tokens_per_step = config.batch_size * config.seq_len
+        self.steps_per_epoch = num_group_windows(
+            self.pieces.lengths, self._groups(0, config.seed, config.seq_len), config.seq_len
+        )
+        # Settings left to auto follow the corpus and the budget; evaluations then also come every
+        # 1/20 of a time budget, so that a long run on a large corpus is watched as often as a short one.
+        auto_eval = config.eval_every is None and config.max_minutes is not None
+        self.eval_seconds = 60 * config.max_minutes / EVALUATIONS_PER_BUDGET if auto_eval else None
+        config = fit_to_corpus(config, data.train_stream.num_targets, self.steps_per_epoch)
         self.config = config
         self.resumable = resumable
-        self.data = data
         self.out_dir = Path(out_dir) if out_dir else None
-        self.info = info or {}
+        self.info = info or RunInfo()
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.model = (model or build_model(config, len(data.tokenizer))).to(self.device)
         self.bf16 = native_bf16(self.device) if config.bf16 is None else config.bf16
         if self.bf16 and not bf16_works(self.device.type):
             raise TrainingError(
-                f"bf16 was asked for, but this {self.device.type.upper()}'s LSTM kernels cannot run bf16 "
-                "(oneDNN needs AVX-512 or AMX); train without --bf16 (fp32)"
+                "bf16 was asked for, but this {device}'s LSTM kernels cannot run bf16 (oneDNN needs AVX-512 "
+                "or AMX); train without --bf16 (fp32)",
+                device=self.device.type.upper(),
             )
         # Fused AdamW: one kernel over all parameters instead of a loop (a few percent on a CPU step).
         self.optimizer = torch.optim.AdamW(
@@ -265,10 +298,9 @@ class Trainer:
             weight_decay=config.weight_decay,
             fused=self.device.type in ("cpu", "cuda"),
         )
-        self.pieces = pieces(data.train_stream, config.max_piece)
-        self.tokens_per_step = config.batch_size * config.seq_len
-        self.steps_per_epoch = num_group_windows(self.pieces.lengths, self._groups(0), config.seq_len)
         self.total_steps = self.steps_per_epoch * config.epochs
+        if config.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.max_steps)
         self.state = TrainerState()
         self.best_weights: dict | None = None
         self.stop_requested = False
@@ -276,13 +308,13 @@ class Trainer:
         self.unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents)
 
     # ------------------------------------------------------------------ schedule
-    def _groups(self, epoch: int) -> list:
+    def _groups(self, epoch: int, seed: int, seq_len: int) -> list:
         """This epoch's groups of pieces, fixed by (seed, epoch) so that a resumed run sees the same."""
-        rng = np.random.default_rng([self.config.seed, epoch])
-        return plan_groups(self.pieces.lengths, self.tokens_per_step, self.config.seq_len, rng)
+        rng = np.random.default_rng([seed, epoch])
+        return plan_groups(self.pieces.lengths, self.tokens_per_step, seq_len, rng)
 
     def epoch_windows(self, epoch: int) -> Iterator[Window]:
-        for group in self._groups(epoch):
+        for group in self._groups(epoch, self.config.seed, self.config.seq_len):
             yield from group_windows(
                 self.data.train_stream, select(self.pieces, group), self.config.seq_len, self.data.tokenizer.eos_id
             )
@@ -322,9 +354,9 @@ class Trainer:
         metrics = evaluate(self.model, self.data.tokenizer, self.data.val_documents)
         train_metrics = evaluate(self.model, self.data.tokenizer, self.train_sample)
         run = self.state
-        is_best = metrics["loss"] < run.best_val_loss
+        is_best = metrics.loss < run.best_val_loss
         if is_best:
-            run.best_val_loss, run.best_metrics = metrics["loss"], metrics
+            run.best_val_loss, run.best_metrics = metrics.loss, metrics
             self.best_weights = copy.deepcopy(self.model.state_dict())
             run.bad_evaluations = 0
         else:
@@ -365,6 +397,7 @@ class Trainer:
         self.model.train()
         self._clock = time.perf_counter() - run.elapsed
         loss = None  # stays None when a resumed run has nothing left to do
+        next_eval_time = (run.elapsed // self.eval_seconds + 1) * self.eval_seconds if self.eval_seconds else None
         while run.epoch < config.epochs:
             state = None
             for index, window in enumerate(self.epoch_windows(run.epoch)):
@@ -375,9 +408,13 @@ class Trainer:
                 run.elapsed = time.perf_counter() - self._clock
                 yield Progress(run.step, self.total_steps, run.epoch, loss, self.learning_rate(), run.elapsed)
                 out_of_time = config.max_minutes is not None and run.elapsed >= 60 * config.max_minutes
-                if run.step % config.eval_every == 0 or out_of_time or self.stop_requested:
+                out_of_steps = config.max_steps is not None and run.step >= config.max_steps
+                due = run.step % config.eval_every == 0 or (next_eval_time and run.elapsed >= next_eval_time)
+                if due or out_of_time or out_of_steps or self.stop_requested:
+                    if next_eval_time:
+                        next_eval_time = (run.elapsed // self.eval_seconds + 1) * self.eval_seconds
                     yield self.timed_evaluation(loss)
-                    reason = self.stop_reason(out_of_time)
+                    reason = self.stop_reason(out_of_time, out_of_steps)
                     if reason:
                         yield self.finish(reason)
                         return
@@ -393,11 +430,13 @@ class Trainer:
         self._clock += time.perf_counter() - paused
         return event
 
-    def stop_reason(self, out_of_time: bool) -> str | None:
+    def stop_reason(self, out_of_time: bool, out_of_steps: bool = False) -> str | None:
         if self.stop_requested:
             return "stopped"
         if out_of_time:
             return "time budget"
+        if out_of_steps:
+            return "step limit"
         if self.state.bad_evaluations >= self.config.patience:
             return "early stop"
         return None
@@ -406,29 +445,29 @@ class Trainer:
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
         self.model.eval()
-        self.info.update(unigram=self.unigram, stopped_because=reason)
+        self.info.unigram, self.info.stopped_because = self.unigram, reason
         if self.out_dir and self.best_weights is not None:
             self.save_summary()
         run = self.state
         return Finished(run.step, reason, run.best_metrics, self.unigram, run.elapsed)
 
     # ------------------------------------------------------------------ saving and resuming
-    def model_info(self) -> dict:
-        return {
-            **self.info,
-            "level": self.data.tokenizer.level,
-            "metrics": self.state.best_metrics,
-            "train_config": asdict(self.config),
-            "train_documents": len(self.data.train_documents),
-            "val_documents": len(self.data.val_documents),
-            "step": self.state.step,
-            "training_seconds": round(self.state.elapsed, 1),
-        }
+    def model_info(self) -> RunInfo:
+        return replace(
+            self.info,
+            level=self.data.tokenizer.level,
+            metrics=self.state.best_metrics,
+            train_config=asdict(self.config),
+            train_documents=len(self.data.train_documents),
+            val_documents=len(self.data.val_documents),
+            step=self.state.step,
+            training_seconds=round(self.state.elapsed, 1),
+        )
 
     def save_best(self, samples: dict[float, str]) -> None:
         current = copy.deepcopy(self.model.state_dict())
         self.model.load_state_dict(self.best_weights)
-        self.info["samples"] = {str(t): s for t, s in samples.items()}
+        self.info.samples = {str(t): s for t, s in samples.items()}
         info = self.model_info()
         save_checkpoint(
             self.out_dir,
@@ -444,7 +483,7 @@ class Trainer:
         """At the end: add the unigram baseline and why it stopped to the saved card (weights unchanged)."""
         info = self.model_info()
         card = render_card(info, self.model.config, model_ref=str(self.out_dir))
-        atomic_write(self.out_dir / TRAINING_FILE, json.dumps(info, ensure_ascii=False, indent=2).encode())
+        write_info(self.out_dir, info)
         atomic_write(self.out_dir / CARD_FILE, card.encode("utf-8"))
 
     def save(self, event: Evaluation) -> None:
@@ -452,13 +491,18 @@ class Trainer:
         if event.is_best:
             self.save_best(event.samples)
         if self.resumable:
-            progress = {"state": asdict(self.state), "config": asdict(self.config), "info": self.info}
+            progress = {"state": asdict(self.state), "config": asdict(self.config), "info": self.info.to_dict()}
             save_training_state(self.out_dir, self.model, self.optimizer, progress)
 
     @staticmethod
-    def saved_info(directory: str | Path) -> dict:
-        """The info (corpus arguments, command) saved with a run, to rebuild its corpus."""
-        return read_training_progress(Path(directory)).get("info", {})
+    def saved_info(directory: str | Path) -> RunInfo:
+        """The record (corpus arguments, command) saved with a run, to rebuild its corpus."""
+        return RunInfo.from_dict(read_training_progress(Path(directory)).get("info", {}))
+
+    @staticmethod
+    def saved_elapsed(directory: str | Path) -> float:
+        """Training seconds a saved run has had so far."""
+        return float(read_training_progress(Path(directory))["state"]["elapsed"])
 
     @classmethod
     def resume(cls, directory: str | Path, documents: list[str], overrides: dict | None = None) -> Trainer:
@@ -468,8 +512,9 @@ class Trainer:
         config = TrainConfig.from_dict({**progress["config"], **(overrides or {})})
         loaded = load_folder(directory)
         data = prepare_data(documents, config, tokenizer=loaded.tokenizer)
-        trainer = cls(config, data, out_dir=directory, info=progress.get("info", {}), model=loaded.model)
+        info = RunInfo.from_dict(progress.get("info", {}))
+        trainer = cls(config, data, out_dir=directory, info=info, model=loaded.model)
         trainer.best_weights = copy.deepcopy(loaded.model.state_dict())
         load_training_state(directory, trainer.model, trainer.optimizer)  # the latest weights, not the best
-        trainer.state = TrainerState(**progress["state"])
+        trainer.state = TrainerState.from_dict(progress["state"])
         return trainer
