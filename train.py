@@ -8,8 +8,11 @@ python train.py --resume runs/alice --max-minutes 5
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shlex
 import sys
+import time
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -25,12 +28,16 @@ from textgen import (
     TrainConfig,
     Trainer,
     check_push,
+    default_cache_dir,
     fine_tune_setup,
     load_corpus,
     load_model,
     prepare_data,
     push_folder,
     quiet_hub_logging,
+    rank_and_world,
+    start_distributed,
+    stop_distributed,
 )
 
 DEFAULTS = TrainConfig()
@@ -39,7 +46,9 @@ DEFAULTS = TrainConfig()
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data")
-    data.add_argument("--corpus", help="'nyt' (NYT headlines) or a .txt/.csv/.json file or folder")
+    data.add_argument(
+        "--corpus", nargs="+", help="'nyt' (NYT headlines) or a .txt/.csv/.json file or folder; several: a mix"
+    )
     data.add_argument("--column", help="CSV column (or JSON field) holding the text")
     data.add_argument("--where", metavar="COLUMN=VALUE", help="keep only CSV rows where COLUMN is VALUE")
     data.add_argument("--data-dir", help="folder with the NYT Articles*.csv files (or TEXTGEN_DATA_DIR)")
@@ -51,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-count", type=int, default=DEFAULTS.min_count, help="word level: rarer words are <unk>"
     )
     data.add_argument("--val-fraction", type=float, default=DEFAULTS.val_fraction)
+    data.add_argument(
+        "--token-cache",
+        metavar="DIR",
+        help="keep the tokenized corpus here for the next run (default $TEXTGEN_TOKEN_CACHE or "
+        "~/.cache/textgen/tokens; 'off' tokenizes in memory every time)",
+    )
 
     model = parser.add_argument_group("model")
     model.add_argument("--hidden-size", type=int, help="default: from the corpus size and the time budget")
@@ -69,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="allow --out to replace an existing model")
     run.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     run.add_argument(
-        "--epochs", type=int, default=None, help=f"default {DEFAULTS.epochs}; with --resume, as saved"
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"default {DEFAULTS.epochs}, or as many as --max-minutes allows; with --resume, as saved",
     )
     run.add_argument(
         "--max-minutes", type=float, help="time budget for training; with --resume, minutes more than the run had"
@@ -83,13 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="steps between evaluations (default: once per pass over the text, and every 1/20 of --max-minutes)",
     )
+    run.add_argument(
+        "--eval-tokens",
+        type=int,
+        default=DEFAULTS.eval_tokens,
+        help="held-out tokens scored at each evaluation: a fixed sample (the whole split is scored at the end)",
+    )
     run.add_argument("--patience", type=int, default=DEFAULTS.patience)
     run.add_argument("--seed", type=int, default=DEFAULTS.seed)
     run.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     run.add_argument(
         "--bf16",
         action=argparse.BooleanOptionalAction,
-        help="bf16 autocast; default: on where the hardware does bf16 natively (CUDA, or a CPU with AMX)",
+        help="bf16 autocast; default: on where the hardware does bf16 natively (CUDA, or AMX or AVX512-BF16)",
     )
     run.add_argument("--sample-prompt", default="", help="seed text for the samples printed while training")
 
@@ -99,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace, writer: bool = True) -> None:
     for name in (
         "epochs",
         "max_steps",
@@ -108,6 +132,7 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         "batch_size",
         "seq_len",
         "eval_every",
+        "eval_tokens",
         "patience",
     ):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -149,18 +174,31 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+    if writer and out.is_dir() and any(out.iterdir()) and not args.overwrite:  # torchrun: rank 0 writes
         parser.error(f"--out {out} is not empty; pick a new folder, --resume it, or pass --overwrite")
+
+
+def token_cache_dir(args: argparse.Namespace) -> Path | None:
+    if args.token_cache == "off":
+        return None
+    return Path(args.token_cache) if args.token_cache else default_cache_dir()
+
+
+UNBOUNDED_EPOCHS = 1000  # with a time budget and no --epochs, the budget (or early stopping) ends the run
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     names = {f.name for f in fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.max_minutes is not None and args.epochs is None:
+        given["epochs"] = UNBOUNDED_EPOCHS
+    return TrainConfig(**given)
 
 
 def corpus_args(args: argparse.Namespace) -> dict:
     where = tuple(args.where.split("=", 1)) if args.where else None
-    return {"source": args.corpus, "column": args.column, "where": where, "data_dir": args.data_dir}
+    source = args.corpus[0] if len(args.corpus) == 1 else args.corpus  # one corpus, or a mix of several
+    return {"source": source, "column": args.column, "where": where, "data_dir": args.data_dir}
 
 
 def make_trainer(args: argparse.Namespace) -> Trainer:
@@ -184,21 +222,39 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
             config = replace(config, lr=FINE_TUNE_LR)
         config, data, model = fine_tune_setup(load_model(args.init_from), corpus.documents, config)
     else:
-        data = prepare_data(corpus.documents, config)
+        data = prepare_data(corpus.documents, config, cache_dir=token_cache_dir(args))
     info = RunInfo(
         corpus=corpus.name, corpus_args=corpus_args(args), command="python train.py " + shlex.join(sys.argv[1:])
     )
-    if args.corpus == "nyt":
+    if args.corpus == ["nyt"]:
         info.dataset_id, info.language = "aashita/nyt-comments", "en"
     info.parent = args.init_from
     return Trainer(config, data, out_dir=args.out, info=info, model=model)
+
+
+TIMING_KINDS = {
+    "Progress": "step",
+    "Evaluation": "evaluation",
+    "Finished": "final evaluation",
+    "prepare": "prepare",
+}
+
+
+def timing(kind: str, seconds: float) -> None:
+    """With TEXTGEN_TIMINGS set, one line per step and evaluation for bench/scale.py to read."""
+    if os.environ.get("TEXTGEN_TIMINGS"):
+        print("timing " + json.dumps({"kind": TIMING_KINDS[kind], "seconds": seconds}), flush=True)
 
 
 def report(trainer: Trainer) -> Finished:
     bar = tqdm(
         total=trainer.total_steps, initial=trainer.state.step, unit="step", dynamic_ncols=True, disable=None
     )
+    last = time.perf_counter()
     for event in trainer.run():
+        now = time.perf_counter()
+        timing(type(event).__name__, now - last)
+        last = now
         if isinstance(event, Progress):
             bar.update(1)
             bar.set_postfix(loss=f"{event.train_loss:.3f}", lr=f"{event.lr:.1e}")
@@ -220,34 +276,54 @@ def report(trainer: Trainer) -> Finished:
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    check_args(parser, args)
+    distributed = start_distributed()  # under torchrun: one of several processes
+    rank, world = rank_and_world()
+    check_args(parser, args, writer=rank == 0)
     quiet_hub_logging()
     try:
+        started = time.perf_counter()
         trainer = make_trainer(args)
-        data, model, config = trainer.data, trainer.model.config, trainer.config
-        print(
-            f"{data.tokenizer.level} level, {len(data.tokenizer)} tokens, {len(data.train_documents)} training"
-            f" / {len(data.val_documents)} validation documents; {model.num_layers} x LSTM({model.hidden_size}),"
-            f" dropout {model.dropout:g}, {model.num_parameters():,} parameters on {trainer.device}"
-            + (" (bf16)" if trainer.bf16 else "")
-            + f"; evaluating every {config.eval_every} steps"
-            + (f" and every {trainer.eval_seconds:g} s" if trainer.eval_seconds else "")
-        )
-        finished = report(trainer)
-        best, unigram = finished.best, finished.unigram
-        print(
-            f"done ({finished.reason}) after {finished.step} steps, {finished.elapsed:.0f} s: best val "
-            f"{best.bits_per_char:.4f} bits/char, perplexity {best.perplexity:.2f} "
-            f"(unigram: {unigram.bits_per_char:.4f} bits/char). Saved to {args.out}"
-        )
-        if args.push_to_hub:
-            print("pushed:", push_folder(args.out, args.push_to_hub, private=args.private))
+        if rank == 0:
+            timing("prepare", time.perf_counter() - started)
+            print(describe(trainer) + (f"; {world} processes (torchrun)" if distributed else ""))
+            finished = report(trainer)
+            best, unigram = finished.best, finished.unigram
+            print(
+                f"done ({finished.reason}) after {finished.step} steps, {finished.elapsed:.0f} s: best val "
+                f"{best.bits_per_char:.4f} bits/char, perplexity {best.perplexity:.2f} "
+                f"(unigram: {unigram.bits_per_char:.4f} bits/char). Saved to {args.out}"
+            )
+            if distributed:
+                agree = "identical" if trainer.ranks_agree else "DIFFERENT (a bug: please report it)"
+                print(f"the {world} processes ended with {agree} weights")
+            if args.push_to_hub:
+                print("pushed:", push_folder(args.out, args.push_to_hub, private=args.private))
+        else:
+            for _ in trainer.run():  # rank 0 reports and writes
+                pass
     except TextgenError as err:
         parser.exit(2, f"train.py: error: {err}\n")
     except KeyboardInterrupt:
         parser.exit(
             130, f"\ninterrupted; the best model so far is in {args.out} (resume with --resume {args.out})\n"
         )
+    finally:
+        stop_distributed()
+
+
+def describe(trainer: Trainer) -> str:
+    data, model, config = trainer.data, trainer.model.config, trainer.config
+    return (
+        f"{data.tokenizer.level} level, {len(data.tokenizer)} tokens, {len(data.train_documents)} training"
+        f" / {len(data.val_documents)} validation documents; {model.num_layers} x LSTM({model.hidden_size}),"
+        f" dropout {model.dropout:g}, {model.num_parameters():,} parameters on {trainer.device}"
+        + (" (bf16)" if trainer.bf16 else "")
+        + {True: "; tokens read from the cache", False: "; tokens cached for the next run", None: ""}[
+            data.cache_hit
+        ]
+        + f"; evaluating every {config.eval_every} steps"
+        + (f" and every {trainer.eval_seconds:g} s" if trainer.eval_seconds else "")
+    )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ import torch
 
 from textgen.batches import split_documents
 from textgen.corpus import nyt_headlines, read_text
+from textgen.data import TrainingData
 from textgen.metrics import document_stream
 from textgen.tokenizer import CharTokenizer
-from textgen.training import TrainingData
 
 ROOT = Path(__file__).resolve().parents[1]  # textgen itself comes from `pip install -e .` (requirements-dev)
 

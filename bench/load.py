@@ -1,10 +1,11 @@
 """Load on the real app, over loopback: many gradio_client users generating at once.
 
-    python bench/load.py [--users 50 --calls 3 --training-users 20 --length 200]
+    python bench/load.py [--users 1 20 50 --calls 3 --training-users 20 --length 200] [--root DIR]
 
-Starts `python app.py` on a free 127.0.0.1 port, then
-1. `--users` clients, each making `--calls` /generate calls (nyt-char, `--length` characters,
-   its own seed) at the same moment;
+Starts `python app.py` (of this checkout, or of `--root`: another checkout, to compare versions in
+one sitting) on a free 127.0.0.1 port, then
+1. for each number in `--users`, that many clients, each making `--calls` /generate calls
+   (nyt-char, `--length` characters, its own seed) at the same moment;
 2. a training run in another session (tiny Shakespeare's first 40 KB, char, tiny, 1 minute)
    and, while it trains, `--training-users` clients doing the same.
 Reports errors, latency p50/p95 (whole call), time to the first streamed text p50/p95, tokens per
@@ -37,7 +38,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+def start_app(env: dict[str, str], root: Path = ROOT) -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     full_env = {
@@ -49,7 +50,7 @@ def start_app(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         "HF_HUB_OFFLINE": "1",
         **env,
     }
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=full_env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -128,20 +129,23 @@ def phase(url: str, users: int, calls: int, length: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 20, 50])
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--training-users", type=int, default=20)
     parser.add_argument("--length", type=int, default=200)
     parser.add_argument("--label", default="", help="a name for this run in the results (e.g. before/after)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose app.py to serve")
     args = parser.parse_args(argv)
     from gradio_client import Client, handle_file
 
-    process, url = start_app({})
+    process, url = start_app({"TEXTGEN_CHECKPOINTS": str(ROOT / "checkpoints")}, args.root)  # the same models
     try:
         Client(url, verbose=False).predict(model="nyt-char", prompt="A", length=5, api_name="/generate")  # warm
         rss_before = rss_mb(process.pid)
-        crowd = phase(url, args.users, args.calls, args.length)
-        print("crowd:", crowd, flush=True)
+        crowds = []
+        for users in args.users:
+            crowds.append(phase(url, users, args.calls, args.length))
+            print("crowd:", crowds[-1], flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             corpus = Path(tmp) / "shakespeare-40k.txt"
             text = (ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt").read_text(encoding="utf-8")
@@ -165,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
         {
             "command": "python bench/load.py " + " ".join(argv or sys.argv[1:]),
             "length": args.length,
-            "crowd": crowd,
+            "root": str(args.root),
+            "crowds": crowds,
             "during_training": during,
             "training_finished": trained,
             "server_rss_mb": {"before": round(rss_before), "after": round(rss_after)},

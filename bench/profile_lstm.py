@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from textgen import LSTMConfig, LSTMLanguageModel, TrainConfig
-from textgen.training import native_bf16
+from textgen.device import native_bf16
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,7 @@ from common import nyt_split, nyt_training_data, report
 from tutorial_baseline import TutorialLSTM, encode, nats_to_bits, train, windows
 
 from textgen import Evaluation, TrainConfig, Trainer
-from textgen.training import TrainingData
+from textgen.data import TrainingData
 
 
 def run_baseline(train_docs, val_docs, seconds: float, eval_every: float) -> list[tuple[float, float]]:

@@ -16,6 +16,14 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def token_cache(tmp_path_factory) -> Path:
+    """train.py runs in tests cache their tokens in a temporary folder, not the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("token-cache")
+    os.environ["TEXTGEN_TOKEN_CACHE"] = str(folder)
+    return folder
+
+
 def corpus_path(name: str) -> Path:
     path = CORPORA / name
     if not path.exists():

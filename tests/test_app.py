@@ -6,10 +6,11 @@ import json
 import os
 import time
 import urllib.request
+import zipfile
 
 import pytest
 from apphelpers import running_app
-from conftest import CORPORA, corpus_path
+from conftest import CORPORA, ROOT, corpus_path
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from hubstandin import GOOD_TOKEN, StandInHub
@@ -295,3 +296,21 @@ def test_push_as_a_user_signed_in_with_hugging_face(app_url, standin_hub, app_lo
     with pytest.raises(AppError, match="paste a Hugging Face token"):
         anonymous.predict(model=name, repo_id="alice/nobody", token="", api_name="/push")
     assert GOOD_TOKEN not in app_log.read_text(errors="replace")
+
+
+def test_train_further_from_a_shipped_model(client, tmp_path):
+    """ "Start from": the page fine-tunes a model on an upload; the new model's card names its parent."""
+    upload = tmp_path / "headlines.txt"
+    upload.write_text((ROOT / "examples" / "held_out.txt").read_text(encoding="utf-8") * 4, encoding="utf-8")
+    _, _, status, model_choice, archive = client.predict(
+        path=handle_file(str(upload)), column=None, level="word", size="auto", minutes=0.1, prompt="",
+        start_from="nyt-char", api_name="/train",
+    )  # fmt: skip
+    name = model_choice if isinstance(model_choice, str) else model_choice["value"]
+    assert "ready" in status and name.startswith("headlines-char-")  # the base's level, not the one asked
+    with zipfile.ZipFile(archive) as zipped:
+        card = zipped.read(f"{name}/README.md").decode("utf-8")
+        info = json.loads(zipped.read(f"{name}/training.json"))
+    assert info["parent"] == "nyt-char" and "started from | nyt-char" in card
+    text = client.predict(model=name, prompt="City", length=40, seed=0, api_name="/generate")
+    assert text.startswith("City") and len(text) > 20

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from textgen import TrainConfig, TrainingError, prepare_data
 from textgen.batches import (
     PAD_TARGET,
     TokenStream,
@@ -12,7 +13,6 @@ from textgen.batches import (
     select,
     split_documents,
 )
-from textgen.training import TrainConfig, TrainingError, prepare_data
 
 EOS = 0
 

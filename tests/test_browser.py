@@ -88,9 +88,9 @@ def test_generate_a_chosen_samples_shading_and_compare_in_view(browser, app_url)
     page.locator("#temperature input[type=range]").fill("0.3")  # moves the range and fires its input event
     assert float(page.locator("#temperature input[type=number]").input_value()) == pytest.approx(0.3)
     page.get_by_text("Advanced").click()
-    samples = page.locator("#num-samples input[type=number]")
-    samples.fill("3")
-    samples.press("Enter")
+    # The range, like temperature's: typing in the slider's number box commits only on blur, a race.
+    page.locator("#num-samples input[type=range]").fill("3")
+    assert page.locator("#num-samples input[type=number]").input_value() == "3"
     page.locator("#generate").click()
     page.wait_for_function("() => document.querySelectorAll('#confidence span').length > 20", timeout=WAIT)
     text = page.locator("#output textarea").input_value()
@@ -141,8 +141,8 @@ def test_train_and_watch_the_plot_while_it_runs_then_push_picker(browser, app_ur
     page = open_page(browser, app_url)
     page.get_by_role("tab", name="Train").click()
     page.locator("#upload input[type=file]").set_input_files(str(corpus))
-    page.locator("#minutes input[type=number]").fill("0.5")
-    page.locator("#minutes input[type=number]").press("Enter")
+    page.locator("#minutes input[type=range]").fill("0.5")
+    assert float(page.locator("#minutes input[type=number]").input_value()) == pytest.approx(0.5)
     page.locator("#train").click()
     # While it trains: the plot has drawn points, the status line has its own progress bar, and
     # nothing covers the plot.

@@ -168,6 +168,7 @@ def test_model_folder_missing_files(tmp_path, capsys):
     assert_one_line_error(code, err, "no such model folder")
 
 
+@pytest.mark.slow
 def test_no_traceback_end_to_end(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
@@ -180,6 +181,7 @@ def test_no_traceback_end_to_end(tmp_path):
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_saved_settings(tmp_path, capsys):
     out = tmp_path / "run"
     base = ["--corpus", str(corpus_path("saying_cp949.txt")), "--hidden-size", "32", "--eval-every", "5"]

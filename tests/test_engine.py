@@ -47,6 +47,7 @@ def crowd_settings(i: int) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_a_seeded_request_writes_the_same_alone_and_among_30_others(shipped):
     target = {"temperature": 0.8, "length": 200, "top_k": 40, "num_samples": 2, "seed": 7}
     alone = generate(shipped.model, shipped.tokenizer, "Senate", **target)

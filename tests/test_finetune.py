@@ -10,7 +10,7 @@ from conftest import ROOT
 
 import train
 from textgen import CharTokenizer, LSTMConfig, LSTMLanguageModel, TrainConfig, load_folder
-from textgen.finetune import fine_tune_setup, grown_model, new_tokens
+from textgen.finetune import FINE_TUNE_LR, fine_tune_setup, grown_model, new_tokens
 
 SHIPPED_CHAR = ROOT / "checkpoints" / "nyt-char"
 SAYINGS = ROOT / "examples" / "sayings_cp949.txt"
@@ -38,6 +38,7 @@ def test_new_tokens_are_what_the_training_text_adds():
     assert new_tokens(base, ["hello, 세상", "세상아"]) == ["상", "세", " ", ",", "아"]  # most frequent first
 
 
+@pytest.mark.slow
 def test_fine_tuning_a_shipped_model_on_korean_grows_it_and_trains(tmp_path, capsys):
     base = load_folder(SHIPPED_CHAR)
     documents = [line for line in SAYINGS.read_bytes().decode("cp949").splitlines() if line]
@@ -53,7 +54,7 @@ def test_fine_tuning_a_shipped_model_on_korean_grows_it_and_trains(tmp_path, cap
     train.main([*argv, "--batch-size", "4", "--max-steps", "10", "--eval-every", "5"])
     assert "done (" in capsys.readouterr().out
     info = json.loads((out / "training.json").read_text(encoding="utf-8"))
-    assert info["parent"] == str(SHIPPED_CHAR) and info["train_config"]["lr"] == pytest.approx(2e-3)
+    assert info["parent"] == str(SHIPPED_CHAR) and info["train_config"]["lr"] == pytest.approx(FINE_TUNE_LR)
     assert f"started from | {SHIPPED_CHAR}" in (out / "README.md").read_text(encoding="utf-8")
     assert load_folder(out).model.config.hidden_size == base.model.config.hidden_size
 

@@ -48,6 +48,7 @@ def assert_one_line(result, expected):
 # ------------------------------------------------------------------ memory before allocation
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tied", [True, False])
 def test_the_parameter_count_is_every_tensor_allocated(tied):
     config = LSTMConfig(vocab_size=300, embedding_dim=64, hidden_size=64 if tied else 48, num_layers=2)
@@ -196,6 +197,7 @@ def test_cli_generation_inputs_are_one_line(args, message):
     assert_one_line(run_cli("generate", "--model", str(SHIPPED_CHAR), *args), message)
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_path_that_is_not_a_model_or_a_reference(tmp_path):
     assert_one_line(
         run_cli("generate", "--model", str(tmp_path / "nothing here")),
@@ -260,3 +262,12 @@ def test_idle_sessions_expire_with_their_files(tmp_path):
     registry.session("someone-new")  # any use of the registry sweeps
     assert not old.directory.exists() and "rest-client" not in registry._sessions
     assert kept.directory.exists()
+
+
+def test_the_app_cleans_gradios_cache_and_expires_sessions_at_one_stated_age():
+    """Gradio keeps every upload and returned zip in its cache; without delete_cache they piled up."""
+    import app
+
+    every, age = app.demo.delete_cache
+    assert age == 60 * app.SESSION_TTL_MINUTES and every <= age  # files live as long as a session
+    assert app.REGISTRY.session_ttl == age

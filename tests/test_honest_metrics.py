@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def briefly_trained():
     documents = load_corpus(str(corpus_path("tinyshakespeare.txt"))).documents
-    config = replace(app_train_config("char", "small", minutes=5), eval_every=50)
+    config = replace(app_train_config("char", "small", minutes=5), eval_every=50, eval_tokens=None)
     data = prepare_data(documents, config)
     trainer = Trainer(config, data)
     for event in trainer.run():

@@ -154,6 +154,7 @@ def test_clear_one_line_errors(hub, monkeypatch):
         push_folder(shipped(), "no slash here", token=GOOD_TOKEN)
 
 
+@pytest.mark.slow
 def test_network_failure_is_one_line(tmp_path):
     """A Hub that cannot be reached at all: the CLI prints one line, no traceback."""
     import socket
@@ -188,6 +189,7 @@ def test_network_failure_is_one_line(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_cli_push_with_hf_token(hub):
     standin, env = hub
     result = subprocess.run(
@@ -208,6 +210,7 @@ def tree(root) -> dict:
     return {str(p): p.stat().st_size for p in root.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "ref",
     [

@@ -9,8 +9,8 @@ import torch
 from conftest import ROOT
 
 from textgen import Evaluation, Finished, RunInfo, TrainConfig, Trainer, load_folder, prepare_data
+from textgen.device import bf16_works, native_bf16
 from textgen.metrics import evaluate, unigram_metrics
-from textgen.training import bf16_works, native_bf16
 
 
 def run_to_end(trainer):
@@ -45,6 +45,7 @@ def test_short_training_beats_unigram_on_held_out_headlines(tmp_path, nyt_docume
     assert "model-index" in card and "unigram" in card
 
 
+@pytest.mark.slow
 def test_word_level_bits_per_char_use_the_same_characters(nyt_documents):
     config = small_config(level="word", epochs=1, eval_every=1000, seq_len=16)
     data = prepare_data(nyt_documents[:1500], config)
@@ -59,6 +60,7 @@ def test_word_level_bits_per_char_use_the_same_characters(nyt_documents):
     assert finished.best.bits_per_char > without_spelling
 
 
+@pytest.mark.slow
 def test_seeded_cpu_runs_are_reproducible(nyt_documents):
     results = []
     for _ in range(2):
@@ -69,6 +71,7 @@ def test_seeded_cpu_runs_are_reproducible(nyt_documents):
     assert results[0] == results[1]
 
 
+@pytest.mark.slow
 def test_bf16_autocast_learns_as_well_as_fp32_and_saves_fp32_weights(tmp_path, nyt_documents):
     if not bf16_works("cpu"):
         pytest.skip("this CPU's oneDNN cannot run a bf16 LSTM (needs AVX-512 or AMX); see the AVX2 test below")
@@ -122,6 +125,7 @@ def test_unknown_words_pay_for_their_spelling(nyt_documents):
     assert word_unigram > 0.8 * char_unigram  # without the spelling charge it was a fraction of a bit
 
 
+@pytest.mark.slow
 def test_without_bf16_kernels_auto_trains_fp32_and_a_forced_bf16_is_one_clear_line(tmp_path):
     """A CPU whose oneDNN has no bf16 LSTM (AVX2 only, like an AMD EPYC without AVX-512): reproduced
     on any x86 CPU by capping oneDNN at AVX2, in a fresh process so the cap takes effect."""
@@ -190,3 +194,19 @@ def test_the_resume_state_is_one_unit_a_kill_mid_save_leaves_the_previous_one(
         if isinstance(event, Evaluation):
             break
     assert not stale.exists()  # the next save of that file removes it
+
+
+def test_evaluations_score_a_fixed_sample_and_the_end_scores_every_held_out_document(tmp_path, nyt_documents):
+    config = small_config(epochs=1, eval_every=20, eval_tokens=2000)
+    data = prepare_data(nyt_documents[:1500], config)
+    events = run_to_end(Trainer(config, data, out_dir=tmp_path / "m"))
+    evaluations = [e for e in events if isinstance(e, Evaluation)]
+    sampled = {e.val.tokens for e in evaluations}
+    assert len(sampled) == 1 and 2000 <= sampled.pop() < 2200  # the same documents each time, ~2,000 tokens
+    loaded = load_folder(tmp_path / "m")
+    everything = evaluate(loaded.model, loaded.tokenizer, data.val_documents)
+    finished = events[-1]
+    assert finished.best.tokens == everything.tokens > evaluations[0].val.tokens
+    assert finished.best.loss == pytest.approx(everything.loss, rel=1e-5)  # the saved model, on all of them
+    assert loaded.info.metrics.loss == pytest.approx(everything.loss, rel=1e-5)
+    assert "evaluations scored a fixed sample of" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")

@@ -4,7 +4,13 @@ The public API: `app.py`, `train.py` and the benchmarks import from here only.
 """
 
 from .checkpoints import LoadedModel, RunInfo, document_hash, load_folder, save_checkpoint
+from .config import TrainConfig
 from .corpus import SUPPORTED_SUFFIXES, Corpus, csv_columns, load_corpus, read_documents, read_text
+from .data import prepare_data
+from .device import resolve_device
+from .distributed import rank_and_world
+from .distributed import start as start_distributed
+from .distributed import stop as stop_distributed
 from .errors import CheckpointError, CorpusError, GenerationError, HubError, TextgenError, TrainingError
 from .explore import CorpusStats, corpus_stats
 from .finetune import FINE_TUNE_LR, fine_tune_setup
@@ -26,17 +32,9 @@ from .sampling import (
     validate_settings,
 )
 from .studio import SIZE_PRESETS, ModelRegistry, app_train_config, unpack_model_zip, zip_model
+from .tokencache import default_cache_dir
 from .tokenizer import CharTokenizer, Tokenizer, WordTokenizer, fit_tokenizer, load_tokenizer
-from .training import (
-    Evaluation,
-    Finished,
-    Progress,
-    TrainConfig,
-    Trainer,
-    TrainerState,
-    prepare_data,
-    resolve_device,
-)
+from .training import Evaluation, Finished, Progress, Trainer, TrainerState
 from .views import (
     TrainingView,
     confidence_html,
@@ -86,6 +84,7 @@ __all__ = [
     "confidence_html",
     "corpus_stats",
     "csv_columns",
+    "default_cache_dir",
     "document_hash",
     "evaluate",
     "fine_tune_setup",
@@ -107,10 +106,13 @@ __all__ = [
     "prepare_data",
     "push_folder",
     "quiet_hub_logging",
+    "rank_and_world",
     "read_documents",
     "read_text",
     "resolve_device",
     "save_checkpoint",
+    "start_distributed",
+    "stop_distributed",
     "stream_texts",
     "top_tokens_frame",
     "translate",

@@ -27,8 +27,10 @@ A {{ info.level }}-level LSTM language model trained with textgen on **{{ info.c
 
 ## Held-out metrics
 
-Measured on the validation documents, which the model never trained on. Bits per character
-counts every character of each document plus its end, so char and word models compare directly.
+Measured on all {{ info.val_documents }} validation documents, which the model never trained on, each
+scored from the start of a document as the sampler starts one{% if info.eval_sample_documents and info.eval_sample_documents < info.val_documents %} (while training, evaluations scored a fixed sample of {{ info.eval_sample_documents }} of them to pick the best model){% endif %}.
+Bits per character counts every character of each document plus its end, so char and word models
+compare directly.
 
 | model | loss (nats/token) | perplexity | bits per char |
 |---|---|---|---|

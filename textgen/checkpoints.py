@@ -65,6 +65,7 @@ class RunInfo:
     stopped_because: str | None = None
     samples: dict[str, str] = field(default_factory=dict)  # temperature -> text
     parent: str | None = None  # the model it was fine-tuned from (a folder name or a Hub reference)
+    eval_sample_documents: int = 0  # held-out documents scored at each evaluation (metrics: all of them)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,7 +78,7 @@ class RunInfo:
             value = data.get(f.name)
             if f.name in ("metrics", "unigram"):
                 value = Metrics.from_dict(value)
-            elif f.name in ("train_documents", "val_documents", "step"):
+            elif f.name in ("train_documents", "val_documents", "step", "eval_sample_documents"):
                 value = value if isinstance(value, int) and not isinstance(value, bool) else None
             elif f.name == "training_seconds":
                 value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

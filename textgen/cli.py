@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from .corpus import read_documents
+from .device import resolve_device
 from .errors import CorpusError, TextgenError
 from .export import export_onnx
 from .hub import load_model, push_folder, quiet_hub_logging
 from .metrics import evaluate
 from .sampling import generate_steps, new_seed, validate_settings
-from .training import resolve_device
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -297,12 +297,15 @@ def nyt_headlines(data_dir: str | os.PathLike | None = None) -> list[str]:
 
 
 def load_corpus(
-    source: str,
+    source: str | list[str],
     column: str | None = None,
     where: tuple[str, str] | None = None,
     data_dir: str | os.PathLike | None = None,
 ) -> Corpus:
-    """`source` is the preset name `nyt` or a path to a file or folder."""
+    """`source` is the preset name `nyt` or a path to a file or folder, or a list of them (a mix)."""
+    if not isinstance(source, str):
+        parts = [load_corpus(one, column, where, data_dir) for one in source]
+        return Corpus(" + ".join(p.name for p in parts), [doc for p in parts for doc in p.documents])
     if source == "nyt":
         documents = nyt_headlines(data_dir)
         name = "NYT headlines (Kaggle aashita/nyt-comments)"

@@ -176,7 +176,12 @@ def load_model(ref: str, device: str | torch.device = "cpu", token: str | None =
             "no such model folder, and not a Hub model reference "
             "(user/name or user/name@revision: a branch, a tag or a 40-character commit)"
         ).within(shown_ref(ref))
-    return load_hub_model(ref, device, token)
+    try:
+        return load_hub_model(ref, device, token)
+    except HubError as err:
+        if Path(ref.split("/")[0]).is_dir():  # `checkpoints/name`: meant as a folder, not a Hub id
+            raise CheckpointError("no such model folder").within(shown_ref(ref)) from err
+        raise
 
 
 def load_hub_model(ref: str, device: str | torch.device = "cpu", token: str | None = None) -> LoadedModel:

@@ -14,9 +14,9 @@ under the tokenizer's character model of the training words; without that, even 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -98,7 +98,7 @@ def document_nats(
 
 
 def document_stream(tokenizer: Tokenizer, documents: list[str]) -> TokenStream:
-    return TokenStream.from_ids((tokenizer.encode(doc) for doc in documents), tokenizer.eos_id)
+    return TokenStream.from_documents(tokenizer, documents)
 
 
 def evaluate(
@@ -112,11 +112,18 @@ def evaluate(
     )
 
 
-def unigram_metrics(tokenizer: Tokenizer, train_documents: list[str], val_documents: list[str]) -> Metrics:
-    """A model that ignores context: add-one smoothed token frequencies from the training set."""
-    counts = Counter(tokenizer.encode_documents(train_documents)[1:])
-    total = sum(counts.values()) + len(tokenizer)
-    val_ids = tokenizer.encode_documents(val_documents)[1:]
-    nats = -sum(math.log((counts[i] + 1) / total) for i in val_ids)
+def unigram_metrics(
+    tokenizer: Tokenizer,
+    train_documents: list[str],
+    val_documents: list[str],
+    train_stream: TokenStream | None = None,
+) -> Metrics:
+    """A model that ignores context: add-one smoothed token frequencies from the training set (its
+    stream's targets, counted at once when the caller has the stream already)."""
+    train_stream = train_stream or document_stream(tokenizer, train_documents)
+    counts = np.bincount(train_stream.tokens[1:], minlength=len(tokenizer)) + 1
+    log_probs = np.log(counts) - np.log(counts.sum())
+    val_ids = document_stream(tokenizer, val_documents).tokens[1:]
+    nats = -float(log_probs[val_ids].sum())
     spelling = unknown_spelling_nats(tokenizer, val_documents)
     return summarize(nats, len(val_ids), count_characters(val_documents), spelling)

@@ -6,7 +6,6 @@ import os
 from dataclasses import asdict, dataclass, fields
 
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 State = tuple[torch.Tensor, torch.Tensor]
@@ -86,13 +85,10 @@ class LSTMConfig:
         return asdict(self)
 
 
-class LSTMLanguageModel(
-    nn.Module,
-    PyTorchModelHubMixin,
-    library_name="textgen",
-    tags=["text-generation", "lstm", "textgen"],
-    pipeline_tag="text-generation",
-):
+class LSTMLanguageModel(nn.Module):
+    """Saved, loaded and pushed through checkpoints.py and hub.py (not a Hub mixin), so that every
+    load goes through the same checks: config first, sizes, dtypes, finite weights."""
+
     def __init__(self, config: LSTMConfig):
         super().__init__()
         self.config = config

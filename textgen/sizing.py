@@ -1,38 +1,45 @@
-"""Settings that fit the corpus and the time budget: the width, dropout and evaluation interval
-that a run leaves to "auto" (None in TrainConfig).
+"""Settings that fit the corpus and the time budget: the width, dropout and evaluation interval a
+run leaves to "auto" (None in TrainConfig).
 
-How many times a run can pass over its text decides most of it: a 40 KB upload is read hundreds of
-times in a minute and overfits at once unless it is small, regularized and evaluated often; a
-corpus of megabytes is read a few times and wants width. The rule below was measured on the
-corpora in ../shared (BENCHMARKS.md, "Sizes that fit the corpus"); tokens per second are a
-conservative figure for a 2-core CPU, used only to estimate the number of passes.
+Two quantities decide them, both estimated before training from the corpus size and the budget:
+the tokens a run can read (its compute) and how many times that passes over the training text.
+Measured on a 2-core CPU (AMD EPYC, BENCHMARKS.md "Sizes that fit the corpus"):
+
+- width follows compute: in 60 s a 1 x 256 LSTM beats a 512 on the NYT headlines (more steps),
+  in 300 s the 512 wins (1.563 vs 1.591 nats/char lowercased); on uploads of tens of KB, 256 with
+  dropout beat 128 and 64 (sayings: 4.30 vs 4.34-4.46 bits/char in 60 s);
+- dropout follows passes: 0.5 where a run reads its text a hundred times and more (25-40 KB
+  uploads: 4.30 vs 4.46 bits/char without), 0.1 at ten to a few dozen passes (NYT, 300 s: 1.563
+  with 0.1, 1.574 with 0.2), none below ten (NYT, 60 s).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-# Passes over the training text a run is expected to make -> (hidden_size, dropout).
-SIZES = (
-    (200.0, 128, 0.5),  # a few tens of KB: hundreds of passes
-    (40.0, 256, 0.3),
-    (10.0, 256, 0.1),
-    (0.0, 512, 0.1),  # megabytes, or a long budget over a medium corpus: a few passes
-)
-TOKENS_PER_SECOND = 40_000  # a 1 x 256 LSTM's training speed on a 2-core CPU without bf16
+TOKENS_PER_SECOND = 40_000  # a 1 x 256 LSTM's training speed on a 2-core CPU without bf16 (conservative)
+WIDE_COMPUTE = 8_000_000  # tokens a run reads: from here on, a 512 learns more than a 256 ...
+WIDE_CORPUS = 200_000  # ... if there are enough distinct training tokens for it
+DROPOUT_BY_PASSES = ((80.0, 0.5), (10.0, 0.1), (0.0, 0.0))
 EVALUATIONS_PER_BUDGET = 20
 MIN_EVAL_STEPS, MAX_EVAL_STEPS = 10, 500
 
 
-def expected_passes(train_tokens: int, max_minutes: float | None, epochs: int) -> float:
+def tokens_read(train_tokens: int, max_minutes: float | None, epochs: int) -> float:
+    """How many tokens a run will read: its time budget at TOKENS_PER_SECOND, or its epochs."""
+    by_epochs = float(epochs) * train_tokens
     if max_minutes is None:
-        return float(epochs)
-    return min(epochs, TOKENS_PER_SECOND * 60 * max_minutes / max(train_tokens, 1))
+        return by_epochs
+    return min(by_epochs, TOKENS_PER_SECOND * 60 * max_minutes)
 
 
-def size_for(passes: float) -> tuple[int, float]:
-    """(hidden_size, dropout) for a run that will pass over its text this many times."""
-    return next((hidden, dropout) for least, hidden, dropout in SIZES if passes >= least)
+def size_for(train_tokens: int, max_minutes: float | None, epochs: int) -> tuple[int, float]:
+    """(hidden_size, dropout) for a corpus of `train_tokens` and this budget."""
+    compute = tokens_read(train_tokens, max_minutes, epochs)
+    passes = compute / max(train_tokens, 1)
+    hidden = 512 if compute >= WIDE_COMPUTE and train_tokens >= WIDE_CORPUS else 256
+    dropout = next(value for least, value in DROPOUT_BY_PASSES if passes >= least)
+    return hidden, dropout
 
 
 def eval_interval(steps_per_epoch: int) -> int:
@@ -43,7 +50,7 @@ def eval_interval(steps_per_epoch: int) -> int:
 
 def fit_to_corpus(config, train_tokens: int, steps_per_epoch: int):
     """`config` (a TrainConfig) with every auto setting (None) filled in for this corpus and budget."""
-    hidden, dropout = size_for(expected_passes(train_tokens, config.max_minutes, config.epochs))
+    hidden, dropout = size_for(train_tokens, config.max_minutes, config.epochs)
     return replace(
         config,
         hidden_size=hidden if config.hidden_size is None else config.hidden_size,

@@ -17,11 +17,11 @@ from pathlib import Path, PurePosixPath
 import torch
 
 from .checkpoints import CONFIG_FILE, MODEL_FILES, REQUIRED_FILES, LoadedModel, load_folder
+from .config import TrainConfig
 from .engine import DEFAULT_MAX_ROWS, DecodingEngine
 from .errors import CheckpointError, TrainingError
 from .hub import is_repo_ref, load_hub_model
 from .model import max_model_bytes
-from .training import TrainConfig
 
 # "auto" leaves the width to the corpus size and the time budget (sizing.py); the others fix it.
 # Dropout and the evaluation interval follow the corpus in every preset.

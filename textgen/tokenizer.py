@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 EOS = "<eos>"
 UNK = "<unk>"
 SPECIALS = (EOS, UNK)
@@ -59,6 +61,13 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         return [self.index.get(piece, self.unk_id) for piece in self.split(self.prepare(text))]
 
+    def encode_batch(self, documents: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every document's ids, concatenated (int32), and each document's length in tokens."""
+        encoded = [self.encode(doc) for doc in documents]
+        lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
+        flat = np.fromiter((i for ids in encoded for i in ids), dtype=np.int32, count=int(lengths.sum()))
+        return flat, lengths
+
     def encode_documents(self, documents: Iterable[str]) -> list[int]:
         """One stream: `<eos>` before the first document and after each, as in training."""
         ids = [self.eos_id]
@@ -95,6 +104,25 @@ class CharTokenizer(Tokenizer):
 
     def split(self, text: str) -> list[str]:
         return list(text)
+
+    def encode_batch(self, documents: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorized: the documents' code points looked up in one table (hundreds of MB/s, where a
+        Python loop per character manages a few)."""
+        texts = [self.prepare(doc) for doc in documents]
+        codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+        table = self._code_table()
+        ids = np.full(codes.shape, self.unk_id, dtype=np.int32)
+        known = codes < len(table)
+        ids[known] = table[codes[known]]
+        return ids, np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+
+    def _code_table(self) -> np.ndarray:
+        """Code point -> token id (`<unk>` where the vocabulary has none), built once."""
+        if getattr(self, "_table", None) is None:
+            points = {ord(token): i for i, token in enumerate(self.vocab) if len(token) == 1}
+            self._table = np.full(max(points, default=0) + 1, self.unk_id, dtype=np.int32)
+            self._table[list(points)] = list(points.values())
+        return self._table
 
     def join(self, pieces: list[str]) -> str:
         return "".join("\n" if p == EOS else ("\ufffd" if p == UNK else p) for p in pieces)

@@ -7,28 +7,25 @@ a progress bar, a loss plot and samples. One loop, two faces.
 from __future__ import annotations
 
 import copy
-import functools
+import itertools
 import math
-import random
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from .batches import (
-    TokenStream,
     Window,
     group_windows,
     num_group_windows,
     pieces,
     plan_groups,
     select,
-    split_documents,
 )
 from .card import render_card
 from .checkpoints import (
@@ -42,50 +39,17 @@ from .checkpoints import (
     save_training_state,
     write_info,
 )
+from .config import TrainConfig
+from .data import TrainingData, prepare_data, sample_documents
+from .device import bf16_works, native_bf16, resolve_device
+from .distributed import from_rank0, rank_and_world, weights_agree
 from .errors import TrainingError
-from .metrics import Metrics, evaluate, unigram_metrics
+from .metrics import Metrics, document_stream, evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .sampling import SAMPLE_TEMPERATURES, generate
 from .sizing import EVALUATIONS_PER_BUDGET, fit_to_corpus
-from .tokenizer import Tokenizer, fit_tokenizer
 
-
-@dataclass
-class TrainConfig:
-    level: str = "char"
-    lowercase: bool = False
-    min_count: int = 2  # word level: rarer words become <unk>
-    embedding_dim: int = 0  # 0: same as hidden_size (so the head can be tied to the embedding)
-    # Defaults measured on a 2-core CPU (BENCHMARKS.md): a tied LSTM at a high learning rate learns
-    # fastest per second; its width, dropout and evaluation interval follow the corpus size and the
-    # time budget when left to auto (None, sizing.py). Clipping at 0.1 instead of 1.0 trained tiny
-    # Shakespeare (equal time) and a Korean novel (equal steps) better.
-    hidden_size: int | None = None
-    num_layers: int = 1
-    dropout: float | None = None
-    batch_size: int = 32
-    seq_len: int = 64
-    lr: float = 2e-2
-    weight_decay: float = 0.01
-    grad_clip: float = 0.1
-    warmup_steps: int = 20
-    epochs: int = 20
-    max_minutes: float | None = None
-    max_steps: int | None = None  # stop after this many optimizer steps (tests, smoke runs)
-    eval_every: int | None = None  # steps (None: once per pass, and every 1/20 of a time budget); and at the end
-    max_piece: int = 1024  # tokens: longer documents train as pieces that each start from the zero state
-    patience: int = 4  # evaluations without improvement before stopping
-    val_fraction: float = 0.1
-    seed: int = 0
-    device: str = "auto"
-    bf16: bool | None = None  # None: where the hardware does bf16 natively and it works (native_bf16)
-    sample_length: int = 120
-    sample_prompt: str = ""
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+STOP_REASONS = (None, "stopped", "time budget", "step limit", "early stop")
 
 
 @dataclass
@@ -115,116 +79,10 @@ class Evaluation:
 @dataclass
 class Finished:
     step: int
-    reason: str  # "epochs", "time budget", "early stop", "stopped"
+    reason: str  # "epochs", or one of STOP_REASONS
     best: Metrics | None  # the best evaluation (None if the run stopped before its first)
     unigram: Metrics  # a model that ignores context, on the same split
     elapsed: float
-
-
-@dataclass
-class TrainingData:
-    train_documents: list[str]
-    val_documents: list[str]
-    tokenizer: Tokenizer
-    train_stream: TokenStream = field(repr=False)
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise TrainingError("unknown device {name!r}; use auto, cpu or cuda", name=name) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("--device cuda was asked for, but no CUDA GPU is available")
-    return device
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether bf16 autocast is the better choice here: the hardware does bf16 natively and it works.
-
-    Measured (bench/profile_lstm.py): AMX (Xeon Sapphire Rapids and later) and AVX512-BF16 (AMD
-    Zen 4) run oneDNN's bf16 LSTM 1.6-2x faster than fp32; a CPU with AVX-512 but no bf16
-    instructions runs it about 2x slower (emulated), and one with AVX2 only cannot run it at all.
-    """
-    if device.type == "cuda":
-        fast = torch.cuda.is_bf16_supported()
-    elif device.type == "cpu":
-        # torch exposes these hardware checks only privately, hence the getattr.
-        fast = any(
-            getattr(torch.cpu, check, lambda: False)()
-            for check in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-        )
-    else:
-        fast = False
-    return fast and bf16_works(device.type)
-
-
-@functools.cache
-def bf16_works(device_type: str) -> bool:
-    """A real probe: one LSTM forward and backward step under bf16 autocast on this device.
-
-    A flag check is not enough: the kernels may lack a bf16 path here (oneDNN on an AVX2-only CPU,
-    or capped by ONEDNN_MAX_CPU_ISA) and fail with "could not create a primitive descriptor".
-    """
-    lstm = nn.LSTM(8, 8, batch_first=True).to(device_type)
-    inputs = torch.zeros(2, 3, 8, device=device_type)
-    try:
-        with torch.autocast(device_type, dtype=torch.bfloat16):
-            output, _ = lstm(inputs)
-        output.float().sum().backward()
-    except RuntimeError:
-        return False
-    return True
-
-
-def prepare_data(
-    documents: list[str],
-    config: TrainConfig,
-    tokenizer: Tokenizer | Callable[[list[str]], Tokenizer] | None = None,
-) -> TrainingData:
-    """Split by document (fixed by the seed), fit the tokenizer on the training part, check size.
-
-    `tokenizer`: one to use as it is (a resumed run's), or a function that makes one from the
-    training documents (a base model's, grown for a new corpus); None fits a new one."""
-    if len(documents) < 2:
-        raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
-    train_docs, val_docs = split_documents(documents, config.val_fraction, config.seed)
-    if tokenizer is None:
-        tokenizer = fit_tokenizer(config.level, train_docs, config.lowercase, config.min_count)
-    elif not isinstance(tokenizer, Tokenizer):
-        tokenizer = tokenizer(train_docs)
-    train_stream = TokenStream.from_ids((tokenizer.encode(doc) for doc in train_docs), tokenizer.eos_id)
-    num_tokens = train_stream.num_targets + 1
-    needed = config.batch_size * (config.seq_len + 1)
-    if num_tokens < needed:
-        raise TrainingError(
-            "the corpus is too small: {tokens} training tokens, but batch size {batch} × sequence length "
-            "{seq_len} needs at least {needed} characters (lower them, or add text)"
-            if config.level == "char"
-            else "the corpus is too small: {tokens} training tokens, but batch size {batch} × sequence length "
-            "{seq_len} needs at least {needed} words (lower them, or add text)",
-            tokens=num_tokens,
-            batch=config.batch_size,
-            seq_len=config.seq_len,
-            needed=needed,
-        )
-    return TrainingData(train_docs, val_docs, tokenizer, train_stream)
-
-
-def training_sample(train_documents: list[str], val_documents: list[str], seed: int) -> list[str]:
-    """A fixed sample of training documents about as large as the held-out set, scored the same way."""
-    wanted = sum(len(doc) + 1 for doc in val_documents)
-    order = list(range(len(train_documents)))
-    random.Random(seed).shuffle(order)
-    sample, size = [], 0
-    for i in order:
-        if size >= wanted:
-            break
-        sample.append(train_documents[i])
-        size += len(train_documents[i]) + 1
-    return sample
 
 
 def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
@@ -248,12 +106,11 @@ class TrainerState:
     elapsed: float = 0.0  # training seconds, carried across resumes
     best_val_loss: float = math.inf
     best_metrics: Metrics | None = None
+    bad_evaluations: int = 0  # since the best
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainerState:
         return cls(**{**data, "best_metrics": Metrics.from_dict(data.get("best_metrics"))})
-
-    bad_evaluations: int = 0  # since the best
 
 
 class Trainer:
@@ -267,11 +124,10 @@ class Trainer:
         resumable: bool = True,  # also save the latest weights and optimizer at each evaluation
     ):
         self.data = data
+        self.rank, self.world = rank_and_world()  # torchrun's process, or 0 of 1
         self.pieces = pieces(data.train_stream, config.max_piece)
         self.tokens_per_step = config.batch_size * config.seq_len
-        self.steps_per_epoch = num_group_windows(
-            self.pieces.lengths, self._groups(0, config.seed, config.seq_len), config.seq_len
-        )
+        self.steps_per_epoch = self._shares(0, config.seed, config.seq_len)[1]
         # Settings left to auto follow the corpus and the budget; evaluations then also come every
         # 1/20 of a time budget, so that a long run on a large corpus is watched as often as a short one.
         auto_eval = config.eval_every is None and config.max_minutes is not None
@@ -279,11 +135,14 @@ class Trainer:
         config = fit_to_corpus(config, data.train_stream.num_targets, self.steps_per_epoch)
         self.config = config
         self.resumable = resumable
-        self.out_dir = Path(out_dir) if out_dir else None
+        self.out_dir = Path(out_dir) if out_dir and self.rank == 0 else None  # rank 0 alone writes
         self.info = info or RunInfo()
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.model = (model or build_model(config, len(data.tokenizer))).to(self.device)
+        # Under torchrun the training step goes through DDP (gradients averaged across ranks);
+        # evaluation and sampling use the plain model, on rank 0.
+        self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
         self.bf16 = native_bf16(self.device) if config.bf16 is None else config.bf16
         if self.bf16 and not bf16_works(self.device.type):
             raise TrainingError(
@@ -304,8 +163,16 @@ class Trainer:
         self.state = TrainerState()
         self.best_weights: dict | None = None
         self.stop_requested = False
-        self.train_sample = training_sample(data.train_documents, data.val_documents, config.seed)
-        self.unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents)
+        # Periodic evaluations score a fixed sample of held-out documents (at most eval_tokens tokens)
+        # and a training sample as large in characters; the whole held-out set is scored at the end.
+        val_sizes = np.diff(document_stream(data.tokenizer, data.val_documents).starts).tolist()
+        budget = math.inf if config.eval_tokens is None else config.eval_tokens
+        self.val_sample = sample_documents(data.val_documents, val_sizes, budget, config.seed)
+        characters = sum(len(doc) + 1 for doc in self.val_sample)
+        train_sizes = [len(doc) + 1 for doc in data.train_documents]
+        self.train_sample = sample_documents(data.train_documents, train_sizes, characters, config.seed)
+        self.last_evaluation = (0.0, 0.0)  # (training seconds when it ended, how long it took)
+        self.unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents, data.train_stream)
 
     # ------------------------------------------------------------------ schedule
     def _groups(self, epoch: int, seed: int, seq_len: int) -> list:
@@ -313,11 +180,24 @@ class Trainer:
         rng = np.random.default_rng([seed, epoch])
         return plan_groups(self.pieces.lengths, self.tokens_per_step, seq_len, rng)
 
+    def _shares(self, epoch: int, seed: int, seq_len: int) -> tuple[list, int]:
+        """This rank's groups of the epoch (every rank's, dealt round) and the windows it takes of them:
+        one count for all ranks, so that they step together (DDP averages gradients at each step)."""
+        groups = self._groups(epoch, seed, seq_len)
+        shares = [groups[rank :: self.world] for rank in range(self.world)]
+        count = min(num_group_windows(self.pieces.lengths, share, seq_len) for share in shares)
+        return shares[self.rank], count
+
     def epoch_windows(self, epoch: int) -> Iterator[Window]:
-        for group in self._groups(epoch, self.config.seed, self.config.seq_len):
-            yield from group_windows(
+        groups, count = self._shares(epoch, self.config.seed, self.config.seq_len)
+        windows = (
+            window
+            for group in groups
+            for window in group_windows(
                 self.data.train_stream, select(self.pieces, group), self.config.seq_len, self.data.tokenizer.eos_id
             )
+        )
+        yield from itertools.islice(windows, count)
 
     def progress_fraction(self) -> float:
         by_steps = self.state.step / max(self.total_steps, 1)
@@ -339,7 +219,7 @@ class Trainer:
             group["lr"] = self.learning_rate()
         inputs, targets = window.inputs.to(self.device), window.targets.to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            logits, state = self.model(inputs, None if window.fresh else state)
+            logits, state = self.net(inputs, None if window.fresh else state)
             # Padding targets are PAD_TARGET (-100), cross_entropy's ignore_index: not scored.
             loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
         self.optimizer.zero_grad(set_to_none=True)
@@ -351,7 +231,7 @@ class Trainer:
         return loss.item(), tuple(s.detach() for s in state)
 
     def evaluate(self, train_loss: float) -> Evaluation:
-        metrics = evaluate(self.model, self.data.tokenizer, self.data.val_documents)
+        metrics = evaluate(self.model, self.data.tokenizer, self.val_sample)
         train_metrics = evaluate(self.model, self.data.tokenizer, self.train_sample)
         run = self.state
         is_best = metrics.loss < run.best_val_loss
@@ -409,17 +289,26 @@ class Trainer:
                 yield Progress(run.step, self.total_steps, run.epoch, loss, self.learning_rate(), run.elapsed)
                 out_of_time = config.max_minutes is not None and run.elapsed >= 60 * config.max_minutes
                 out_of_steps = config.max_steps is not None and run.step >= config.max_steps
-                due = run.step % config.eval_every == 0 or (next_eval_time and run.elapsed >= next_eval_time)
+                due = run.step % config.eval_every == 0 or bool(next_eval_time and run.elapsed >= next_eval_time)
+                if self.eval_seconds:  # auto: evaluation takes at most about a tenth of the time
+                    ended, took = self.last_evaluation
+                    due = due and run.elapsed >= ended + 9 * took
+                if self.world > 1:  # every rank follows rank 0's clock and decisions
+                    due, out_of_time, out_of_steps, stop, run.elapsed = from_rank0(
+                        [due, out_of_time, out_of_steps, self.stop_requested, run.elapsed]
+                    )
+                    self.stop_requested = bool(stop)
                 if due or out_of_time or out_of_steps or self.stop_requested:
                     if next_eval_time:
                         next_eval_time = (run.elapsed // self.eval_seconds + 1) * self.eval_seconds
-                    yield self.timed_evaluation(loss)
-                    reason = self.stop_reason(out_of_time, out_of_steps)
+                    if self.rank == 0:
+                        yield self.timed_evaluation(loss)
+                    reason = self.agreed_reason(self.stop_reason(out_of_time, out_of_steps))
                     if reason:
                         yield self.finish(reason)
                         return
             run.epoch, run.window = run.epoch + 1, 0
-        if loss is not None and run.step % config.eval_every:
+        if loss is not None and run.step % config.eval_every and self.rank == 0:
             yield self.timed_evaluation(loss)
         yield self.finish("epochs")
 
@@ -428,6 +317,7 @@ class Trainer:
         paused = time.perf_counter()
         event = self.evaluate(train_loss)
         self._clock += time.perf_counter() - paused
+        self.last_evaluation = (self.state.elapsed, time.perf_counter() - paused)
         return event
 
     def stop_reason(self, out_of_time: bool, out_of_steps: bool = False) -> str | None:
@@ -441,11 +331,22 @@ class Trainer:
             return "early stop"
         return None
 
+    def agreed_reason(self, reason: str | None) -> str | None:
+        """Rank 0's reason to stop (it alone evaluates, so it alone knows about early stopping)."""
+        if self.world == 1:
+            return reason
+        (code,) = from_rank0([STOP_REASONS.index(reason)])
+        return STOP_REASONS[int(code)]
+
     def finish(self, reason: str) -> Finished:
+        self.ranks_agree = weights_agree(self.model)  # torchrun: every rank ends with the same weights
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
         self.model.eval()
+        if self.rank == 0 and len(self.val_sample) < len(self.data.val_documents):  # the whole held-out set, once
+            self.state.best_metrics = evaluate(self.model, self.data.tokenizer, self.data.val_documents)
         self.info.unigram, self.info.stopped_because = self.unigram, reason
+        self.info.eval_sample_documents = len(self.val_sample)
         if self.out_dir and self.best_weights is not None:
             self.save_summary()
         run = self.state

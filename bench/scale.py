@@ -1,0 +1,121 @@
+"""Cost against corpus size: tokenization, memory, step time, evaluation time, whole-process time.
+
+    python bench/scale.py [--sizes 1 10 100] [--budget 30]
+
+Builds corpora of the given sizes in MB (tiny Shakespeare and Nietzsche, repeated to size), then
+for each runs `train.py --corpus FILE --max-minutes BUDGET/60` as a fresh process: once with an
+empty token cache (cold), then with the cache that run filled (warm), alone and as 2 processes
+under torchrun. Reports: whole-process wall time, peak resident memory (the largest single
+process), reading + tokenizing speed (MB/s), the median training step, the time periodic
+evaluations took against training time, and the final whole-held-out evaluation.
+The timings inside a run come from train.py's own per-step and per-evaluation log (TEXTGEN_TIMINGS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, report
+
+SHARED = ROOT.parent / "shared" / "corpora"
+
+
+def build_corpus(megabytes: float, folder: Path) -> Path:
+    """Shared text repeated to `megabytes` MB, cut at a paragraph boundary."""
+    path = folder / f"corpus-{megabytes:g}mb.txt"
+    if path.exists():
+        return path
+    pieces = [(SHARED / name).read_text(encoding="utf-8") for name in ("tinyshakespeare.txt", "nietzsche.txt")]
+    unit = "\n\n".join(pieces).encode("utf-8")
+    wanted = int(megabytes * 2**20)
+    with open(path, "wb") as out:
+        written = 0
+        while written < wanted:
+            chunk = unit[: wanted - written]
+            out.write(chunk + b"\n\n")
+            written += len(chunk) + 2
+    return path
+
+
+def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path) -> dict:
+    train = [str(ROOT / "train.py"), "--corpus", str(corpus), "--out", str(out), "--overwrite"]
+    train += ["--max-minutes", f"{budget / 60:g}", "--hidden-size", "256", "--dropout", "0"]
+    env = {**os.environ, "TEXTGEN_TIMINGS": "1", "TQDM_DISABLE": "1", "TEXTGEN_TOKEN_CACHE": str(cache)}
+    if processes > 1:
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            str(processes),
+        ]
+        command += train
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // processes))
+    else:
+        command = [sys.executable, *train]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - started
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024  # MB (Linux: KB)
+    if result.returncode != 0:
+        return {"error": result.stderr[-500:], "wall_s": round(wall, 1)}
+    timings = [
+        json.loads(line[len("timing ") :]) for line in result.stdout.splitlines() if line.startswith("timing ")
+    ]
+    steps = [t["seconds"] for t in timings if t["kind"] == "step"]
+    evaluations = [t["seconds"] for t in timings if t["kind"] == "evaluation"]
+    final = [t["seconds"] for t in timings if t["kind"] == "final evaluation"]
+    prepared = next(t for t in timings if t["kind"] == "prepare")
+    mb = corpus.stat().st_size / 2**20
+    return {
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(peak),
+        "read_and_tokenize_mb_per_s": round(mb / prepared["seconds"], 1),
+        "prepare_s": round(prepared["seconds"], 1),
+        "median_step_ms": round(1000 * statistics.median(steps), 1) if steps else None,
+        "steps": len(steps),
+        "evaluation_s": round(sum(evaluations), 1),
+        "evaluation_share_of_training": round(sum(evaluations) / max(sum(steps), 1e-9), 3),
+        "final_evaluation_s": round(sum(final), 1),
+        "last_line": re.sub(r"\s+", " ", result.stdout.strip().splitlines()[-1])[:160],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--budget", type=float, default=30, help="training seconds per run")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for size in args.sizes:
+            corpus = build_corpus(size, folder)
+            cache = folder / f"tokens-{size:g}"  # empty for the first (cold) run, filled by it for the rest
+            for processes, cache_state in [(1, "cold"), *((p, "warm") for p in args.processes)]:
+                result = {
+                    "megabytes": size,
+                    "processes": processes,
+                    "token_cache": cache_state,
+                    **run(corpus, args.budget, processes, folder / "m", cache),
+                }
+                print(json.dumps(result), flush=True)
+                results.append(result)
+    report("scale", {"command": "python bench/scale.py " + " ".join(argv or sys.argv[1:]), "runs": results})
+
+
+if __name__ == "__main__":
+    main()
