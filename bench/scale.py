@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -64,16 +63,20 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path) -> 
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // processes))
     else:
         command = [sys.executable, *train]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, text=True)
+        # wait4 gives this run's own peak (RUSAGE_CHILDREN would keep the largest of all runs so far);
+        # it covers the process and the descendants it waited for (torchrun's workers).
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0), stderr.seek(0)
+        output, errors = stdout.read(), stderr.read()
     wall = time.perf_counter() - started
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024  # MB (Linux: KB)
-    if result.returncode != 0:
-        return {"error": result.stderr[-500:], "wall_s": round(wall, 1)}
-    timings = [
-        json.loads(line[len("timing ") :]) for line in result.stdout.splitlines() if line.startswith("timing ")
-    ]
+    peak = usage.ru_maxrss / 1024  # MB (Linux reports KB)
+    if process.returncode != 0:
+        return {"error": errors[-500:], "wall_s": round(wall, 1)}
+    timings = [json.loads(line[len("timing ") :]) for line in output.splitlines() if line.startswith("timing ")]
     steps = [t["seconds"] for t in timings if t["kind"] == "step"]
     evaluations = [t["seconds"] for t in timings if t["kind"] == "evaluation"]
     final = [t["seconds"] for t in timings if t["kind"] == "final evaluation"]
@@ -89,7 +92,7 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path) -> 
         "evaluation_s": round(sum(evaluations), 1),
         "evaluation_share_of_training": round(sum(evaluations) / max(sum(steps), 1e-9), 3),
         "final_evaluation_s": round(sum(final), 1),
-        "last_line": re.sub(r"\s+", " ", result.stdout.strip().splitlines()[-1])[:160],
+        "last_line": re.sub(r"\s+", " ", output.strip().splitlines()[-1])[:160],
     }
 
 

@@ -136,22 +136,38 @@ def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
         save_model(model, str(temp))  # stores the tied embedding/head tensor once
 
 
+@dataclass(frozen=True)
+class CorpusFiles:
+    """What a model folder keeps about its training documents (novelty hashes, Explore statistics),
+    computed once per run: a training run saves many times, and this costs a pass over the corpus."""
+
+    novelty: bytes
+    stats: bytes
+
+    @classmethod
+    def of(cls, documents: list[str]) -> CorpusFiles:
+        hashes = sorted({document_hash(doc) for doc in documents})
+        stats = json.dumps(corpus_stats(documents).to_dict(), ensure_ascii=False)
+        return cls(("\n".join(hashes) + "\n").encode(), stats.encode())
+
+
 def save_checkpoint(
     directory: str | os.PathLike,
     model: LSTMLanguageModel,
     tokenizer: Tokenizer,
     info: RunInfo | None = None,
-    training_documents: list[str] | None = None,
+    training_documents: list[str] | CorpusFiles | None = None,
     card: str | None = None,
 ) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     atomic_write(directory / TOKENIZER_FILE, json.dumps(tokenizer.to_dict(), ensure_ascii=False).encode())
     if training_documents is not None:
-        hashes = sorted({document_hash(doc) for doc in training_documents})
-        atomic_write(directory / NOVELTY_FILE, ("\n".join(hashes) + "\n").encode())
-        stats = json.dumps(corpus_stats(training_documents).to_dict(), ensure_ascii=False)
-        atomic_write(directory / STATS_FILE, stats.encode())
+        files = training_documents
+        if not isinstance(files, CorpusFiles):
+            files = CorpusFiles.of(files)
+        atomic_write(directory / NOVELTY_FILE, files.novelty)
+        atomic_write(directory / STATS_FILE, files.stats)
     write_info(directory, info or RunInfo())
     atomic_save_model(model, directory / WEIGHTS_FILE)
     if card is not None:

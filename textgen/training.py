@@ -30,6 +30,7 @@ from .batches import (
 from .card import render_card
 from .checkpoints import (
     CARD_FILE,
+    CorpusFiles,
     RunInfo,
     atomic_write,
     load_folder,
@@ -172,6 +173,7 @@ class Trainer:
         train_sizes = [len(doc) + 1 for doc in data.train_documents]
         self.train_sample = sample_documents(data.train_documents, train_sizes, characters, config.seed)
         self.last_evaluation = (0.0, 0.0)  # (training seconds when it ended, how long it took)
+        self._corpus_files: CorpusFiles | None = None
         self.unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents, data.train_stream)
 
     # ------------------------------------------------------------------ schedule
@@ -290,9 +292,9 @@ class Trainer:
                 out_of_time = config.max_minutes is not None and run.elapsed >= 60 * config.max_minutes
                 out_of_steps = config.max_steps is not None and run.step >= config.max_steps
                 due = run.step % config.eval_every == 0 or bool(next_eval_time and run.elapsed >= next_eval_time)
-                if self.eval_seconds:  # auto: evaluation takes at most about a tenth of the time
+                if self.eval_seconds:  # auto: evaluations take at most a tenth of the training time
                     ended, took = self.last_evaluation
-                    due = due and run.elapsed >= ended + 9 * took
+                    due = due and run.elapsed >= ended + 10 * took
                 if self.world > 1:  # every rank follows rank 0's clock and decisions
                     due, out_of_time, out_of_steps, stop, run.elapsed = from_rank0(
                         [due, out_of_time, out_of_steps, self.stop_requested, run.elapsed]
@@ -375,10 +377,15 @@ class Trainer:
             self.model,
             self.data.tokenizer,
             info,
-            self.data.train_documents,
+            self.corpus_files(),
             card=render_card(info, self.model.config, model_ref=str(self.out_dir)),
         )
         self.model.load_state_dict(current)
+
+    def corpus_files(self) -> CorpusFiles:
+        if self._corpus_files is None:
+            self._corpus_files = CorpusFiles.of(self.data.train_documents)
+        return self._corpus_files
 
     def save_summary(self) -> None:
         """At the end: add the unigram baseline and why it stopped to the saved card (weights unchanged)."""
