@@ -101,15 +101,34 @@ def document_stream(tokenizer: Tokenizer, documents: list[str]) -> TokenStream:
     return TokenStream.from_documents(tokenizer, documents)
 
 
+@dataclass
+class ScoringSet:
+    """Documents ready to be scored: encoded once, with what their bits per character divide by and
+    add (a training run scores the same samples at every evaluation)."""
+
+    stream: TokenStream
+    characters: int
+    spelling_nats: float  # word level: what spelling out the `<unk>` words costs
+
+    @classmethod
+    def of(cls, tokenizer: Tokenizer, documents: list[str]) -> ScoringSet:
+        return cls(
+            document_stream(tokenizer, documents),
+            count_characters(documents),
+            unknown_spelling_nats(tokenizer, documents),
+        )
+
+
+def score(model: LSTMLanguageModel, documents: ScoringSet, batch_size: int = 16) -> Metrics:
+    nats = document_nats(model, documents.stream, batch_size=batch_size)
+    return summarize(nats, documents.stream.num_targets, documents.characters, documents.spelling_nats)
+
+
 def evaluate(
     model: LSTMLanguageModel, tokenizer: Tokenizer, documents: list[str], batch_size: int = 16
 ) -> Metrics:
     """loss (nats/token), perplexity, bits_per_char, tokens, characters on `documents`."""
-    stream = document_stream(tokenizer, documents)
-    nats = document_nats(model, stream, batch_size=batch_size)
-    return summarize(
-        nats, stream.num_targets, count_characters(documents), unknown_spelling_nats(tokenizer, documents)
-    )
+    return score(model, ScoringSet.of(tokenizer, documents), batch_size)
 
 
 def unigram_metrics(
@@ -117,13 +136,14 @@ def unigram_metrics(
     train_documents: list[str],
     val_documents: list[str],
     train_stream: TokenStream | None = None,
+    val_set: ScoringSet | None = None,
 ) -> Metrics:
     """A model that ignores context: add-one smoothed token frequencies from the training set (its
-    stream's targets, counted at once when the caller has the stream already)."""
+    stream and the held-out set are encoded again only when the caller does not have them)."""
     train_stream = train_stream or document_stream(tokenizer, train_documents)
+    val_set = val_set or ScoringSet.of(tokenizer, val_documents)
     counts = np.bincount(train_stream.tokens[1:], minlength=len(tokenizer)) + 1
     log_probs = np.log(counts) - np.log(counts.sum())
-    val_ids = document_stream(tokenizer, val_documents).tokens[1:]
+    val_ids = val_set.stream.tokens[1:]
     nats = -float(log_probs[val_ids].sum())
-    spelling = unknown_spelling_nats(tokenizer, val_documents)
-    return summarize(nats, len(val_ids), count_characters(val_documents), spelling)
+    return summarize(nats, len(val_ids), val_set.characters, val_set.spelling_nats)

@@ -45,7 +45,7 @@ from .data import TrainingData, prepare_data, sample_documents
 from .device import bf16_works, native_bf16, resolve_device
 from .distributed import from_rank0, rank_and_world, weights_agree
 from .errors import TrainingError
-from .metrics import Metrics, document_stream, evaluate, unigram_metrics
+from .metrics import Metrics, ScoringSet, score, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .sampling import SAMPLE_TEMPERATURES, generate
 from .sizing import EVALUATIONS_PER_BUDGET, fit_to_corpus
@@ -166,15 +166,22 @@ class Trainer:
         self.stop_requested = False
         # Periodic evaluations score a fixed sample of held-out documents (at most eval_tokens tokens)
         # and a training sample as large in characters; the whole held-out set is scored at the end.
-        val_sizes = np.diff(document_stream(data.tokenizer, data.val_documents).starts).tolist()
+        # Each set is encoded once here and scored as often as the run evaluates.
+        self.val_set = ScoringSet.of(data.tokenizer, data.val_documents)
+        val_sizes = np.diff(self.val_set.stream.starts).tolist()
         budget = math.inf if config.eval_tokens is None else config.eval_tokens
         self.val_sample = sample_documents(data.val_documents, val_sizes, budget, config.seed)
+        whole = len(self.val_sample) == len(data.val_documents)
+        self.val_sample_set = self.val_set if whole else ScoringSet.of(data.tokenizer, self.val_sample)
         characters = sum(len(doc) + 1 for doc in self.val_sample)
         train_sizes = [len(doc) + 1 for doc in data.train_documents]
         self.train_sample = sample_documents(data.train_documents, train_sizes, characters, config.seed)
+        self.train_sample_set = ScoringSet.of(data.tokenizer, self.train_sample)
         self.last_evaluation = (0.0, 0.0)  # (training seconds when it ended, how long it took)
         self._corpus_files: CorpusFiles | None = None
-        self.unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents, data.train_stream)
+        self.unigram = unigram_metrics(
+            data.tokenizer, data.train_documents, data.val_documents, data.train_stream, self.val_set
+        )
 
     # ------------------------------------------------------------------ schedule
     def _groups(self, epoch: int, seed: int, seq_len: int) -> list:
@@ -233,8 +240,8 @@ class Trainer:
         return loss.item(), tuple(s.detach() for s in state)
 
     def evaluate(self, train_loss: float) -> Evaluation:
-        metrics = evaluate(self.model, self.data.tokenizer, self.val_sample)
-        train_metrics = evaluate(self.model, self.data.tokenizer, self.train_sample)
+        metrics = score(self.model, self.val_sample_set)
+        train_metrics = score(self.model, self.train_sample_set)
         run = self.state
         is_best = metrics.loss < run.best_val_loss
         if is_best:
@@ -345,8 +352,8 @@ class Trainer:
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
         self.model.eval()
-        if self.rank == 0 and len(self.val_sample) < len(self.data.val_documents):  # the whole held-out set, once
-            self.state.best_metrics = evaluate(self.model, self.data.tokenizer, self.data.val_documents)
+        if self.rank == 0 and self.val_sample_set is not self.val_set:  # the whole held-out set, once
+            self.state.best_metrics = score(self.model, self.val_set)
         self.info.unigram, self.info.stopped_because = self.unigram, reason
         self.info.eval_sample_documents = len(self.val_sample)
         if self.out_dir and self.best_weights is not None:
