@@ -26,6 +26,8 @@ from pathlib import Path
 
 from common import ROOT, report
 
+from textgen.distributed import launch_command
+
 SHARED = ROOT.parent / "shared" / "corpora"
 
 
@@ -51,15 +53,7 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path) -> 
     train += ["--max-minutes", f"{budget / 60:g}", "--hidden-size", "256", "--dropout", "0"]
     env = {**os.environ, "TEXTGEN_TIMINGS": "1", "TQDM_DISABLE": "1", "TEXTGEN_TOKEN_CACHE": str(cache)}
     if processes > 1:
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node",
-            str(processes),
-        ]
-        command += train
+        command = launch_command(processes, train)
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // processes))
     else:
         command = [sys.executable, *train]

@@ -6,27 +6,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 from conftest import ROOT
 
 from textgen import load_folder
+from textgen.distributed import launch_command
 
 pytestmark = pytest.mark.slow
 
 
 def torchrun(*args: str) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        "train.py",
-        *args,
-    ]
+    command = launch_command(2, ["train.py", *args])
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}  # two processes on two cores
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 

@@ -14,9 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 
 import torch
 import torch.distributed as dist
+
+
+def launch_command(processes: int, script_and_args: list[str]) -> list[str]:
+    """The command line that runs a script under torchrun on this machine (`torchrun --standalone`,
+    through this Python, so the same environment), with `processes` processes."""
+    run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
+    return [*run, *script_and_args]
 
 
 def start() -> bool:
