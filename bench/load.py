@@ -127,6 +127,14 @@ def phase(url: str, users: int, calls: int, length: int) -> dict:
     }
 
 
+def root_label(root: Path) -> str:
+    """The served checkout as its commit, not as a path on this machine."""
+    commit = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return f"commit {commit.stdout.strip()}" if commit.returncode == 0 else root.name
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, nargs="+", default=[1, 20, 50])
@@ -169,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         {
             "command": "python bench/load.py " + " ".join(argv or sys.argv[1:]),
             "length": args.length,
-            "root": str(args.root),
+            "root": root_label(args.root),
             "crowds": crowds,
             "during_training": during,
             "training_finished": trained,

@@ -1,7 +1,7 @@
 """Starting from a base model against starting from nothing: one minute on a small upload.
 
-    python bench/start_from.py --base checkpoints/english-char --upload quotes-40k.txt \\
-        [--lrs 0.002 0.005 0.01] [--minutes 1]
+    python bench/start_from.py --base checkpoints/english-char \\
+        --upload ../shared/corpora/quotes_cp1252.json --sample-bytes 40000 [--lrs 0.002 0.005 0.01] [--minutes 1]
 
 The upload is text the base never saw. Every run uses the app's settings for a one-minute run
 ("auto" size, early stopping) on the same split of the upload; the base runs use its architecture
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from dataclasses import replace
 
@@ -51,15 +52,35 @@ def one_run(documents, minutes: float, base=None, lr: float | None = None) -> di
     }
 
 
+def sample_bytes(documents: list[str], wanted: int) -> list[str]:
+    """Documents in a seed-0 shuffled order until they reach `wanted` bytes (one per line in a file)."""
+    shuffled = list(documents)
+    random.Random(0).shuffle(shuffled)
+    chosen, size = [], 0
+    for doc in shuffled:
+        chosen.append(doc)
+        size += len(doc.encode("utf-8")) + 1
+        if size >= wanted:
+            break
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", required=True)
     parser.add_argument("--upload", required=True, help="a corpus file the base never saw")
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.002, 0.005, 0.01])
     parser.add_argument("--minutes", type=float, default=1.0)
+    parser.add_argument(
+        "--sample-bytes",
+        type=int,
+        help="use a sample of the upload: its documents shuffled with seed 0, taken until this many UTF-8 bytes",
+    )
     parser.add_argument("--name", default="start_from")
     args = parser.parse_args(argv)
     documents = load_corpus(args.upload).documents
+    if args.sample_bytes:
+        documents = sample_bytes(documents, args.sample_bytes)
     base = load_folder(args.base)
     runs = [one_run(documents, args.minutes)]
     print(json.dumps(runs[-1], ensure_ascii=False), flush=True)
@@ -72,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
             "command": "python bench/start_from.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "base": args.base,
             "upload": args.upload,
+            "documents": len(documents),
             "runs": runs,
         },
     )
