@@ -71,12 +71,14 @@ MAX_BATCH_ROWS = int(os.environ.get("TEXTGEN_MAX_BATCH_ROWS", "64"))
 TRAIN_CONCURRENCY = int(os.environ.get("TEXTGEN_TRAIN_CONCURRENCY", "1"))
 SESSION_TTL_MINUTES = float(os.environ.get("TEXTGEN_SESSION_TTL_MINUTES", "60"))
 DEVICE = os.environ.get("TEXTGEN_DEVICE", "auto")
+# The weights' precision for generating: auto is bf16 on a CPU that does bf16 natively (twice the
+# streams per second there, for 0.0001 bits/char: BENCHMARKS.md), else fp32.
+DECODING_PRECISION = os.environ.get("TEXTGEN_DECODING_PRECISION", "auto")
 # On a Hugging Face Space, users sign in with Hugging Face to push (README front matter: hf_oauth).
 # Elsewhere a LoginButton would make Gradio ask the Hub for a local token at start, which fails
 # offline: local runs keep the token box instead.
 ON_SPACE = bool(os.environ.get("SPACE_ID"))
 SCRATCH = "scratch"  # the "Start from" choice that trains a new model
-STREAM_INTERVAL = 0.05  # seconds between streamed updates: ~20 a second is smooth enough
 STATUS_INTERVAL = 1.0  # seconds between training status updates
 PLOT_COLORS = {"train": "#4f46e5", "validation": "#ea580c", "unigram": "#9ca3af"}
 NO_CHANGE = gr.skip()
@@ -86,7 +88,11 @@ SCROLL_TO_RESULTS = "() => document.getElementById('results')?.scrollIntoView({b
 I18N = gr.I18n(**{locale: labels(locale) for locale in LOCALES})
 # Shipped models for everyone, trained and uploaded ones private to a browser session.
 REGISTRY = ModelRegistry(
-    CHECKPOINT_DIR, resolve_device(DEVICE), session_ttl=60 * SESSION_TTL_MINUTES, max_batch_rows=MAX_BATCH_ROWS
+    CHECKPOINT_DIR,
+    resolve_device(DEVICE),
+    session_ttl=60 * SESSION_TTL_MINUTES,
+    max_batch_rows=MAX_BATCH_ROWS,
+    decoding_precision=DECODING_PRECISION,
 )
 
 
@@ -208,7 +214,7 @@ def generate(
                 yield prompt or "", NO_CHANGE
         record: list[Step] = []
         text = prompt or ""
-        for texts in stream_texts(recorded(job, record), prompt or "", interval=STREAM_INTERVAL):
+        for texts in stream_texts(recorded(job.batches(), record), prompt or ""):
             text = join_samples(texts)
             yield text, NO_CHANGE
     except TextgenError as err:
@@ -219,11 +225,11 @@ def generate(
     yield text, Run(model, session_id(request), prompt or "", record)  # API clients get the text, plainly
 
 
-def recorded(steps, record: list[Step]):
-    """The steps as they come, each also kept in `record` for the views."""
-    for step in steps:
-        record.append(step)
-        yield step
+def recorded(batches, record: list[Step]):
+    """The batches of steps as they come, each step also kept in `record` for the views."""
+    for batch in batches:
+        record.extend(batch)
+        yield batch
 
 
 def join_samples(texts: list[str]) -> str:
@@ -272,7 +278,7 @@ def compare_temperatures(
             length=whole_number(length, "length must be a whole number, not {value}"),
             seed=optional_seed(seed),
         )
-        for texts in stream_texts(job, prompt or "", interval=STREAM_INTERVAL):
+        for texts in stream_texts(job.batches(), prompt or ""):
             yield tuple(texts)
     except TextgenError as err:
         raise user_error(err, request) from None

@@ -1,9 +1,9 @@
 """Load on the real app, over loopback: many gradio_client users generating at once.
 
-    python bench/load.py [--users 1 20 50 --calls 3 --training-users 20 --length 200] [--root DIR]
+    python bench/load.py [--users 1 20 50 --calls 3 --training-users 20 --length 200] [--baseline DIR ...]
 
-Starts `python app.py` (of this checkout, or of `--root`: another checkout, to compare versions in
-one sitting) on a free 127.0.0.1 port, then
+Starts `python app.py` on a free 127.0.0.1 port (first of each `--baseline` checkout, then of this
+one, one after the other in one run, so that versions compare on the same machine state), then
 1. for each number in `--users`, that many clients, each making `--calls` /generate calls
    (nyt-char, `--length` characters, its own seed) at the same moment;
 2. a training run in another session (tiny Shakespeare's first 40 KB, char, tiny, 1 minute)
@@ -16,6 +16,7 @@ timeout, and the server is stopped at the end.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import socket
@@ -30,6 +31,7 @@ from pathlib import Path
 from common import ROOT, report
 
 CALL_TIMEOUT = 300
+POLL_SECONDS = 0.02  # how often a simulated user looks for new text
 
 
 def free_port() -> int:
@@ -69,11 +71,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def one_user(url: str, calls: int, length: int, user: int) -> list[dict]:
-    """A user's calls in a row: latency, time to the first streamed text, characters, or the error."""
-    from gradio_client import Client
+def one_user(client, calls: int, length: int, user: int) -> list[dict]:
+    """A user's calls in a row: latency, time to the first streamed text, characters, or the error.
 
-    client = Client(url, verbose=False)
+    The partial results are polled every POLL_SECONDS instead of iterated: gradio_client's iterator
+    waits by spinning (a 1 ms sleep under a lock), and 50 of them spinning took more CPU than the
+    server on this 2-core machine, and never returns if the job ends without a FINISHED status."""
     results = []
     for call in range(calls):
         started = time.perf_counter()
@@ -83,16 +86,44 @@ def one_user(url: str, calls: int, length: int, user: int) -> list[dict]:
                 model="nyt-char", prompt="The", temperature=0.8, length=length,
                 seed=1000 * user + call, api_name="/generate",
             )  # fmt: skip
-            for partial in job:
-                if first is None and len(partial) > len("The"):
+            while not job.done():
+                if first is None and any(len(partial) > len("The") for partial in job.outputs()):
                     first = time.perf_counter() - started
+                if time.perf_counter() - started > CALL_TIMEOUT:
+                    raise TimeoutError(f"no result within {CALL_TIMEOUT} s")
+                time.sleep(POLL_SECONDS)
             text = job.result(timeout=CALL_TIMEOUT)
+            latency = time.perf_counter() - started
             results.append(
-                {"latency": time.perf_counter() - started, "first": first, "chars": len(text) - len("The")}
+                {"latency": latency, "first": latency if first is None else first, "chars": len(text) - len("The")}
             )
         except Exception as err:  # a benchmark counts failures instead of stopping at the first
             results.append({"error": f"{type(err).__name__}: {str(err)[:120]}"})
     return results
+
+
+def lighter_clients() -> None:
+    """Make each simulated user cost the shared CPU less. gradio_client opens a new httpx client for
+    most requests, and each builds an SSL context (reading the CA bundle) even for http:// URLs: that
+    was half the load generator's CPU, taken from the server on the same 2 cores. The clients here
+    share one context instead (they only ever talk to http://127.0.0.1)."""
+    import httpx._transports.default as transports
+
+    transports.create_ssl_context = functools.cache(transports.create_ssl_context)
+
+
+def connected_client(url: str):
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    client.predict(model="nyt-char", prompt="A", length=1, api_name="/generate")
+    return client
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -103,15 +134,19 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)], 3)
 
 
-def phase(url: str, users: int, calls: int, length: int) -> dict:
-    started = time.perf_counter()
+def phase(url: str, users: int, calls: int, length: int, server_pid: int) -> dict:
+    """`users` clients connect first and make one 1-character call each (as people open the page,
+    whose load event starts their session, before they press Generate), then all make their calls at
+    the same moment; only those calls are measured."""
     with ThreadPoolExecutor(max_workers=users) as pool:
-        runs = list(pool.map(lambda u: one_user(url, calls, length, u), range(users)))
+        clients = list(pool.map(lambda _: connected_client(url), range(users)))
+        started, server_cpu, client_cpu = time.perf_counter(), cpu_seconds(server_pid), time.process_time()
+        runs = list(pool.map(lambda u: one_user(clients[u], calls, length, u), range(users)))
     wall = time.perf_counter() - started
     results = [r for run in runs for r in run]
     ok = [r for r in results if "error" not in r]
     latencies = [r["latency"] for r in ok]
-    firsts = [r["first"] for r in ok if r["first"] is not None]
+    firsts = [r["first"] for r in ok]
     errors = [r["error"] for r in results if "error" in r]
     return {
         "users": users,
@@ -124,6 +159,9 @@ def phase(url: str, users: int, calls: int, length: int) -> dict:
         "first_text_p95_s": percentile(firsts, 95),
         "tokens_per_s": round(sum(r["chars"] for r in ok) / wall),
         "wall_s": round(wall, 1),
+        # Both share the machine's cores: what the load generator itself costs is shown, not hidden.
+        "server_cpu_s": round(cpu_seconds(server_pid) - server_cpu, 1),
+        "client_cpu_s": round(time.process_time() - client_cpu, 1),
     }
 
 
@@ -132,56 +170,91 @@ def root_label(root: Path) -> str:
     commit = subprocess.run(
         ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     )
-    return f"commit {commit.stdout.strip()}" if commit.returncode == 0 else root.name
+    if commit.returncode != 0:
+        return root.name
+    changed = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
+    return f"commit {commit.stdout.strip()}" + (" with uncommitted changes" if changed.stdout.strip() else "")
+
+
+def serve_and_load(root: Path, args: argparse.Namespace) -> dict:
+    """One checkout's app.py under every crowd, then under a crowd during a training run."""
+    from gradio_client import Client, handle_file
+
+    process, url = start_app({"TEXTGEN_CHECKPOINTS": str(ROOT / "checkpoints")}, root)  # the same models
+    try:
+        Client(url, verbose=False).predict(model="nyt-char", prompt="A", length=5, api_name="/generate")  # warm
+        rss_before = rss_mb(process.pid)
+        crowds = []
+        for users in args.users:
+            crowds.append(phase(url, users, args.calls, args.length, process.pid))
+            print(root_label(root), "crowd:", crowds[-1], flush=True)
+        during, trained = None, None
+        if args.training_users:
+            with tempfile.TemporaryDirectory() as tmp:
+                corpus = Path(tmp) / "shakespeare-40k.txt"
+                text = (ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt").read_text(encoding="utf-8")
+                corpus.write_text(text[:40_000], encoding="utf-8")
+                training = Client(url, verbose=False).submit(
+                    path=handle_file(str(corpus)), column=None, level="char", size="tiny",
+                    minutes=1.0, prompt="", api_name="/train",
+                )  # fmt: skip
+                while not training.outputs() and not training.done():
+                    time.sleep(0.1)
+                during = phase(url, args.training_users, args.calls, args.length, process.pid)
+                print(root_label(root), "during training:", during, flush=True)
+                trained = "ready" in str(training.result(timeout=CALL_TIMEOUT)[2])
+        rss_after = rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return {
+        "root": root_label(root),
+        "crowds": crowds,
+        "during_training": during,
+        "training_finished": trained,
+        "server_rss_mb": {"before": round(rss_before), "after": round(rss_after)},
+    }
+
+
+def ratios(baseline: dict, run: dict) -> list[dict]:
+    """Per crowd: baseline p95 latency / this p95 latency, and this throughput / the baseline's."""
+    rows = []
+    for base, this in zip(baseline["crowds"], run["crowds"]):
+        rows.append(
+            {
+                "users": this["users"],
+                "latency_p95": round(base["latency_p95_s"] / this["latency_p95_s"], 2),
+                "first_text_p95": round(base["first_text_p95_s"] / this["first_text_p95_s"], 2),
+                "tokens_per_s": round(this["tokens_per_s"] / base["tokens_per_s"], 2),
+            }
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, nargs="+", default=[1, 20, 50])
     parser.add_argument("--calls", type=int, default=3)
-    parser.add_argument("--training-users", type=int, default=20)
+    parser.add_argument("--training-users", type=int, default=20, help="0: skip the phase during training")
     parser.add_argument("--length", type=int, default=200)
-    parser.add_argument("--label", default="", help="a name for this run in the results (e.g. before/after)")
-    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose app.py to serve")
+    parser.add_argument(
+        "--baseline", type=Path, nargs="*", default=[],
+        help="other checkouts (git worktrees) served first, one after the other, with the same load",
+    )  # fmt: skip
+    parser.add_argument("--name", default="load", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
-    from gradio_client import Client, handle_file
-
-    process, url = start_app({"TEXTGEN_CHECKPOINTS": str(ROOT / "checkpoints")}, args.root)  # the same models
-    try:
-        Client(url, verbose=False).predict(model="nyt-char", prompt="A", length=5, api_name="/generate")  # warm
-        rss_before = rss_mb(process.pid)
-        crowds = []
-        for users in args.users:
-            crowds.append(phase(url, users, args.calls, args.length))
-            print("crowd:", crowds[-1], flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            corpus = Path(tmp) / "shakespeare-40k.txt"
-            text = (ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt").read_text(encoding="utf-8")
-            corpus.write_text(text[:40_000], encoding="utf-8")
-            trainer = Client(url, verbose=False)
-            training = trainer.submit(
-                path=handle_file(str(corpus)), column=None, level="char", size="tiny",
-                minutes=1.0, prompt="", api_name="/train",
-            )  # fmt: skip
-            while not training.outputs() and not training.done():
-                time.sleep(0.1)
-            during = phase(url, args.training_users, args.calls, args.length)
-            print("during training:", during, flush=True)
-            trained = "ready" in str(training.result(timeout=CALL_TIMEOUT)[2])
-        rss_after = rss_mb(process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    lighter_clients()
+    runs = [serve_and_load(root, args) for root in [*args.baseline, ROOT]]
     report(
-        "load" + (f"_{args.label}" if args.label else ""),
+        args.name,
         {
             "command": "python bench/load.py " + " ".join(argv or sys.argv[1:]),
             "length": args.length,
-            "root": root_label(args.root),
-            "crowds": crowds,
-            "during_training": during,
-            "training_finished": trained,
-            "server_rss_mb": {"before": round(rss_before), "after": round(rss_after)},
+            "runs": runs,
+            # ratio > 1: this checkout is better (shorter latency, more tokens per second)
+            "against_first_baseline": ratios(runs[0], runs[-1]) if len(runs) > 1 else None,
         },
     )
 

@@ -61,6 +61,18 @@ def open_page(browser, url, viewport=DESKTOP, locale="en-US"):
     return page
 
 
+def set_slider(page, elem_id: str, value: str) -> None:
+    """Move a Gradio slider through its range input (typing in its number box commits only on blur,
+    a race). A slider just shown (an accordion opened) may still set its initial value after the
+    move, so the move is repeated until the number box shows it."""
+    for _ in range(20):
+        page.locator(f"#{elem_id} input[type=range]").fill(value)
+        page.wait_for_timeout(100)
+        if float(page.locator(f"#{elem_id} input[type=number]").input_value()) == pytest.approx(float(value)):
+            return
+    raise AssertionError(f"the {elem_id} slider did not take {value}")
+
+
 def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
@@ -85,12 +97,9 @@ def in_view(page, selector: str) -> bool:
 def test_generate_a_chosen_samples_shading_and_compare_in_view(browser, app_url):
     page = open_page(browser, app_url)
     page.locator("#prompt textarea").fill("Senate")
-    page.locator("#temperature input[type=range]").fill("0.3")  # moves the range and fires its input event
-    assert float(page.locator("#temperature input[type=number]").input_value()) == pytest.approx(0.3)
+    set_slider(page, "temperature", "0.3")
     page.get_by_text("Advanced").click()
-    # The range, like temperature's: typing in the slider's number box commits only on blur, a race.
-    page.locator("#num-samples input[type=range]").fill("3")
-    assert page.locator("#num-samples input[type=number]").input_value() == "3"
+    set_slider(page, "num-samples", "3")
     page.locator("#generate").click()
     page.wait_for_function("() => document.querySelectorAll('#confidence span').length > 20", timeout=WAIT)
     text = page.locator("#output textarea").input_value()
@@ -141,8 +150,7 @@ def test_train_and_watch_the_plot_while_it_runs_then_push_picker(browser, app_ur
     page = open_page(browser, app_url)
     page.get_by_role("tab", name="Train").click()
     page.locator("#upload input[type=file]").set_input_files(str(corpus))
-    page.locator("#minutes input[type=range]").fill("0.5")
-    assert float(page.locator("#minutes input[type=number]").input_value()) == pytest.approx(0.5)
+    set_slider(page, "minutes", "0.5")
     page.locator("#train").click()
     # While it trains: the plot has drawn points, the status line has its own progress bar, and
     # nothing covers the plot.

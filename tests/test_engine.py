@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import torch
 from conftest import ROOT
 
 from textgen import generate, load_folder, stream_texts
@@ -24,7 +25,7 @@ def read_all(jobs: list, prompts: list[str]) -> list[list[str]]:
     results: list = [None] * len(jobs)
 
     def reader(i):
-        *_, texts = stream_texts(jobs[i], prompts[i])
+        *_, texts = stream_texts(jobs[i].batches(), prompts[i])
         results[i] = texts
 
     threads = [threading.Thread(target=reader, args=(i,)) for i in range(len(jobs))]
@@ -48,10 +49,14 @@ def crowd_settings(i: int) -> dict:
 
 
 @pytest.mark.slow
-def test_a_seeded_request_writes_the_same_alone_and_among_30_others(shipped):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+def test_a_seeded_request_writes_the_same_alone_and_among_30_others(shipped, dtype):
+    """bf16: the weights the app decodes with on a CPU with native bf16 (the engine's own copy)."""
+    engine = DecodingEngine(shipped.model, shipped.tokenizer, dtype=dtype)
+    model = engine.model
+    assert model.head.weight.dtype == dtype and shipped.model.head.weight.dtype == torch.float32
     target = {"temperature": 0.8, "length": 200, "top_k": 40, "num_samples": 2, "seed": 7}
-    alone = generate(shipped.model, shipped.tokenizer, "Senate", **target)
-    engine = DecodingEngine(shipped.model, shipped.tokenizer)
+    alone = generate(model, shipped.tokenizer, "Senate", **target)
     prompts = ["The", "How", "A", "Trump", "New York", "Why"] * 5
     jobs = [engine.submit(p, **crowd_settings(i)) for i, p in enumerate(prompts[:15])]
     jobs.append(engine.submit("Senate", **target))  # joins while the others run
@@ -60,7 +65,7 @@ def test_a_seeded_request_writes_the_same_alone_and_among_30_others(shipped):
     assert [t[len("Senate") :] for t in texts[15]] == alone
     for i, prompt in enumerate(prompts[:15]):  # the others got theirs too, as if each were alone
         assert texts[i] is not None and all(t.startswith(prompt) for t in texts[i])
-        direct = generate(shipped.model, shipped.tokenizer, prompt, **crowd_settings(i))
+        direct = generate(model, shipped.tokenizer, prompt, **crowd_settings(i))
         assert [t[len(prompt) :] for t in texts[i]] == direct
 
 
@@ -72,7 +77,7 @@ def test_a_reader_that_stops_leaves_the_batch_and_the_others_finish(shipped):
         if count == 5:
             break  # the page closed: the iterator is dropped
     assert leaver.cancelled.is_set()
-    *_, texts = stream_texts(stayer, "How")
+    *_, texts = stream_texts(stayer.batches(), "How")
     assert texts == ["How" + generate(shipped.model, shipped.tokenizer, "How", length=120, seed=2)[0]]
 
 
@@ -93,3 +98,23 @@ def test_bad_settings_are_refused_at_submit(shipped):
     engine = DecodingEngine(shipped.model, shipped.tokenizer)
     with pytest.raises(GenerationError, match="temperature"):
         engine.submit("The", temperature=-1)
+
+
+def test_a_reader_is_woken_once_per_pace_not_once_per_token(shipped):
+    engine = DecodingEngine(shipped.model, shipped.tokenizer)
+    job = engine.submit("The", length=150, seed=3)
+    job.pace = lambda: 60.0  # far longer than the request takes: only its end wakes the reader again
+    batches = list(job.batches())
+    assert 1 <= len(batches) <= 2 and sum(len(batch) for batch in batches) == 150
+    *_, texts = stream_texts(batches, "The")
+    assert texts == ["The" + generate(shipped.model, shipped.tokenizer, "The", length=150, seed=3)[0]]
+
+
+def test_the_pace_grows_with_the_crowd(shipped):
+    engine = DecodingEngine(shipped.model, shipped.tokenizer)
+    alone = engine.pace()
+    jobs = [engine.submit("The", length=2000, seed=i) for i in range(60)]
+    crowded = engine.pace()
+    for job in jobs:
+        job.cancel()
+    assert crowded > alone

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from textgen import CharTokenizer, GenerationError, LSTMConfig, LSTMLanguageModel, generate, generate_steps
-from textgen.sampling import top_k_mask, top_p_mask
+from textgen.sampling import choose_tokens, nucleus_mask
 
 
 @pytest.fixture
@@ -15,21 +15,65 @@ def model_and_tokenizer():
     return model.eval(), tokenizer
 
 
-def test_top_k_mask_keeps_exactly_k():
+def keep_mask(logits, top_k, top_p):
+    rows = logits.size(0)
+    masked = nucleus_mask(logits, torch.full((rows,), top_k), torch.full((rows,), float(top_p)))
+    return torch.isfinite(masked).tolist()
+
+
+def test_top_k_keeps_exactly_k():
     logits = torch.tensor([[1.0, 5.0, 3.0, 4.0, 2.0]])
-    masked = top_k_mask(logits, 2)
-    assert torch.isfinite(masked).tolist() == [[False, True, False, True, False]]
-    assert torch.equal(top_k_mask(logits, 0), logits)
+    assert keep_mask(logits, 2, 1.0) == [[False, True, False, True, False]]
+    assert torch.equal(nucleus_mask(logits, torch.tensor([0]), torch.tensor([1.0])), logits)
 
 
-def test_top_p_mask_keeps_smallest_set_reaching_p():
-    probs = torch.tensor([[0.5, 0.05, 0.3, 0.15]])
-    logits = probs.log()
-    kept = torch.isfinite(top_p_mask(logits, 0.75)).tolist()
-    assert kept == [[True, False, True, False]]  # 0.5 + 0.3 reaches 0.75
-    assert torch.isfinite(top_p_mask(logits, 0.5)).sum() == 1  # the top token alone
-    assert torch.isfinite(top_p_mask(logits, 0.81)).sum() == 3
-    assert torch.equal(top_p_mask(logits, 1.0), logits)
+def test_top_p_keeps_smallest_set_reaching_p():
+    logits = torch.tensor([[0.5, 0.05, 0.3, 0.15]]).log()
+    assert keep_mask(logits, 0, 0.75) == [[True, False, True, False]]  # 0.5 + 0.3 reaches 0.75
+    assert sum(keep_mask(logits, 0, 0.5)[0]) == 1  # the top token alone
+    assert sum(keep_mask(logits, 0, 0.81)[0]) == 3
+    assert sum(keep_mask(logits, 2, 0.81)[0]) == 2  # top-k first, then the nucleus of what is left
+
+
+def test_each_row_keeps_its_own_top_k_and_top_p_and_rows_with_neither_are_untouched():
+    torch.manual_seed(0)
+    logits = torch.randn(4, 50)
+    masked = nucleus_mask(logits, torch.tensor([0, 3, 0, 10]), torch.tensor([1.0, 1.0, 0.5, 0.9]))
+    assert torch.equal(masked[0], logits[0])  # off, beside rows that sort and cut
+    assert torch.isfinite(masked[1]).sum() == 3
+    kept = logits[2][torch.isfinite(masked[2])]
+    probs = logits[2].softmax(-1)
+    assert probs[torch.isfinite(masked[2])].sum() >= 0.5 > probs[logits[2] > kept.min()].sum()
+    assert 1 <= torch.isfinite(masked[3]).sum() <= 10
+
+
+def test_a_rows_token_depends_only_on_its_logits_settings_and_random_number():
+    torch.manual_seed(1)
+    logits = torch.randn(6, 80)
+    temperatures = torch.tensor([[0.0], [0.5], [1.0], [1.3], [0.8], [1.0]])
+    top_k = torch.tensor([0, 0, 5, 0, 20, 0])
+    top_p = torch.tensor([1.0, 0.9, 1.0, 1.0, 0.7, 1.0])
+    uniforms = torch.rand(6)
+    together, probs = choose_tokens(logits.clone(), temperatures, top_k, top_p, uniforms, unk_id=0)
+    for row in range(6):
+        alone, prob = choose_tokens(
+            logits[row : row + 1].clone(), temperatures[row : row + 1], top_k[row : row + 1],
+            top_p[row : row + 1], uniforms[row : row + 1], unk_id=0,
+        )  # fmt: skip
+        assert alone.item() == together[row].item() and prob.item() == probs[row].item()
+    assert together[0] == logits[0, 1:].argmax() + 1  # temperature 0: the likeliest (never <unk>, id 0)
+
+
+def test_extreme_random_numbers_never_pick_a_masked_token():
+    logits = torch.tensor([[9.0, 1.0, 2.0, -50.0, -60.0]])  # the tail is almost, not quite, impossible
+    for u in (0.0, 1.0 - 2**-24):
+        for top_k, top_p in ((0, 1.0), (2, 1.0), (0, 0.5)):
+            chosen, _ = choose_tokens(
+                logits.clone(), torch.tensor([[1.0]]), torch.tensor([top_k]), torch.tensor([top_p]),
+                torch.tensor([u]), unk_id=0,
+            )  # fmt: skip
+            allowed = {0: {1, 2, 3, 4}, 2: {1, 2}}.get(top_k, {2}) if top_p == 1.0 else {2}
+            assert chosen.item() in allowed
 
 
 def test_temperature_zero_is_deterministic_and_greedy(model_and_tokenizer):

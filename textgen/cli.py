@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .corpus import read_documents
-from .device import resolve_device
+from .device import DECODING_PRECISIONS, decoding_dtype, resolve_device
 from .errors import CorpusError, TextgenError
 from .export import export_onnx
 from .hub import load_model, push_folder, quiet_hub_logging
@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=None, help="reproduce a result (printed if not given)")
     gen.add_argument("--stop-at-eos", action="store_true", help="end each sample at the end of a document")
     gen.add_argument("--device", default="auto")
+    gen.add_argument(
+        "--precision",
+        choices=DECODING_PRECISIONS,
+        default="auto",
+        help="weights' precision for generating: auto: bf16 on a CPU with native bf16 (as in the app), else fp32",
+    )
 
     ev = commands.add_parser("evaluate", help="held-out metrics of a model on a text file")
     ev.add_argument("--model", required=True)
@@ -52,13 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_generate(args: argparse.Namespace) -> None:
     validate_settings(args.temperature, args.length, args.top_k, args.top_p, args.num_samples, args.seed)
-    loaded = load_model(args.model, resolve_device(args.device))
+    device = resolve_device(args.device)
+    loaded = load_model(args.model, device)
     unknown = sorted({token.strip() for token in loaded.tokenizer.unknown_tokens(args.prompt)} - {""})
     if unknown:
         print(f"note: the model has never seen {unknown[:10]}; they read as <unk>", file=sys.stderr)
     seed = new_seed() if args.seed is None else args.seed
     steps = generate_steps(
-        loaded.model,
+        loaded.model.for_decoding(decoding_dtype(device, args.precision)),
         loaded.tokenizer,
         args.prompt,
         temperature=args.temperature,

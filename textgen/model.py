@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import asdict, dataclass, fields
 
@@ -147,6 +148,13 @@ class LSTMLanguageModel(nn.Module):
         for start in range(0, tokens.size(1), chunk):
             output, state = self.lstm(self.embedding(tokens[:, start : start + chunk]), state)
         return self.head(output[:, -1]), state
+
+    def for_decoding(self, dtype: torch.dtype = torch.float32) -> LSTMLanguageModel:
+        """The model for generating with weights in `dtype`: itself (in eval mode) for float32, else
+        a copy, so that training and saving keep the float32 weights."""
+        if dtype == self.head.weight.dtype:
+            return self.eval()
+        return copy.deepcopy(self).to(dtype).eval()
 
     def initial_state(self, batch_size: int) -> State:
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -76,24 +75,52 @@ def validate_settings(
         raise GenerationError("the random seed must be a whole number from 0 to {max}", max=MAX_SEED)
 
 
-def top_k_mask(logits: torch.Tensor, k: int) -> torch.Tensor:
-    """Logits with all but the k largest of each row set to -inf (k=0: unchanged)."""
-    if k <= 0 or k >= logits.size(-1):
-        return logits
-    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
-    return logits.masked_fill(logits < kth, float("-inf"))
+def nucleus_mask(scaled: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
+    """Logits with each row's tokens outside its top-k (k 0: off) and outside its top-p nucleus set
+    to -inf: the smallest set of most likely tokens whose probability reaches p (1: off).
+
+    Rows with both off come back exactly as they were, whatever the other rows ask for: a request's
+    text must not depend on who shares its batch."""
+    need_k, need_p = top_k > 0, top_p < 1.0
+    if not bool((need_k | need_p).any()):
+        return scaled
+    vocab = scaled.size(-1)
+    sorted_logits, order = torch.sort(scaled, dim=-1, descending=True, stable=True)
+    rank = torch.arange(vocab, device=scaled.device)
+    keep = rank < torch.where(need_k, top_k, vocab).unsqueeze(1)  # (rows, vocab), in sorted order
+    probs = sorted_logits.masked_fill(~keep, float("-inf")).softmax(dim=-1)
+    mass_before = probs.cumsum(dim=-1) - probs  # the first token always stays: its mass_before is 0
+    keep &= (mass_before < top_p.unsqueeze(1)) | ~need_p.unsqueeze(1)
+    drop = (~keep).scatter(-1, order, ~keep)  # back to vocabulary order
+    return scaled.masked_fill(drop, float("-inf"))
 
 
-def top_p_mask(logits: torch.Tensor, p: float) -> torch.Tensor:
-    """Keep the smallest set of most likely tokens whose probability reaches p (nucleus)."""
-    if p >= 1.0:
-        return logits
-    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-    probs = sorted_logits.softmax(dim=-1)
-    mass_before = probs.cumsum(dim=-1) - probs
-    drop_sorted = mass_before >= p  # the first token always stays: its mass_before is 0
-    drop = drop_sorted.scatter(-1, order, drop_sorted)
-    return logits.masked_fill(drop, float("-inf"))
+def choose_tokens(
+    logits: torch.Tensor,
+    temperatures: torch.Tensor,
+    top_k: torch.Tensor,
+    top_p: torch.Tensor,
+    uniforms: torch.Tensor,
+    unk_id: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The next token of every row at once, each row with its own settings and its own random number.
+
+    logits (rows, vocab), masked in place; temperatures (rows, 1), 0 picking the likeliest token;
+    top_k (rows,), top_p (rows,); uniforms (rows,) in [0, 1), drawn from each request's own
+    random stream, so that a row's token depends only on its logits, its settings and its own stream
+    (the inverse of its distribution's CDF at its number), never on the rows beside it.
+    Returns the tokens (rows,) and their probability under the model's own distribution (rows,).
+    """
+    probs = logits.softmax(-1)  # the model's own distribution, for the confidence shading
+    logits[:, unk_id] = float("-inf")  # `<unk>` is a class of rare words, never a word to print
+    scaled = nucleus_mask(logits / temperatures.clamp(min=1e-6), top_k, top_p)
+    cdf = scaled.softmax(-1).double().cumsum(-1)
+    total = cdf[:, -1:]
+    # Kept below the total, so the search never lands past the last token with any probability.
+    target = torch.minimum(uniforms.double().unsqueeze(1) * total, total.nextafter(torch.zeros_like(total)))
+    sampled = torch.searchsorted(cdf, target, right=True).squeeze(1)
+    chosen = torch.where(temperatures.squeeze(1) == 0, logits.argmax(-1), sampled)
+    return chosen, probs.gather(1, chosen.unsqueeze(1)).squeeze(1)
 
 
 def encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
@@ -122,7 +149,8 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
 class Sampler:
     """One request: its settings, its random stream and where its samples stand. It turns the
     model's logits after each token into the next tokens (a `Step`), the same way whether the request
-    runs alone (`generate_steps`) or in a batch with others (`engine.DecodingEngine`)."""
+    runs alone (`generate_steps`) or in a batch with others (`engine.DecodingEngine`, which calls
+    `choose_tokens` once for every request's rows and hands each request its own)."""
 
     def __init__(
         self,
@@ -141,39 +169,53 @@ class Sampler:
         if not isinstance(temperature, (int, float)):
             num_samples = len(temperature)
         validate_settings(temperature, length, top_k, top_p, num_samples, seed)
-        self.tokenizer, self.length, self.top_k, self.top_p = tokenizer, length, top_k, top_p
+        self.tokenizer, self.length = tokenizer, length
         self.num_samples, self.stop_at_eos = num_samples, stop_at_eos
         self.prompt_ids = encode_prompt(tokenizer, prompt)
-        self.generator = torch.Generator(device=device).manual_seed(new_seed() if seed is None else seed)
+        # Python's generator, not torch's: drawing a number holds the GIL instead of releasing and
+        # retaking it, which in a busy server cost more than the draw (one per request per step).
+        self.random = random.Random(new_seed() if seed is None else seed)
         temperatures = [float(temperature)] * num_samples if isinstance(temperature, (int, float)) else temperature
         self.temperatures = torch.tensor(temperatures, dtype=torch.float32, device=device).unsqueeze(1)  # (n, 1)
-        self.greedy = self.temperatures.squeeze(1) == 0
-        self.finished = torch.zeros(num_samples, dtype=torch.bool, device=device)
+        self.top_k = torch.full((num_samples,), top_k, dtype=torch.long, device=device)
+        self.top_p = torch.full((num_samples,), float(top_p), dtype=torch.float32, device=device)
+        self.finished = [False] * num_samples
         self.previous = [self.prompt_ids[-1]] * num_samples
         self.produced = 0
 
     @property
     def done(self) -> bool:
-        return self.produced >= self.length or (self.stop_at_eos and bool(self.finished.all()))
+        return self.produced >= self.length or (self.stop_at_eos and all(self.finished))
 
-    def choose(self, logits: torch.Tensor) -> tuple[torch.Tensor, Step]:
-        """The next token of each sample from their logits (n, vocab), which it masks in place."""
-        probs = logits.softmax(-1)  # the model's own distribution, for the confidence shading
-        logits[:, self.tokenizer.unk_id] = float("-inf")  # `<unk>` is a class of rare words, never a word to print
-        scaled = top_p_mask(top_k_mask(logits / self.temperatures.clamp(min=1e-6), self.top_k), self.top_p)
-        sampled = torch.multinomial(scaled.softmax(-1), 1, generator=self.generator).squeeze(1)
-        chosen = torch.where(self.greedy, logits.argmax(-1), sampled)  # (n,)
-        chosen_prob = probs.gather(1, chosen.unsqueeze(1)).squeeze(1)
-        ids, was_finished = chosen.tolist(), self.finished.tolist()
+    def uniforms(self) -> list[float]:
+        """This step's random numbers in [0, 1), one per sample, from this request's own stream."""
+        return [self.random.random() for _ in range(self.num_samples)]
+
+    def record(self, ids: list[int], probabilities: list[float]) -> Step:
+        """The chosen tokens as this request's next `Step` (text pieces, finished samples)."""
+        was_finished = self.finished
         pieces = [
             "" if done else self.tokenizer.piece(i, prev)
             for i, prev, done in zip(ids, self.previous, was_finished)
         ]
         if self.stop_at_eos:
-            self.finished |= chosen == self.tokenizer.eos_id
+            eos = self.tokenizer.eos_id
+            self.finished = [done or i == eos for i, done in zip(ids, was_finished)]
         self.previous = ids
         self.produced += 1
-        return chosen, Step(ids, pieces, chosen_prob.tolist(), self.finished.tolist())
+        return Step(ids, pieces, probabilities, list(self.finished))
+
+    def choose(self, logits: torch.Tensor) -> tuple[torch.Tensor, Step]:
+        """The next token of each sample from their logits (n, vocab), which it masks in place."""
+        chosen, probs = choose_tokens(
+            logits,
+            self.temperatures,
+            self.top_k,
+            self.top_p,
+            torch.tensor(self.uniforms(), dtype=torch.float64, device=logits.device),
+            self.tokenizer.unk_id,
+        )
+        return chosen, self.record(chosen.tolist(), probs.tolist())
 
 
 @torch.inference_mode()
@@ -206,23 +248,20 @@ def generate_steps(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str =
         logits = logits.float()
 
 
-def stream_texts(steps: Iterable[Step], prompt: str = "", interval: float | None = None) -> Iterator[list[str]]:
-    """The texts so far, `prompt` first: at most every `interval` seconds while the steps come (None:
-    not while streaming), and always once more with the final texts. Pieces are joined only on yield."""
+def stream_texts(batches: Iterable[Iterable[Step]], prompt: str = "") -> Iterator[list[str]]:
+    """The texts so far, `prompt` first, after each batch of steps (an engine job's `batches()`, or
+    `[generate_steps(...)]` for the texts only at the end). Pieces are joined only on yield."""
     pieces: list[list[str]] = []
-    last = -math.inf
-    for step in steps:
-        if not pieces:
-            pieces = [[prompt] for _ in step.pieces]
-        for text, piece in zip(pieces, step.pieces):
-            text.append(piece)
-        if interval is not None and time.monotonic() - last >= interval:
-            last = time.monotonic()
-            yield ["".join(text) for text in pieces]
-    yield ["".join(text) for text in pieces]
+    for batch in batches:
+        for step in batch:
+            if not pieces:
+                pieces = [[prompt] for _ in step.pieces]
+            for text, piece in zip(pieces, step.pieces):
+                text.append(piece)
+        yield ["".join(text) for text in pieces]
 
 
 def generate(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", **settings) -> list[str]:
     """The generated continuations (without the prompt), one string per sample."""
-    *_, texts = stream_texts(generate_steps(model, tokenizer, prompt, **settings))
+    *_, texts = stream_texts([generate_steps(model, tokenizer, prompt, **settings)])
     return texts

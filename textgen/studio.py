@@ -18,6 +18,7 @@ import torch
 
 from .checkpoints import CONFIG_FILE, MODEL_FILES, REQUIRED_FILES, LoadedModel, load_folder
 from .config import TrainConfig
+from .device import DECODING_PRECISIONS, decoding_dtype
 from .engine import DEFAULT_MAX_ROWS, DecodingEngine
 from .errors import CheckpointError, TrainingError
 from .hub import is_repo_ref, load_hub_model
@@ -72,9 +73,12 @@ class ModelRegistry:
         device: torch.device | str = "cpu",
         session_ttl: float = 3600.0,
         max_batch_rows: int = DEFAULT_MAX_ROWS,
+        decoding_precision: str = "fp32",
     ):
+        if decoding_precision not in DECODING_PRECISIONS:
+            raise ValueError(f"decoding precision {decoding_precision!r} is not one of {DECODING_PRECISIONS}")
         self.device = device
-        self.max_batch_rows = max_batch_rows
+        self.max_batch_rows, self.decoding_precision = max_batch_rows, decoding_precision
         self.session_ttl = session_ttl  # seconds a session may sit unused before its models are removed
         root = Path(checkpoint_dir)
         self.shipped = (
@@ -176,8 +180,9 @@ class ModelRegistry:
         loaded = self.get(name, session_id)
         with self._lock:
             engine = self._engines.get(id(loaded))
-            if engine is None or engine.model is not loaded.model:
-                engine = DecodingEngine(loaded.model, loaded.tokenizer, self.max_batch_rows)
+            if engine is None or engine.source is not loaded.model:
+                dtype = decoding_dtype(torch.device(self.device), self.decoding_precision)
+                engine = DecodingEngine(loaded.model, loaded.tokenizer, self.max_batch_rows, dtype)
                 self._engines[id(loaded)] = engine
             return engine
 

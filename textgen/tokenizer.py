@@ -83,8 +83,11 @@ class Tokenizer:
         return self.join([self.vocab[i] for i in ids])
 
     def piece(self, token_id: int, previous_id: int | None) -> str:
-        """The text one token adds after `previous_id` when streamed."""
-        return self.decode([token_id])
+        """The text one token adds after `previous_id` when streamed (looked up: it runs for every
+        token of every stream)."""
+        if getattr(self, "_pieces", None) is None:
+            self._pieces = [self.decode([i]) for i in range(len(self.vocab))]
+        return self._pieces[token_id]
 
     def to_dict(self) -> dict:
         return {"level": self.level, "lowercase": self.lowercase, "vocab": self.vocab}
