@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import os
 import sys
 import time
 import warnings
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(ROOT / "checkpoints" / "nyt-char"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the app uses 1)")
+    parser.add_argument("--name", default="decode_precision", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     loaded = load_folder(args.model)
@@ -115,11 +117,14 @@ def main(argv: list[str] | None = None) -> None:
         row["64_streams_speedup"] = round(row["tokens_per_s_64_streams"] / fp32["tokens_per_s_64_streams"], 2)
         row["bits_per_char_change"] = round(row["held_out_bits_per_char"] - fp32["held_out_bits_per_char"], 5)
     report(
-        "decode_precision",
+        args.name,
         {
             "command": "python bench/decode_precision.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "model": Path(args.model).name,
             "threads": args.threads,
+            "isa_caps": {
+                k: os.environ[k] for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY") if k in os.environ
+            },
             "native_bf16": native_bf16(torch.device("cpu")),
             **results,
         },

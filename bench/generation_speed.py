@@ -28,6 +28,16 @@ TEMPERATURES = [0.2, 0.5, 1.0, 1.2]
 MANY, MANY_LENGTH = 64, 300  # 19,200 tokens: within one request's budget (MAX_TOKENS_PER_REQUEST)
 
 
+_BUFFERS: dict[int, torch.Tensor] = {}
+
+
+def read_once(size: int) -> None:
+    """Read `size` bytes of memory once (a float32 sum), as a step reads the weights: the bound."""
+    if size not in _BUFFERS:
+        _BUFFERS[size] = torch.ones(size // 4)
+    _BUFFERS[size].sum()
+
+
 def median_seconds(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -44,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--length", type=int, default=400)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (the app uses 1)")
+    parser.add_argument("--name", default="generation_speed", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -83,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     # fp32, and the bf16 weights the app decodes with on a CPU with native bf16, in one process
     for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         decoding = model.for_decoding(dtype)
+        weight_bytes = sum(p.numel() * p.element_size() for p in decoding.parameters())
+        read_seconds = median_seconds(functools.partial(read_once, weight_bytes), 5 * args.repeats)
         textgen_task(decoding)  # warm-up: first-call allocations
         seconds = median_seconds(functools.partial(textgen_task, decoding), args.repeats)
         results[precision] = {
@@ -95,9 +108,13 @@ def main(argv: list[str] | None = None) -> None:
             f"{MANY}_streams_tokens_per_second": round(
                 MANY * MANY_LENGTH / median_seconds(functools.partial(many_streams, decoding), args.repeats)
             ),
+            # What bounds one stream: every weight is read once per token.
+            "weight_mb_per_token": round(weight_bytes / 2**20, 2),
+            "read_gb_per_s": round(weight_bytes / read_seconds / 1e9, 1),
+            "read_bound_ms_per_token": round(1000 * read_seconds, 4),
         }
         print(precision, results[precision], flush=True)
-    report("generation_speed", results)
+    report(args.name, results)
 
 
 if __name__ == "__main__":
