@@ -8,7 +8,9 @@ streams (400 steps), and the held-out bits per character on the NYT split scored
 one-token steps that sampling takes (teacher-forced, every document from the zero state), so the
 cost is measured on the path users get. fp32 and bf16 step through `model.step` (torch.lstm_cell);
 int8 is `quantize_dynamic` over nn.LSTM and the head, stepped through nn.LSTM one token at a time
-(the quantized LSTM has no fused one-step cell). `--threads 1` is what the app uses.
+(the quantized LSTM has no fused one-step cell). `--threads 1` is what the app uses. Also: whether
+a stream's logits stay the same when it is stepped among 63 others (the engine's promise that a
+seeded request writes the same text alone or in a crowd).
 """
 
 from __future__ import annotations
@@ -75,6 +77,22 @@ def seconds_per_step(model, rows: int, steps: int) -> float:
 
 
 @torch.inference_mode()
+def batch_dependence(model, rows: int = 64, steps: int = 50) -> float:
+    """How far one stream's logits move when it is stepped among `rows - 1` others instead of alone
+    (the largest difference over `steps` steps): 0 means a seeded request writes the same text
+    in a crowd. Dynamic int8 quantization scales the activations of the whole batch at once."""
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, model.config.vocab_size, (steps, rows), generator=generator)
+    alone, crowd = start_state(model, 1), start_state(model, rows)
+    largest = 0.0
+    for t in range(steps):
+        logits_alone, alone = model.step(tokens[t, :1], alone)
+        logits_crowd, crowd = model.step(tokens[t], crowd)
+        largest = max(largest, (logits_alone.float() - logits_crowd[:1].float()).abs().max().item())
+    return largest
+
+
+@torch.inference_mode()
 def stepped_bits_per_char(model, tokenizer, documents: list[str], rows: int = 64) -> float:
     """Held-out bits per character, one token step at a time as sampling reads (char models)."""
     total = 0.0
@@ -109,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
             "ms_per_token_one_stream": round(1000 * seconds_per_step(model, 1, 1000), 3),
             "tokens_per_s_64_streams": round(64 / seconds_per_step(model, 64, 400)),
             "held_out_bits_per_char": round(stepped_bits_per_char(model, loaded.tokenizer, val_docs), 5),
+            "largest_logit_change_in_a_batch_of_64": batch_dependence(model),
         }
         print(name, results[name], flush=True)
     fp32 = results["fp32"]
