@@ -136,3 +136,81 @@ def test_csv_columns_reads_quoted_headers_and_guesses_the_text(tmp_path):
     path = tmp_path / "chat.csv"
     path.write_text('"user, id",message,when\n1,hi,now\n', encoding="utf-8")
     assert csv_columns(path) == (["user, id", "message", "when"], "message")
+
+
+# ------------------------------------------------------------------ streaming
+
+
+def whole_file_reference(data: bytes, codec: str) -> str:
+    """What reading a file at once gives: decoded, `\n` line ends, no DOS end mark, NFC."""
+    import unicodedata
+
+    text = data.decode(codec).replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")
+    return unicodedata.normalize("NFC", text)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_streamed_text_and_blocks_are_those_of_the_whole_file(monkeypatch, seed):
+    """Random text cut into random reads: line ends split across reads (\\r|\\n), combining marks,
+    multi-byte characters, blank lines of spaces and tabs, a DOS end mark: the pieces join to the
+    whole text, and the block split of the pieces is the split of the whole."""
+    import io
+    import random
+
+    from textgen import corpus
+
+    rng = random.Random(seed)
+    alphabet = ["a", "b", " ", "\t", "\n", "\n", "\r\n", "\r", "é", "e\u0301", "한", "\n \t\n"]
+    text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))) + "\x1a" * rng.randrange(3)
+    data = text.encode("utf-8")
+    monkeypatch.setattr(corpus, "DETECT_BYTES", rng.randrange(1, 40))
+    monkeypatch.setattr(corpus, "READ_BYTES", rng.randrange(1, 40))
+    monkeypatch.setattr(corpus, "BINARY_CHECK_CHARS", 5)
+    pieces = list(corpus._decoded_chunks(io.BytesIO(data)))
+    expected = whole_file_reference(data, "utf-8")
+    assert "".join(pieces) == expected
+    assert all(piece.endswith("\n") for piece in pieces[:-1])
+    assert list(corpus._blocks(pieces)) == corpus.BLOCK_SEPARATOR.split(expected)
+
+
+def test_small_reads_give_the_same_documents_as_one_read(monkeypatch, tmp_path):
+    from textgen import corpus
+
+    novel, shakespeare = corpus_path("ninedreams_utf8.txt"), corpus_path("tinyshakespeare.txt")
+    csv_path = tmp_path / "quoted.csv"
+    rows = [f'{i},"line one of {i}\nline two, with ""quotes"" {i}"' for i in range(200)]
+    csv_path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    expected = {path: read_documents(path) for path in (novel, shakespeare, csv_path)}
+    monkeypatch.setattr(corpus, "READ_BYTES", 997)  # reads end mid-character and mid-row
+    for path, documents in expected.items():
+        assert read_documents(path) == documents
+    assert expected[csv_path][0] == 'line one of 0\nline two, with "quotes" 0'
+
+
+def test_a_file_without_blank_lines_streams_line_by_line(monkeypatch, tmp_path):
+    """Its one block is never assembled: the layout is decided on a prefix, then lines stream."""
+    from textgen import corpus
+
+    path = tmp_path / "lines.txt"
+    path.write_text("".join(f"saying number {i}\n" for i in range(5000)), encoding="utf-8")
+    monkeypatch.setattr(corpus, "DETECT_BYTES", 4096)
+    monkeypatch.setattr(corpus, "READ_BYTES", 4096)
+    documents = list(corpus.iter_documents(path))
+    assert len(documents) == 5000 and documents[-1] == "saying number 4999"
+
+
+def test_a_stream_corpus_reads_afresh_and_its_fingerprint_follows_the_bytes(tmp_path):
+    from textgen.corpus import stream_corpus
+
+    path = tmp_path / "sayings.txt"
+    path.write_text("one\ntwo\nthree\n", encoding="utf-8")
+    stream = stream_corpus(str(path))
+    assert list(stream) == list(stream) == ["one", "two", "three"]
+    first = stream.fingerprint()
+    assert stream_corpus(str(path)).fingerprint() == first
+    path.write_text("one\ntwo\nthree!\n", encoding="utf-8")
+    assert stream.fingerprint() != first
+    assert stream_corpus(str(path), column="x").fingerprint() != stream_corpus(str(path)).fingerprint()
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(CorpusError, match="empty"):
+        stream_corpus([str(path), str(tmp_path / "empty.txt")])

@@ -9,19 +9,27 @@ each one ends and sampling can stop there. How a file becomes documents:
 - .txt: one document per paragraph when the file separates multi-line paragraphs with blank
   lines (Shakespeare's speeches, Nietzsche's aphorisms, a novel), else one per non-empty line (a
   list of sayings or headlines, blank-line separated or not).
+
+Files are read as a stream (`iter_documents`, `stream_corpus`), a few MB at a time, so a corpus far
+larger than memory can be tokenized; the encoding and the paragraph-or-line choice are taken on
+the whole file up to DETECT_BYTES (32 MB), on its first DETECT_BYTES beyond that.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
+import itertools
 import json
 import os
 import re
-import statistics
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import charset_normalizer
 
@@ -42,8 +50,15 @@ class Corpus:
 # --------------------------------------------------------------------------- decoding
 
 
-def detect_encoding(data: bytes) -> str:
-    """Name the codec that decodes `data`: BOMs first, then strict UTF-8, then charset-normalizer."""
+DETECT_BYTES = 32 * 2**20  # the encoding (and a .txt's layout) is decided on this much of a file
+READ_BYTES = 4 * 2**20  # a streaming read
+BINARY_CHECK_CHARS = 10_000
+
+
+def detect_encoding(data: bytes, complete: bool = True) -> str:
+    """Name the codec that decodes `data`: BOMs first, then strict UTF-8, then charset-normalizer.
+
+    `complete=False`: `data` is the start of a longer file and may end inside a character."""
     for bom, codec in (
         (b"\xef\xbb\xbf", "utf-8-sig"),
         (b"\xff\xfe\x00\x00", "utf-32"),
@@ -64,7 +79,7 @@ def detect_encoding(data: bytes) -> str:
             return "utf-16-be"
         raise CorpusError("looks like a binary file, not text")
     try:
-        data.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
         return "utf-8"
     except UnicodeDecodeError:
         pass
@@ -81,57 +96,165 @@ def detect_encoding(data: bytes) -> str:
     return "cp949" if best.encoding == "euc_kr" else best.encoding
 
 
+def _decoded_chunks(stream: BinaryIO) -> Iterator[str]:
+    """A byte stream's text in pieces that each end at a line break (the last may not): decoded with
+    the detected codec, `\n` line ends, a trailing DOS end-of-file mark dropped, NFC-normalized.
+
+    A line break is a safe place to cut: no character composes across it, and a `\r\n` is never
+    split, so the pieces joined are exactly the whole text normalized at once."""
+    head = stream.read(DETECT_BYTES)
+    complete = len(head) < DETECT_BYTES
+    codec = detect_encoding(head, complete)
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    carry, position, data, checked = "", 0, head, False
+    while True:
+        final = complete or not data
+        try:
+            text = carry + decoder.decode(data, final=final)
+        except UnicodeDecodeError as err:
+            raise CorpusError(
+                "cannot decode it as {codec}: {reason} at byte {byte}",
+                codec=codec,
+                reason=err.reason,
+                byte=position + max(err.start, 0),
+            ) from None
+        position += len(data)
+        if not final and text.endswith("\r"):
+            text, carry = text[:-1], "\r"  # its "\n" may be in the next read
+        else:
+            carry = ""
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if final:
+            text = text.rstrip("\x1a")
+            cut = len(text)
+        else:
+            cut = text.rfind("\n") + 1
+            carry = text[cut:] + carry
+        piece = unicodedata.normalize("NFC", text[:cut])
+        if not checked and (len(piece) >= BINARY_CHECK_CHARS or final):
+            start = piece[:BINARY_CHECK_CHARS]
+            controls = sum(1 for ch in start if unicodedata.category(ch) == "Cc" and ch not in "\n\t")
+            if controls > 0.01 * len(start):
+                raise CorpusError("looks like a binary file, not text")
+            checked = True
+        if piece and checked:
+            yield piece
+        elif piece:
+            carry = piece + carry  # hold text back until the binary check has enough of it
+        if final:
+            return
+        data = stream.read(READ_BYTES)
+        complete = False
+
+
 def decode_bytes(data: bytes) -> str:
-    """Decode, normalize to NFC and `\\n` line ends, and drop a trailing DOS end-of-file mark."""
-    codec = detect_encoding(data)
-    try:
-        text = data.decode(codec)
-    except UnicodeDecodeError as err:
-        raise CorpusError(
-            "cannot decode it as {codec}: {reason} at byte {byte}", codec=codec, reason=err.reason, byte=err.start
-        ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")
-    text = unicodedata.normalize("NFC", text)
-    controls = sum(1 for ch in text[:10000] if unicodedata.category(ch) == "Cc" and ch not in "\n\t")
-    if controls > 0.01 * min(len(text), 10000):
-        raise CorpusError("looks like a binary file, not text")
-    return text
+    """Decode, normalize to NFC and `\n` line ends, and drop a trailing DOS end-of-file mark."""
+    return "".join(_decoded_chunks(io.BytesIO(data)))
 
 
-def read_text(path: str | os.PathLike) -> str:
+def read_chunks(path: str | os.PathLike) -> Iterator[str]:
+    """A file's text as `decode_bytes` gives it, in pieces ending at line breaks, read a few MB at a time."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        stream = path.open("rb")
     except FileNotFoundError:
         raise CorpusError("no such file").within(str(path)) from None
     except IsADirectoryError:
         raise CorpusError("this is a folder, not a file").within(str(path)) from None
     except OSError as err:
         raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(str(path)) from None
-    try:
-        return decode_bytes(data)
-    except CorpusError as err:
-        raise err.within(path.name) from None
+    with stream:
+        try:
+            yield from _decoded_chunks(stream)
+        except CorpusError as err:
+            raise err.within(path.name) from None
+        except OSError as err:
+            raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(path.name) from None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    return "".join(read_chunks(path))
+
+
+def read_lines(path: str | os.PathLike) -> Iterator[str]:
+    """The file's lines, each with its `\n` (split at `\n` only, as `io.StringIO` does)."""
+    for chunk in read_chunks(path):
+        lines = chunk.split("\n")
+        for line in lines[:-1]:
+            yield line + "\n"
+        if lines[-1]:
+            yield lines[-1]
 
 
 # --------------------------------------------------------------------------- splitting
+
+BLOCK_SEPARATOR = re.compile(r"\n[ \t]*\n")  # a blank line (spaces and tabs allowed) between blocks
 
 
 def clean_document(text: str) -> str:
     return re.sub(r"[ \t]+\n", "\n", text).strip()
 
 
+def _blocks(chunks: Iterable[str]) -> Iterator[str]:
+    """`BLOCK_SEPARATOR.split(text)` over text arriving in pieces that end at line breaks.
+
+    Only the last character of the unfinished block can start a separator (it is a line break,
+    and a separator wholly inside the block would already have been found), so each piece is split
+    together with that character alone and the unfinished block is kept as a list, never re-joined:
+    a file with no blank line at all streams in linear time."""
+    pending: list[str] = []  # the unfinished block, in pieces
+    for chunk in chunks:
+        edge = pending.pop() if pending else ""
+        parts = BLOCK_SEPARATOR.split(edge[-1:] + chunk)
+        parts[0] = edge[:-1] + parts[0]
+        if len(parts) == 1:
+            pending.append(parts[0])
+            continue
+        yield "".join(pending) + parts[0]
+        yield from parts[1:-1]
+        pending = [parts[-1]]
+    yield "".join(pending)
+
+
+def _paragraph_layout(chunks: Iterable[str]) -> bool:
+    """Whether blank lines separate multi-line paragraphs: more than one block with text, and the
+    median block spans several lines (at most half of them are single lines)."""
+    blocks = single = 0
+    for block in _blocks(chunks):
+        if block.strip():
+            blocks += 1
+            single += "\n" not in block.strip("\n")
+    return blocks > 1 and single <= blocks // 2
+
+
+def _plain_documents(chunks: Iterable[str], paragraphs: bool) -> Iterator[str]:
+    if paragraphs:
+        for block in _blocks(chunks):
+            doc = clean_document(block)
+            if doc:
+                yield doc
+        return
+    for chunk in chunks:
+        for line in chunk.split("\n"):  # a line has no "\n", so cleaning it is stripping it
+            doc = line.strip()
+            if doc:
+                yield doc
+
+
 def split_plain_text(text: str) -> list[str]:
     """Paragraphs when blank lines separate multi-line paragraphs, else non-empty lines."""
-    blocks = [block for block in re.split(r"\n[ \t]*\n", text) if block.strip()]
-    if not blocks:
-        return []
-    lines_per_block = [len(block.strip("\n").split("\n")) for block in blocks]
-    if len(blocks) > 1 and statistics.median(lines_per_block) > 1:
-        documents = blocks
-    else:
-        documents = text.split("\n")
-    return [doc for doc in (clean_document(d) for d in documents) if doc]
+    return list(_plain_documents([text], _paragraph_layout([text])))
+
+
+def _text_file_documents(path: Path) -> Iterator[str]:
+    """A .txt file's documents, streamed: the layout is decided on its first DETECT_BYTES."""
+    prefix, size = [], 0
+    for chunk in read_chunks(path):  # decoded text: characters, a bound close enough to bytes
+        prefix.append(chunk)
+        size += len(chunk)
+        if size >= DETECT_BYTES:
+            break
+    yield from _plain_documents(read_chunks(path), _paragraph_layout(prefix))
 
 
 MAX_COLUMNS = 1000  # a text corpus with more columns than this is almost surely not one
@@ -153,10 +276,9 @@ def guess_text_column(columns: list[str]) -> str | None:
 
 def csv_columns(path: str | os.PathLike) -> tuple[list[str], str | None]:
     """A CSV's column names and the one that most likely holds the text (None if no guess)."""
-    text = read_text(path)
-    allow_fields_up_to(len(text))
+    allow_fields_up_to(file_size(path))
     try:
-        header = next(csv.reader(io.StringIO(text), delimiter=csv_delimiter(path)), [])
+        header = next(csv.reader(read_lines(path), delimiter=csv_delimiter(path)), [])
     except csv.Error as err:
         raise CorpusError("not a readable CSV ({reason})", reason=err).within(Path(path).name) from None
     if len(header) > MAX_COLUMNS:
@@ -175,9 +297,18 @@ def allow_fields_up_to(size: int) -> None:
     csv.field_size_limit(max(csv.field_size_limit(), size))
 
 
-def split_csv(text: str, column: str | None, where: tuple[str, str] | None, delimiter: str = ",") -> list[str]:
-    allow_fields_up_to(len(text))
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+def file_size(path: str | os.PathLike) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0  # reading it will say what is wrong
+
+
+def split_csv(
+    lines: Iterable[str], column: str | None, where: tuple[str, str] | None, delimiter: str = ","
+) -> Iterator[str]:
+    """One document per row of `column` (guessed when None), from the CSV's lines as they are read."""
+    reader = csv.DictReader(lines, delimiter=delimiter)
     try:
         columns = reader.fieldnames or []
         if not columns:
@@ -193,14 +324,14 @@ def split_csv(text: str, column: str | None, where: tuple[str, str] | None, deli
                 raise CorpusError(
                     "the CSV has no column {name!r}; it has: {columns}", name=name[:40], columns=listed(columns)
                 )
-        documents = []
         for row in reader:
             if where and (row.get(where[0]) or "") != where[1]:
                 continue
-            documents.append(clean_document(row.get(column) or ""))
+            doc = clean_document(row.get(column) or "")
+            if doc:
+                yield doc
     except csv.Error as err:
         raise CorpusError("not a readable CSV ({reason})", reason=err) from None
-    return [doc for doc in documents if doc]
 
 
 def _json_document(item: object, field: str | None) -> str | None:
@@ -218,33 +349,96 @@ def _json_document(item: object, field: str | None) -> str | None:
     return None
 
 
-def split_json(text: str, field: str | None, jsonl: bool) -> list[str]:
-    try:
-        if jsonl:
-            items = [json.loads(line) for line in text.split("\n") if line.strip()]
-        else:
-            items = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CorpusError("not valid JSON: {reason} at line {line}", reason=err.msg, line=err.lineno) from None
-    except RecursionError:
-        raise CorpusError("the JSON is nested too deeply; expected a list of strings or of objects") from None
-    if isinstance(items, dict):
-        lists = [v for v in items.values() if isinstance(v, list)]
-        items = lists[0] if len(lists) == 1 else [items]
-    if not isinstance(items, list):
-        raise CorpusError("expected a JSON list of strings or of objects with a text field")
-    documents = [_json_document(item, field) for item in items]
-    if items and all(doc is None for doc in documents):
+def _json_documents(items: Iterable[object], field: str | None) -> Iterator[str]:
+    """The documents of a list of strings or objects; an error if no item has text."""
+    seen_items = seen_text = False
+    for item in items:
+        seen_items = True
+        doc = _json_document(item, field)
+        if doc is None:
+            continue
+        seen_text = True
+        doc = clean_document(doc)
+        if doc:
+            yield doc
+    if seen_items and not seen_text:
         if field:
             raise CorpusError("the JSON objects have no string field {field!r}", field=field)
         raise CorpusError(
             "the JSON objects have no text field (one of {fields}); pass the field name as the column",
             fields=", ".join(TEXT_FIELDS),
         )
-    return [doc for doc in (clean_document(d) for d in documents if d) if doc]
+
+
+def _parsed_json(text: str, line: int | None = None) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CorpusError(
+            "not valid JSON: {reason} at line {line}", reason=err.msg, line=err.lineno if line is None else line
+        ) from None
+    except RecursionError:
+        raise CorpusError("the JSON is nested too deeply; expected a list of strings or of objects") from None
+
+
+def split_json(text: str, field: str | None) -> Iterator[str]:
+    """A JSON file's documents: a list (or an object holding one list) of strings or objects."""
+    items = _parsed_json(text)
+    if isinstance(items, dict):
+        lists = [v for v in items.values() if isinstance(v, list)]
+        items = lists[0] if len(lists) == 1 else [items]
+    if not isinstance(items, list):
+        raise CorpusError("expected a JSON list of strings or of objects with a text field")
+    return _json_documents(items, field)
+
+
+def split_jsonl(lines: Iterable[str], field: str | None) -> Iterator[str]:
+    """A JSON-lines file's documents, one item per non-blank line, read as they come."""
+    items = (_parsed_json(line, number) for number, line in enumerate(lines, 1) if line.strip())
+    return _json_documents(items, field)
 
 
 # --------------------------------------------------------------------------- public API
+
+
+def corpus_files(path: str | os.PathLike) -> list[Path]:
+    """The files a corpus path stands for: itself, or a folder's supported files (sorted, recursive)."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
+    if not files:
+        raise CorpusError("no {suffixes} files in this folder", suffixes=", ".join(SUPPORTED_SUFFIXES)).within(
+            str(path)
+        )
+    return files
+
+
+def _file_documents(path: Path, column: str | None, where: tuple[str, str] | None) -> Iterator[str]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv"):
+            allow_fields_up_to(file_size(path))
+            yield from split_csv(read_lines(path), column, where, csv_delimiter(path))
+        elif suffix == ".json":
+            yield from split_json(read_text(path), column)
+        elif suffix == ".jsonl":
+            yield from split_jsonl(read_lines(path), column)
+        else:
+            yield from _text_file_documents(path)
+    except CorpusError as err:
+        raise err.within(path.name) from None
+
+
+def iter_documents(
+    path: str | os.PathLike,
+    column: str | None = None,
+    where: tuple[str, str] | None = None,
+) -> Iterator[str]:
+    """The documents of one file or a folder of supported files (see the module docstring), read as
+    a stream: only the document being read is held."""
+    for file in corpus_files(path):
+        yield from _file_documents(file, column, where)
 
 
 def read_documents(
@@ -253,28 +447,10 @@ def read_documents(
     where: tuple[str, str] | None = None,
 ) -> list[str]:
     """Read one file or a folder of supported files into documents (see the module docstring)."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
-        if not files:
-            raise CorpusError("no {suffixes} files in this folder", suffixes=", ".join(SUPPORTED_SUFFIXES)).within(
-                str(path)
-            )
-        return [doc for file in files for doc in read_documents(file, column, where)]
-    text = read_text(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".csv", ".tsv"):
-            return split_csv(text, column, where, csv_delimiter(path))
-        if suffix in (".json", ".jsonl"):
-            return split_json(text, column, jsonl=suffix == ".jsonl")
-        return split_plain_text(text)
-    except CorpusError as err:
-        raise err.within(path.name) from None
+    return list(iter_documents(path, column, where))
 
 
-def nyt_headlines(data_dir: str | os.PathLike | None = None) -> list[str]:
-    """NYT headlines from the Kaggle `Articles*.csv` files, "Unknown" dropped, each article once."""
+def nyt_files(data_dir: str | os.PathLike | None = None) -> list[Path]:
     folder = Path(data_dir or os.environ.get(DATA_DIR_ENV) or "data/nyt")
     files = sorted(folder.glob("Articles*.csv")) if folder.is_dir() else []
     if not files:
@@ -284,16 +460,88 @@ def nyt_headlines(data_dir: str | os.PathLike | None = None) -> list[str]:
             url=NYT_URL,
             env=DATA_DIR_ENV,
         )
+    return files
+
+
+def iter_nyt_headlines(files: list[Path]) -> Iterator[str]:
+    """NYT headlines from the Kaggle `Articles*.csv` files, "Unknown" dropped, each article once."""
     seen: set[str] = set()
-    headlines = []
     for file in files:
-        for row in csv.DictReader(io.StringIO(read_text(file))):
-            article_id, headline = row.get("articleID", ""), clean_document(row.get("headline", ""))
-            if article_id in seen or not headline or headline == "Unknown":
-                continue
-            seen.add(article_id)
-            headlines.append(headline)
-    return headlines
+        allow_fields_up_to(file_size(file))
+        try:
+            for row in csv.DictReader(read_lines(file)):
+                article_id, headline = row.get("articleID", ""), clean_document(row.get("headline", ""))
+                if article_id in seen or not headline or headline == "Unknown":
+                    continue
+                seen.add(article_id)
+                yield headline
+        except csv.Error as err:
+            raise CorpusError("not a readable CSV ({reason})", reason=err).within(file.name) from None
+
+
+def nyt_headlines(data_dir: str | os.PathLike | None = None) -> list[str]:
+    """NYT headlines from the Kaggle `Articles*.csv` files, "Unknown" dropped, each article once."""
+    return list(iter_nyt_headlines(nyt_files(data_dir)))
+
+
+NYT_NAME = "NYT headlines (Kaggle aashita/nyt-comments)"
+
+
+@dataclass
+class CorpusStream:
+    """A corpus read afresh from its files at every pass over it, so that one far larger than memory
+    is never held: iterate it for its documents (as often as needed). `fingerprint()` digests the
+    files' bytes and how they are read, to key a token cache without reading them as text."""
+
+    name: str
+    files: list[Path]
+    read: Callable[[], Iterator[str]]
+    options: dict
+
+    def __iter__(self) -> Iterator[str]:
+        return self.read()
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(json.dumps(self.options, sort_keys=True).encode())
+        for file in self.files:
+            digest.update(file.name.encode("utf-8", "surrogatepass") + b"\0")
+            try:
+                with file.open("rb") as stream:
+                    while block := stream.read(READ_BYTES):
+                        digest.update(block)
+            except OSError as err:
+                raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(file.name) from None
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+
+def stream_corpus(
+    source: str | list[str],
+    column: str | None = None,
+    where: tuple[str, str] | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> CorpusStream:
+    """Like `load_corpus`, but the documents are read from the files at every pass instead of held.
+    Checks at once that the files exist and the corpus is not empty."""
+    sources = [source] if isinstance(source, str) else list(source)
+    parts: list[tuple[str, list[Path], Callable[[], Iterator[str]]]] = []
+    for one in sources:
+        if one == "nyt":
+            files = nyt_files(data_dir)
+            parts.append((NYT_NAME, files, lambda files=files: iter_nyt_headlines(files)))
+        else:
+            files = corpus_files(one)
+            parts.append((Path(one).name, files, lambda one=one: iter_documents(one, column, where)))
+    stream = CorpusStream(
+        " + ".join(name for name, _, _ in parts),
+        [file for _, files, _ in parts for file in files],
+        lambda: itertools.chain.from_iterable(read() for _, _, read in parts),
+        {"sources": [Path(one).name for one in sources], "column": column, "where": where},
+    )
+    for _, files, read in parts:  # each part has text (the first document of each is enough)
+        if next(read(), None) is None:
+            raise CorpusError("the corpus is empty (no text after removing blank lines)").within(files[0].name)
+    return stream
 
 
 def load_corpus(
@@ -303,15 +551,5 @@ def load_corpus(
     data_dir: str | os.PathLike | None = None,
 ) -> Corpus:
     """`source` is the preset name `nyt` or a path to a file or folder, or a list of them (a mix)."""
-    if not isinstance(source, str):
-        parts = [load_corpus(one, column, where, data_dir) for one in source]
-        return Corpus(" + ".join(p.name for p in parts), [doc for p in parts for doc in p.documents])
-    if source == "nyt":
-        documents = nyt_headlines(data_dir)
-        name = "NYT headlines (Kaggle aashita/nyt-comments)"
-    else:
-        documents = read_documents(source, column, where)
-        name = Path(source).name
-    if not documents:
-        raise CorpusError("the corpus is empty (no text after removing blank lines)").within(Path(source).name)
-    return Corpus(name=name, documents=documents)
+    stream = stream_corpus(source, column, where, data_dir)
+    return Corpus(name=stream.name, documents=list(stream))
