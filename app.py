@@ -483,6 +483,12 @@ def explore(path: str | None, column: str | None, level: str, model: str, reques
         vocabulary=stats.vocabulary(level),
         unit=translate("words" if level == "word" else "characters", locale),
     )
+    if level == "word" and stats.words_from_characters:  # a corpus too large to count all its words
+        summary += translate(
+            " (words counted in its first {characters:,} characters)",
+            locale,
+            characters=stats.words_from_characters,
+        )
     return summary, histogram_frame(stats), top_tokens_frame(stats, level)
 
 

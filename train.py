@@ -30,7 +30,6 @@ from textgen import (
     check_push,
     default_cache_dir,
     fine_tune_setup,
-    load_corpus,
     load_model,
     prepare_data,
     push_folder,
@@ -38,6 +37,7 @@ from textgen import (
     rank_and_world,
     start_distributed,
     stop_distributed,
+    stream_corpus,
 )
 
 DEFAULTS = TrainConfig()
@@ -207,22 +207,23 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         source = dict(saved.corpus_args)
         if args.corpus:
             source.update(corpus_args(args))
-        corpus = load_corpus(**source)
+        corpus = stream_corpus(**source)
         # A resumed run keeps its saved settings; only the flags given now change them.
         given = {"epochs": args.epochs, "max_steps": args.max_steps, "device": args.device}
         overrides = {name: value for name, value in given.items() if value is not None}
         if args.max_minutes is not None:  # minutes more: the budget counts the run's training time so far
             overrides["max_minutes"] = Trainer.saved_elapsed(args.resume) / 60 + args.max_minutes
-        return Trainer.resume(args.resume, corpus.documents, overrides)
-    corpus = load_corpus(**corpus_args(args))
+        return Trainer.resume(args.resume, corpus, overrides, cache_dir=token_cache_dir(args), progress=True)
+    # Read from the files at every pass, never held: a corpus may be far larger than memory.
+    corpus = stream_corpus(**corpus_args(args))
     config = train_config(args)
     model = None
     if args.init_from:
         if args.lr is None:
             config = replace(config, lr=FINE_TUNE_LR)
-        config, data, model = fine_tune_setup(load_model(args.init_from), corpus.documents, config)
+        config, data, model = fine_tune_setup(load_model(args.init_from), corpus, config, progress=True)
     else:
-        data = prepare_data(corpus.documents, config, cache_dir=token_cache_dir(args))
+        data = prepare_data(corpus, config, cache_dir=token_cache_dir(args), progress=True)
     info = RunInfo(
         corpus=corpus.name, corpus_args=corpus_args(args), command="python train.py " + shlex.join(sys.argv[1:])
     )
@@ -314,8 +315,8 @@ def main(argv: list[str] | None = None) -> None:
 def describe(trainer: Trainer) -> str:
     data, model, config = trainer.data, trainer.model.config, trainer.config
     return (
-        f"{data.tokenizer.level} level, {len(data.tokenizer)} tokens, {len(data.train_documents)} training"
-        f" / {len(data.val_documents)} validation documents; {model.num_layers} x LSTM({model.hidden_size}),"
+        f"{data.tokenizer.level} level, {len(data.tokenizer)} tokens, {data.train.num_documents:,} training"
+        f" / {data.val.num_documents:,} validation documents; {model.num_layers} x LSTM({model.hidden_size}),"
         f" dropout {model.dropout:g}, {model.num_parameters():,} parameters on {trainer.device}"
         + (" (bf16)" if trainer.bf16 else "")
         + {True: "; tokens read from the cache", False: "; tokens cached for the next run", None: ""}[

@@ -14,7 +14,6 @@ import torch
 from textgen.batches import split_documents
 from textgen.corpus import nyt_headlines, read_text
 from textgen.data import TrainingData
-from textgen.metrics import document_stream
 from textgen.tokenizer import CharTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]  # textgen itself comes from `pip install -e .` (requirements-dev)
@@ -38,15 +37,12 @@ def nyt_split(data_dir: str = DEFAULT_DATA_DIR, seed: int = 0) -> tuple[list[str
 
 
 def nyt_training_data(config):
-    """textgen's TrainingData on exactly the benchmark split (prepare_data would re-split)."""
+    """textgen's TrainingData on exactly the benchmark split (prepare_data splits as nyt_split does)."""
     from textgen import prepare_data
 
-    train_docs, val_docs = nyt_split()
-    data = prepare_data(train_docs + val_docs, config)
-    data.train_documents, data.val_documents = train_docs, val_docs
-    data.tokenizer = data.tokenizer.fit(train_docs, lowercase=config.lowercase)
-    data.train_stream = document_stream(data.tokenizer, train_docs)
-    return data
+    if (config.val_fraction, config.seed) != (0.1, 0):
+        raise ValueError("the NYT benchmark split is val_fraction 0.1, seed 0")
+    return prepare_data(nyt_headlines(DEFAULT_DATA_DIR), config)
 
 
 def shakespeare_data() -> TrainingData:
@@ -54,8 +50,7 @@ def shakespeare_data() -> TrainingData:
     text = read_text(SHAKESPEARE)
     cut = int(len(text) * 0.9)
     train_text, val_text = text[:cut], text[cut:]
-    tokenizer = CharTokenizer.fit([train_text])
-    return TrainingData([train_text], [val_text], tokenizer, document_stream(tokenizer, [train_text]))
+    return TrainingData.from_split(CharTokenizer.fit([train_text]), [train_text], [val_text])
 
 
 def machine() -> str:

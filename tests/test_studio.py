@@ -176,6 +176,32 @@ def test_explore_statistics_have_round_bins_from_zero_and_visible_whitespace():
     assert type(stats).from_dict({"documents": "many"}) is None
 
 
+def test_statistics_gathered_in_batches_equal_those_of_the_whole_and_say_when_words_were_cut():
+    from collections import Counter
+
+    from textgen.explore import StatsCounter
+    from textgen.tokenizer import WORD_PATTERN
+
+    documents = [f"saying {i}: {'가나다'[i % 3]} and more, Naïve {i % 7}" for i in range(500)]
+    whole = corpus_stats(documents)
+    batched = StatsCounter()
+    for start in range(0, 500, 37):
+        batched.add(documents[start : start + 37])
+    assert batched.result() == whole and whole.words_from_characters == 0
+    chars = Counter("".join(documents))
+    assert whole.distinct_chars == len(chars) and dict(whole.top_chars) == dict(
+        sorted(chars.items(), key=lambda item: (-item[1], item[0]))[:20]
+    )
+    assert whole.characters == sum(map(len, documents)) and whole.documents == 500
+    words = Counter(w.strip() for doc in documents for w in WORD_PATTERN.findall(doc) if w.strip())
+    assert whole.distinct_words == len(words)
+    cut = StatsCounter(word_characters=1000)
+    cut.add(documents)
+    partial = cut.result()
+    assert 0 < partial.words_from_characters <= 1000 and partial.distinct_words < whole.distinct_words
+    assert partial.distinct_chars == whole.distinct_chars  # characters are always all counted
+
+
 # ------------------------------------------------------------------ model zips
 
 

@@ -1,5 +1,6 @@
-"""The token cache: a second run reads the same stream and tokenizer from a memory map; any change
-of corpus or settings misses; an interrupted write leaves no entry behind."""
+"""The token store and its cache: a second run reads the same tokens and tokenizer from disk; any
+change of corpus or settings misses; an interrupted write leaves no entry behind; without a cache
+the store's folder goes when the data go; the split is the one split_documents makes."""
 
 from __future__ import annotations
 
@@ -9,24 +10,36 @@ import numpy as np
 import pytest
 
 from textgen import TrainConfig, prepare_data
+from textgen.batches import TokenFile, TokenStream, split_documents
+from textgen.corpus import stream_corpus
+from textgen.metrics import ScoringSet
 from textgen.tokencache import corpus_key
 
 DOCS = [f"headline number {i}: 서울 {i * 7}" for i in range(300)]
 CONFIG = TrainConfig(level="char", batch_size=4, seq_len=8)
 
 
-def test_second_run_reads_the_same_stream_from_a_map(tmp_path):
+def test_second_run_reads_the_same_tokens_from_disk(tmp_path):
     fresh = prepare_data(DOCS, CONFIG)  # no cache: what both runs must equal
     cold = prepare_data(DOCS, CONFIG, cache_dir=tmp_path)
     warm = prepare_data(DOCS, CONFIG, cache_dir=tmp_path)
     assert (cold.cache_hit, warm.cache_hit, fresh.cache_hit) == (False, True, None)
-    for data in (cold, warm):
-        assert isinstance(data.train_stream.tokens, np.memmap)
+    in_memory = TokenStream.from_documents(fresh.tokenizer, split_documents(DOCS, CONFIG.val_fraction)[0])
+    for data in (fresh, cold, warm):
+        assert isinstance(data.train_stream.tokens, TokenFile)  # read by slices, never whole
         assert data.train_stream.tokens.dtype == np.uint16  # a small vocabulary fits 16 bits
-        np.testing.assert_array_equal(data.train_stream.tokens, fresh.train_stream.tokens)
-        np.testing.assert_array_equal(data.train_stream.starts, fresh.train_stream.starts)
+        np.testing.assert_array_equal(data.train_stream.tokens[:], in_memory.tokens)
+        np.testing.assert_array_equal(data.train_stream.starts, in_memory.starts)
+        for split in ("train", "val"):
+            mine, theirs = getattr(data, split), getattr(fresh, split)
+            np.testing.assert_array_equal(mine.stream.tokens[:], theirs.stream.tokens[:])
+            np.testing.assert_array_equal(mine.document_characters, theirs.document_characters)
         assert data.tokenizer.to_dict() == fresh.tokenizer.to_dict()
-        assert (data.train_documents, data.val_documents) == (fresh.train_documents, fresh.val_documents)
+        assert (data.train_documents, data.val_documents) == split_documents(
+            DOCS, CONFIG.val_fraction, CONFIG.seed
+        )
+        np.testing.assert_array_equal(data.store.novelty, fresh.store.novelty)
+        assert data.store.stats == fresh.store.stats
     assert len(list(tmp_path.iterdir())) == 1
 
 
@@ -57,6 +70,39 @@ def test_an_interrupted_write_leaves_no_entry(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
     assert prepare_data(DOCS, CONFIG, cache_dir=tmp_path).cache_hit is False
+
+
+def test_without_a_cache_the_store_goes_with_the_data():
+    import gc
+
+    data = prepare_data(DOCS, CONFIG)
+    folder = data.store.directory
+    assert (folder / "train.bin").is_file()
+    del data
+    gc.collect()
+    assert not folder.exists()
+
+
+def test_word_level_keeps_what_spelling_unknown_words_costs(tmp_path):
+    config = replace(CONFIG, level="word", min_count=2)
+    data = prepare_data(DOCS, config, cache_dir=tmp_path)
+    val = data.val_documents
+    expected = ScoringSet.of(data.tokenizer, val)
+    assert data.val.document_spelling is not None and data.val.spelling_nats > 0
+    np.testing.assert_allclose(data.val.document_spelling, expected.document_spelling)
+    assert data.val.characters == expected.characters == sum(len(doc) + 1 for doc in val)
+
+
+def test_a_streamed_corpus_is_keyed_by_its_files(tmp_path):
+    corpus = tmp_path / "sayings.txt"
+    corpus.write_text("\n".join(DOCS) + "\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = prepare_data(stream_corpus(str(corpus)), CONFIG, cache_dir=cache)
+    second = prepare_data(stream_corpus(str(corpus)), CONFIG, cache_dir=cache)
+    assert (first.cache_hit, second.cache_hit) == (False, True)
+    assert second.train_documents == prepare_data(DOCS, CONFIG).train_documents
+    corpus.write_text("\n".join(DOCS[:-1]) + "\n", encoding="utf-8")
+    assert prepare_data(stream_corpus(str(corpus)), CONFIG, cache_dir=cache).cache_hit is False
 
 
 def test_the_key_separates_documents_not_just_text():

@@ -5,7 +5,17 @@ The public API: `app.py`, `train.py` and the benchmarks import from here only.
 
 from .checkpoints import LoadedModel, RunInfo, document_hash, load_folder, save_checkpoint
 from .config import TrainConfig
-from .corpus import SUPPORTED_SUFFIXES, Corpus, csv_columns, load_corpus, read_documents, read_text
+from .corpus import (
+    SUPPORTED_SUFFIXES,
+    Corpus,
+    CorpusStream,
+    csv_columns,
+    iter_documents,
+    load_corpus,
+    read_documents,
+    read_text,
+    stream_corpus,
+)
 from .data import prepare_data
 from .device import resolve_device
 from .distributed import rank_and_world
@@ -59,6 +69,7 @@ __all__ = [
     "Corpus",
     "CorpusError",
     "CorpusStats",
+    "CorpusStream",
     "Evaluation",
     "Finished",
     "GenerationError",
@@ -94,6 +105,7 @@ __all__ = [
     "generated_documents",
     "histogram_frame",
     "is_repo_ref",
+    "iter_documents",
     "labels",
     "load_corpus",
     "load_folder",
@@ -113,6 +125,7 @@ __all__ = [
     "save_checkpoint",
     "start_distributed",
     "stop_distributed",
+    "stream_corpus",
     "stream_texts",
     "top_tokens_frame",
     "translate",

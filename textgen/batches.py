@@ -23,9 +23,13 @@ context, and a row never continues into another document.
 
 from __future__ import annotations
 
+import os
 import random
+import weakref
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,17 +38,77 @@ PAD_TARGET = -100  # cross_entropy's ignore_index
 PAD_MULTIPLE = 8  # piece lengths round up to this, so a few tensor shapes repeat (oneDNN caches per shape)
 
 
+def held_out_mask(num_documents: int, val_fraction: float = 0.1, seed: int = 0) -> np.ndarray:
+    """Which documents are held out: `val_fraction` of them, chosen by shuffling their order with
+    `seed` (Python's shuffle, on an array of 8-byte ints rather than a list, so that millions of
+    documents cost megabytes; the same order, so the same split as ever for a seed)."""
+    order = array("q", range(num_documents))
+    random.Random(seed).shuffle(order)
+    num_val = max(1, round(num_documents * val_fraction)) if num_documents > 1 else 0
+    held_out = np.zeros(num_documents, dtype=bool)
+    held_out[np.frombuffer(order, dtype=np.int64)[:num_val]] = True
+    return held_out
+
+
 def split_documents(documents: list[str], val_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
     """Shuffle document order with `seed`, hold out `val_fraction` of the documents."""
-    if not documents:
-        return [], []
-    order = list(range(len(documents)))
-    random.Random(seed).shuffle(order)
-    num_val = max(1, round(len(documents) * val_fraction)) if len(documents) > 1 else 0
-    val_ids = set(order[:num_val])
-    train = [doc for i, doc in enumerate(documents) if i not in val_ids]
-    val = [doc for i, doc in enumerate(documents) if i in val_ids]
+    held_out = held_out_mask(len(documents), val_fraction, seed)
+    train = [doc for doc, out in zip(documents, held_out) if not out]
+    val = [doc for doc, out in zip(documents, held_out) if out]
     return train, val
+
+
+class TokenFile:
+    """A token array on disk, read by slices (`pread`), never mapped: a process's resident memory
+    is what it reads, not the file, however large the corpus (a memory map counts every page it
+    has touched, and training touches them all)."""
+
+    def __init__(self, path: str | os.PathLike, dtype: np.dtype, length: int, offset: int = 0):
+        self.path, self.dtype, self.length, self.offset = Path(path), np.dtype(dtype), length, offset
+        self._fd = os.open(self.path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def __len__(self) -> int:
+        return self.length
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.length,)
+
+    def __getitem__(self, key: int | slice) -> np.ndarray:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.length)
+            if step != 1:
+                raise IndexError("a TokenFile reads contiguous slices only")
+            return self.read(start, max(stop - start, 0))
+        index = key + self.length if key < 0 else key
+        if not 0 <= index < self.length:
+            raise IndexError(f"token {key} of {self.length}")
+        return self.read(index, 1)[0]
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        out = np.empty(count, dtype=self.dtype)
+        view, done = memoryview(out).cast("B"), 0
+        position = self.offset + start * self.dtype.itemsize
+        while done < len(view):
+            got = os.preadv(self._fd, [view[done:]], position + done)
+            if got == 0:
+                raise EOFError(f"{self.path.name} ends before token {start + count}")
+            done += got
+        return out
+
+    def chunks(self, size: int = 2**24) -> Iterator[np.ndarray]:
+        for start in range(0, self.length, size):
+            yield self.read(start, min(size, self.length - start))
+
+
+def token_chunks(tokens: np.ndarray | TokenFile, size: int = 2**24) -> Iterator[np.ndarray]:
+    """A token array in pieces of at most `size`, read from disk for a TokenFile."""
+    if isinstance(tokens, TokenFile):
+        yield from tokens.chunks(size)
+    else:
+        for start in range(0, len(tokens), size):
+            yield np.asarray(tokens[start : start + size])
 
 
 @dataclass
@@ -55,7 +119,7 @@ class TokenStream:
     span shifted by one: its tokens, then the `<eos>` that ends it.
     """
 
-    tokens: np.ndarray  # (num_tokens,) integer token ids
+    tokens: np.ndarray | TokenFile  # (num_tokens,) integer token ids, in memory or on disk
     starts: np.ndarray  # (num_documents + 1,) int64; the last entry is the final <eos>
 
     @classmethod
@@ -84,6 +148,16 @@ class TokenStream:
     @property
     def num_documents(self) -> int:
         return len(self.starts) - 1
+
+    def subset(self, index: np.ndarray) -> TokenStream:
+        """The documents at `index` (in that order) as a stream of their own, in memory."""
+        pieces, starts, position = [np.array([self.tokens[0]])], [0], 0
+        for i in index:
+            start, end = int(self.starts[i]), int(self.starts[i + 1])
+            pieces.append(np.asarray(self.tokens[start + 1 : end + 1]))  # its tokens and closing <eos>
+            position += end - start
+            starts.append(position)
+        return TokenStream(np.concatenate(pieces), np.array(starts, dtype=np.int64))
 
     @property
     def num_targets(self) -> int:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file, save_model
@@ -107,6 +108,11 @@ def document_hash(text: str) -> str:
     return hashlib.blake2b(text.strip().encode("utf-8"), digest_size=8).hexdigest()
 
 
+def document_hash_value(text: str) -> int:
+    """`document_hash` as a number (its 16 hex digits are the digest's bytes, big-endian)."""
+    return int.from_bytes(hashlib.blake2b(text.strip().encode("utf-8"), digest_size=8).digest(), "big")
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside `path`, renamed over it when the block ends; removed if the block fails.
@@ -139,16 +145,25 @@ def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
 @dataclass(frozen=True)
 class CorpusFiles:
     """What a model folder keeps about its training documents (novelty hashes, Explore statistics),
-    computed once per run: a training run saves many times, and this costs a pass over the corpus."""
+    computed once per run: a training run saves many times, and this costs a pass over the corpus.
+    Past MAX_NOVELTY_BYTES of hashes (about 4 million documents) the folder keeps none: the page
+    then says that copies cannot be checked, instead of loading hundreds of MB of hashes."""
 
-    novelty: bytes
+    novelty: bytes | None
     stats: bytes
 
     @classmethod
     def of(cls, documents: list[str]) -> CorpusFiles:
-        hashes = sorted({document_hash(doc) for doc in documents})
-        stats = json.dumps(corpus_stats(documents).to_dict(), ensure_ascii=False)
-        return cls(("\n".join(hashes) + "\n").encode(), stats.encode())
+        hashes = np.unique(np.fromiter(map(document_hash_value, documents), dtype=np.uint64, count=len(documents)))
+        return cls.from_hashes(hashes, corpus_stats(documents))
+
+    @classmethod
+    def from_hashes(cls, hashes: np.ndarray, stats: CorpusStats) -> CorpusFiles:
+        """From the sorted unique hashes of the training documents (as numbers) and their statistics."""
+        novelty = None
+        if len(hashes) * 17 <= MAX_NOVELTY_BYTES:  # 16 hex digits and a line break each
+            novelty = "".join(f"{value:016x}\n" for value in hashes.tolist()).encode()
+        return cls(novelty, json.dumps(stats.to_dict(), ensure_ascii=False).encode())
 
 
 def save_checkpoint(
@@ -166,7 +181,10 @@ def save_checkpoint(
         files = training_documents
         if not isinstance(files, CorpusFiles):
             files = CorpusFiles.of(files)
-        atomic_write(directory / NOVELTY_FILE, files.novelty)
+        if files.novelty is not None:
+            atomic_write(directory / NOVELTY_FILE, files.novelty)
+        else:
+            (directory / NOVELTY_FILE).unlink(missing_ok=True)
         atomic_write(directory / STATS_FILE, files.stats)
     write_info(directory, info or RunInfo())
     atomic_save_model(model, directory / WEIGHTS_FILE)

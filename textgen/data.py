@@ -1,55 +1,83 @@
 """From documents to what training reads: the split by document (fixed by the seed), the tokenizer
-fitted on the training part, the token stream, and fixed samples of documents for evaluation."""
+fitted on the training part, each split's tokens on disk (tokencache), and fixed samples of
+documents for evaluation."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .batches import TokenStream, split_documents
+import numpy as np
+
+from .batches import TokenStream
 from .config import TrainConfig
+from .distributed import barrier, rank_and_world
 from .errors import TrainingError
-from .tokencache import cached_stream
-from .tokenizer import Tokenizer, fit_tokenizer
+from .metrics import ScoringSet
+from .tokencache import Store, fitter, tokenized
+from .tokenizer import Tokenizer
 
 
 @dataclass
 class TrainingData:
-    train_documents: list[str]
-    val_documents: list[str]
+    """A corpus ready to train on: its tokenizer and both splits as tokens (read from disk by
+    slices, so memory does not grow with the corpus), each with what bits per character need."""
+
     tokenizer: Tokenizer
-    train_stream: TokenStream = field(repr=False)
+    train: ScoringSet
+    val: ScoringSet
+    store: Store = field(repr=False)
     cache_hit: bool | None = None  # with a token cache: read from it (True) or stored by this run (False)
+    documents: Iterable[str] | None = field(default=None, repr=False)  # the corpus, to read again
+
+    @property
+    def train_stream(self) -> TokenStream:
+        return self.train.stream
+
+    @property
+    def train_documents(self) -> list[str]:
+        """The training documents as text, read from the corpus again (for tests and small corpora)."""
+        return self._documents(held_out=False)
+
+    @property
+    def val_documents(self) -> list[str]:
+        """The held-out documents as text, read from the corpus again (for tests and small corpora)."""
+        return self._documents(held_out=True)
+
+    @classmethod
+    def from_split(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> TrainingData:
+        """Training data on a split made elsewhere (a benchmark's), in memory."""
+        store = Store.in_memory(tokenizer, train, val)
+        return cls(tokenizer, store.train, store.val, store)
+
+    def _documents(self, held_out: bool) -> list[str]:
+        if self.documents is None or self.store.held_out is None:
+            raise ValueError("these training data keep no corpus to read the documents from")
+        return [doc for doc, out in zip(self.documents, self.store.held_out) if out == held_out]
 
 
 def prepare_data(
-    documents: list[str],
+    documents: Iterable[str],
     config: TrainConfig,
-    tokenizer: Tokenizer | Callable[[list[str]], Tokenizer] | None = None,
+    tokenizer: Tokenizer | Callable[[Iterable[str]], Tokenizer] | None = None,
     cache_dir: Path | None = None,
+    progress: bool = False,
 ) -> TrainingData:
-    """Split by document (fixed by the seed), fit the tokenizer on the training part, check size.
+    """Split by document (fixed by the seed), fit the tokenizer on the training part, tokenize.
 
-    `tokenizer`: one to use as it is (a resumed run's), or a function that makes one from the
-    training documents (a base model's, grown for a new corpus); None fits a new one.
-    `cache_dir`: keep the fitted tokenizer and the training tokens there (see tokencache), so a
-    second run on the same corpus and settings starts at once and reads its tokens from a map."""
-    if len(documents) < 2:
-        raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
-    train_docs, val_docs = split_documents(documents, config.val_fraction, config.seed)
-
-    def encode() -> tuple[Tokenizer, TokenStream]:
-        if tokenizer is None:
-            fitted = fit_tokenizer(config.level, train_docs, config.lowercase, config.min_count)
-        elif isinstance(tokenizer, Tokenizer):
-            fitted = tokenizer
-        else:
-            fitted = tokenizer(train_docs)
-        return fitted, TokenStream.from_documents(fitted, train_docs)
-
-    cache_hit = None
+    `documents`: a list, or a corpus that can be read more than once (`stream_corpus`), which is
+    then never held in memory. `tokenizer`: one to use as it is (a resumed run's), or a function that
+    makes one from the training documents (a base model's, grown for a new corpus); None fits a new
+    one. `cache_dir`: keep the tokenized corpus there (see tokencache), so a second run on the same
+    corpus and settings starts at once. `progress`: show tqdm bars while tokenizing."""
+    if tokenizer is None:
+        fit = fitter(config.level, config.lowercase, config.min_count)
+    elif isinstance(tokenizer, Tokenizer):
+        fit = lambda _documents: tokenizer  # noqa: E731 (the given one, without a pass over the corpus)
+    else:
+        fit = tokenizer
+    cache = None
     if cache_dir is not None and (tokenizer is None or isinstance(tokenizer, Tokenizer)):
         settings = {
             "level": config.level,
@@ -59,11 +87,14 @@ def prepare_data(
             "val_fraction": config.val_fraction,
             "tokenizer": tokenizer.to_dict() if tokenizer is not None else None,
         }
-        cached = cached_stream(cache_dir, documents, settings, encode)
-        tokenizer, train_stream, cache_hit = cached.tokenizer, cached.stream, cached.hit
-    else:
-        tokenizer, train_stream = encode()
-    num_tokens = train_stream.num_targets + 1
+        cache = (Path(cache_dir), settings)
+    rank, world = rank_and_world()
+    if cache is not None and world > 1 and rank > 0:
+        barrier()  # rank 0 tokenizes into the cache; the others then read its entry
+    store, cache_hit = tokenized(documents, fit, config.val_fraction, config.seed, cache, progress and rank == 0)
+    if cache is not None and world > 1 and rank == 0:
+        barrier()
+    num_tokens = store.train.stream.num_targets + 1
     needed = config.batch_size * (config.seq_len + 1)
     if num_tokens < needed:
         raise TrainingError(
@@ -77,20 +108,14 @@ def prepare_data(
             seq_len=config.seq_len,
             needed=needed,
         )
-    return TrainingData(train_docs, val_docs, tokenizer, train_stream, cache_hit)
+    return TrainingData(store.tokenizer, store.train, store.val, store, cache_hit, documents)
 
 
-def sample_documents(documents: list[str], sizes: list[int], budget: float, seed: int) -> list[str]:
+def sample_indices(sizes: np.ndarray, budget: float, seed: int) -> np.ndarray:
     """A fixed random sample of documents whose sizes add up to about `budget` (all, if they fit),
-    in their original order: the same documents at every evaluation, so the curve is comparable."""
-    if sum(sizes) <= budget:
-        return list(documents)
-    order = list(range(len(documents)))
-    random.Random(seed).shuffle(order)
-    chosen, size = [], 0
-    for i in order:
-        if size >= budget:
-            break
-        chosen.append(i)
-        size += sizes[i]
-    return [documents[i] for i in sorted(chosen)]
+    as sorted indices: the same documents at every evaluation, so the curve is comparable."""
+    if sizes.sum() <= budget:
+        return np.arange(len(sizes))
+    order = np.random.default_rng(seed).permutation(len(sizes))
+    taken = int(np.searchsorted(np.cumsum(sizes[order]), budget)) + 1  # up to the first that reaches it
+    return np.sort(order[:taken])

@@ -11,6 +11,7 @@ rare rather than as likely as any other.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 
 import torch
@@ -27,7 +28,7 @@ NEW_ROW_NOISE = 0.01
 FINE_TUNE_LR = 5e-3
 
 
-def new_tokens(base: Tokenizer, documents: list[str], min_count: int = 2) -> list[str]:
+def new_tokens(base: Tokenizer, documents: Iterable[str], min_count: int = 2) -> list[str]:
     """What `documents` have that the base's vocabulary lacks, most frequent first."""
     counts = Counter(piece for doc in documents for piece in base.split(base.prepare(doc)))
     least = 1 if base.level == "char" else min_count
@@ -37,7 +38,7 @@ def new_tokens(base: Tokenizer, documents: list[str], min_count: int = 2) -> lis
     return sorted(missing, key=lambda token: (-counts[token], token))
 
 
-def extended_tokenizer(base: Tokenizer, added: list[str], documents: list[str]) -> Tokenizer:
+def extended_tokenizer(base: Tokenizer, added: list[str], documents: Iterable[str]) -> Tokenizer:
     vocab = base.vocab + added
     if isinstance(base, WordTokenizer):
         # The spelling model of <unk> words learns the new corpus's characters too.
@@ -75,7 +76,7 @@ def grown_model(
     return model
 
 
-def fine_tune_setup(base: LoadedModel, documents: list[str], config: TrainConfig):
+def fine_tune_setup(base: LoadedModel, documents: Iterable[str], config: TrainConfig, progress: bool = False):
     """(config, data, model) to train `base` further on `documents`: its architecture and
     tokenizer, grown for what the training documents add (callers set `lr` to FINE_TUNE_LR unless the
     user chose one). The model is a copy: the base (perhaps a shipped model others use) stays as it was."""
@@ -90,10 +91,10 @@ def fine_tune_setup(base: LoadedModel, documents: list[str], config: TrainConfig
         dropout=architecture.dropout if config.dropout is None else config.dropout,
     )
 
-    def grown_tokenizer(train_documents: list[str]) -> Tokenizer:
+    def grown_tokenizer(train_documents: Iterable[str]) -> Tokenizer:  # read twice: once per pass
         added = new_tokens(base.tokenizer, train_documents, config.min_count)
         return extended_tokenizer(base.tokenizer, added, train_documents)
 
-    data = prepare_data(documents, config, tokenizer=grown_tokenizer)
+    data = prepare_data(documents, config, tokenizer=grown_tokenizer, progress=progress)
     model = grown_model(base.model, len(data.tokenizer) - len(base.tokenizer), config.seed, config.dropout)
     return config, data, model

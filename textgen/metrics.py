@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .batches import TokenStream, group_windows, pieces, plan_groups, select
+from .batches import TokenStream, group_windows, pieces, plan_groups, select, token_chunks
 from .model import LSTMLanguageModel
 from .tokenizer import Tokenizer
 
@@ -31,10 +31,8 @@ def count_characters(documents: list[str]) -> int:
 
 def unknown_spelling_nats(tokenizer: Tokenizer, documents: list[str]) -> float:
     """What `<unk>` hides: the nats to spell each unknown word (word level; 0 for characters)."""
-    spell = getattr(tokenizer, "spelling_nats", None)
-    if spell is None:
-        return 0.0
-    return sum(spell(word) for doc in documents for word in tokenizer.unknown_tokens(doc))
+    spelling = spelling_per_document(tokenizer, documents)
+    return 0.0 if spelling is None else float(spelling.sum())
 
 
 @dataclass(frozen=True)
@@ -101,22 +99,53 @@ def document_stream(tokenizer: Tokenizer, documents: list[str]) -> TokenStream:
     return TokenStream.from_documents(tokenizer, documents)
 
 
+def spelling_per_document(tokenizer: Tokenizer, documents: list[str]) -> np.ndarray | None:
+    """What spelling out each document's `<unk>` words costs (word level; None for characters)."""
+    spell = getattr(tokenizer, "spelling_nats", None)
+    if spell is None:
+        return None
+    return np.array([sum(spell(w) for w in tokenizer.unknown_tokens(doc)) for doc in documents], dtype=np.float64)
+
+
 @dataclass
 class ScoringSet:
-    """Documents ready to be scored: encoded once, with what their bits per character divide by and
-    add (a training run scores the same samples at every evaluation)."""
+    """Documents ready to be scored, as tokens (encoded once, in memory or on disk), with what each
+    adds to the bits per character: its characters (and its end) and, at word level, the cost of
+    spelling its `<unk>` words. A training run scores the same samples at every evaluation."""
 
     stream: TokenStream
-    characters: int
-    spelling_nats: float  # word level: what spelling out the `<unk>` words costs
+    document_characters: np.ndarray  # (documents,) int64: each document's length + 1
+    document_spelling: np.ndarray | None = None  # (documents,) float64; None at char level
 
     @classmethod
     def of(cls, tokenizer: Tokenizer, documents: list[str]) -> ScoringSet:
+        documents = list(documents)
         return cls(
             document_stream(tokenizer, documents),
-            count_characters(documents),
-            unknown_spelling_nats(tokenizer, documents),
+            np.array([len(doc) + 1 for doc in documents], dtype=np.int64),
+            spelling_per_document(tokenizer, documents),
         )
+
+    @property
+    def num_documents(self) -> int:
+        return self.stream.num_documents
+
+    @property
+    def characters(self) -> int:
+        return int(self.document_characters.sum())
+
+    @property
+    def spelling_nats(self) -> float:
+        return 0.0 if self.document_spelling is None else float(self.document_spelling.sum())
+
+    def sizes(self) -> np.ndarray:
+        """Each document's tokens, its closing `<eos>` included."""
+        return np.diff(self.stream.starts)
+
+    def subset(self, index: np.ndarray) -> ScoringSet:
+        """The documents at `index` as a set of their own (their tokens read into memory)."""
+        spelling = None if self.document_spelling is None else self.document_spelling[index]
+        return ScoringSet(self.stream.subset(index), self.document_characters[index], spelling)
 
 
 def score(model: LSTMLanguageModel, documents: ScoringSet, batch_size: int = 16) -> Metrics:
@@ -131,19 +160,20 @@ def evaluate(
     return score(model, ScoringSet.of(tokenizer, documents), batch_size)
 
 
-def unigram_metrics(
-    tokenizer: Tokenizer,
-    train_documents: list[str],
-    val_documents: list[str],
-    train_stream: TokenStream | None = None,
-    val_set: ScoringSet | None = None,
-) -> Metrics:
-    """A model that ignores context: add-one smoothed token frequencies from the training set (its
-    stream and the held-out set are encoded again only when the caller does not have them)."""
-    train_stream = train_stream or document_stream(tokenizer, train_documents)
-    val_set = val_set or ScoringSet.of(tokenizer, val_documents)
-    counts = np.bincount(train_stream.tokens[1:], minlength=len(tokenizer)) + 1
+def target_counts(stream: TokenStream, vocab_size: int) -> np.ndarray:
+    """How often each token is a target in the stream (every token but the first), read in chunks."""
+    counts = np.zeros(vocab_size, dtype=np.int64)
+    for offset, chunk in enumerate(token_chunks(stream.tokens)):
+        counts += np.bincount(chunk[1:] if offset == 0 else chunk, minlength=vocab_size)[:vocab_size]
+    return counts
+
+
+def unigram_metrics(tokenizer: Tokenizer, train: TokenStream | list[str], val: ScoringSet | list[str]) -> Metrics:
+    """A model that ignores context: add-one smoothed token frequencies of the training stream (or
+    documents), scored on the held-out set (or documents)."""
+    train = train if isinstance(train, TokenStream) else document_stream(tokenizer, train)
+    val = val if isinstance(val, ScoringSet) else ScoringSet.of(tokenizer, val)
+    counts = target_counts(train, len(tokenizer)) + 1
     log_probs = np.log(counts) - np.log(counts.sum())
-    val_ids = val_set.stream.tokens[1:]
-    nats = -float(log_probs[val_ids].sum())
-    return summarize(nats, len(val_ids), val_set.characters, val_set.spelling_nats)
+    nats = -float(target_counts(val.stream, len(tokenizer)) @ log_probs)
+    return summarize(nats, val.stream.num_targets, val.characters, val.spelling_nats)

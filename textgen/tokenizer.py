@@ -27,6 +27,7 @@ SPECIALS = (EOS, UNK)
 # joining the tokens gives the text back: "G.O.P.’s Big-Day" -> "G.O.P" "." "’" "s" " Big" "-" "Day".
 WORD_PATTERN = re.compile(r" ?\w+(?:['’.,]\w+)*| ?[^\w\s]|\n|[^\S\n]+(?!\S)|[^\S\n]+")
 WORD_FORMAT = 2  # tokenizer.json "version" of word tokenizers whose tokens carry their spaces
+FIT_BATCH_CHARACTERS = 4_000_000  # a char vocabulary is counted this much text at a time
 
 
 class Tokenizer:
@@ -112,7 +113,7 @@ class CharTokenizer(Tokenizer):
         """Vectorized: the documents' code points looked up in one table (hundreds of MB/s, where a
         Python loop per character manages a few)."""
         texts = [self.prepare(doc) for doc in documents]
-        codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+        codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         table = self._code_table()
         ids = np.full(codes.shape, self.unk_id, dtype=np.int32)
         known = codes < len(table)
@@ -132,10 +133,27 @@ class CharTokenizer(Tokenizer):
 
     @classmethod
     def fit(cls, documents: Iterable[str], lowercase: bool = False) -> CharTokenizer:
-        chars: set[str] = set()
+        """Every character of the documents, in code-point order; counted in bulk, a few MB of text
+        at a time, so that a corpus larger than memory streams through."""
+        seen = np.zeros(0, dtype=bool)
+
+        def count(batch: list[str]) -> None:
+            nonlocal seen
+            codes = np.frombuffer("".join(batch).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            present = np.bincount(codes) > 0
+            if len(present) > len(seen):
+                seen = np.pad(seen, (0, len(present) - len(seen)))
+            seen[: len(present)] |= present
+
+        batch, size = [], 0
         for doc in documents:
-            chars.update(doc.lower() if lowercase else doc)
-        return cls(list(SPECIALS) + sorted(chars), lowercase=lowercase)
+            batch.append(doc.lower() if lowercase else doc)
+            size += len(doc)
+            if size >= FIT_BATCH_CHARACTERS:
+                count(batch)
+                batch, size = [], 0
+        count(batch)
+        return cls(list(SPECIALS) + [chr(code) for code in np.flatnonzero(seen)], lowercase=lowercase)
 
 
 class WordTokenizer(Tokenizer):

@@ -10,7 +10,7 @@ import copy
 import itertools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -41,11 +41,11 @@ from .checkpoints import (
     write_info,
 )
 from .config import TrainConfig
-from .data import TrainingData, prepare_data, sample_documents
+from .data import TrainingData, prepare_data, sample_indices
 from .device import bf16_works, native_bf16, resolve_device
 from .distributed import from_rank0, rank_and_world, weights_agree
 from .errors import TrainingError
-from .metrics import Metrics, ScoringSet, score, unigram_metrics
+from .metrics import Metrics, score, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .sampling import SAMPLE_TEMPERATURES, generate
 from .sizing import EVALUATIONS_PER_BUDGET, fit_to_corpus
@@ -166,22 +166,16 @@ class Trainer:
         self.stop_requested = False
         # Periodic evaluations score a fixed sample of held-out documents (at most eval_tokens tokens)
         # and a training sample as large in characters; the whole held-out set is scored at the end.
-        # Each set is encoded once here and scored as often as the run evaluates.
-        self.val_set = ScoringSet.of(data.tokenizer, data.val_documents)
-        val_sizes = np.diff(self.val_set.stream.starts).tolist()
+        # The samples' tokens are read once here and scored as often as the run evaluates.
+        self.val_set = data.val
         budget = math.inf if config.eval_tokens is None else config.eval_tokens
-        self.val_sample = sample_documents(data.val_documents, val_sizes, budget, config.seed)
-        whole = len(self.val_sample) == len(data.val_documents)
-        self.val_sample_set = self.val_set if whole else ScoringSet.of(data.tokenizer, self.val_sample)
-        characters = sum(len(doc) + 1 for doc in self.val_sample)
-        train_sizes = [len(doc) + 1 for doc in data.train_documents]
-        self.train_sample = sample_documents(data.train_documents, train_sizes, characters, config.seed)
-        self.train_sample_set = ScoringSet.of(data.tokenizer, self.train_sample)
+        sample = sample_indices(data.val.sizes(), budget, config.seed)
+        self.val_sample_set = data.val if len(sample) == data.val.num_documents else data.val.subset(sample)
+        train_sample = sample_indices(data.train.document_characters, self.val_sample_set.characters, config.seed)
+        self.train_sample_set = data.train.subset(train_sample)
         self.last_evaluation = (0.0, 0.0)  # (training seconds when it ended, how long it took)
         self._corpus_files: CorpusFiles | None = None
-        self.unigram = unigram_metrics(
-            data.tokenizer, data.train_documents, data.val_documents, data.train_stream, self.val_set
-        )
+        self.unigram = unigram_metrics(data.tokenizer, data.train.stream, data.val)
 
     # ------------------------------------------------------------------ schedule
     def _groups(self, epoch: int, seed: int, seq_len: int) -> list:
@@ -355,7 +349,7 @@ class Trainer:
         if self.rank == 0 and self.val_sample_set is not self.val_set:  # the whole held-out set, once
             self.state.best_metrics = score(self.model, self.val_set)
         self.info.unigram, self.info.stopped_because = self.unigram, reason
-        self.info.eval_sample_documents = len(self.val_sample)
+        self.info.eval_sample_documents = self.val_sample_set.num_documents
         if self.out_dir and self.best_weights is not None:
             self.save_summary()
         run = self.state
@@ -368,8 +362,8 @@ class Trainer:
             level=self.data.tokenizer.level,
             metrics=self.state.best_metrics,
             train_config=asdict(self.config),
-            train_documents=len(self.data.train_documents),
-            val_documents=len(self.data.val_documents),
+            train_documents=self.data.train.num_documents,
+            val_documents=self.data.val.num_documents,
             step=self.state.step,
             training_seconds=round(self.state.elapsed, 1),
         )
@@ -391,7 +385,7 @@ class Trainer:
 
     def corpus_files(self) -> CorpusFiles:
         if self._corpus_files is None:
-            self._corpus_files = CorpusFiles.of(self.data.train_documents)
+            self._corpus_files = CorpusFiles.from_hashes(self.data.store.novelty, self.data.store.stats)
         return self._corpus_files
 
     def save_summary(self) -> None:
@@ -420,16 +414,23 @@ class Trainer:
         return float(read_training_progress(Path(directory))["state"]["elapsed"])
 
     @classmethod
-    def resume(cls, directory: str | Path, documents: list[str], overrides: dict | None = None) -> Trainer:
+    def resume(
+        cls,
+        directory: str | Path,
+        documents: Iterable[str],
+        overrides: dict | None = None,
+        cache_dir: Path | None = None,
+        progress: bool = False,
+    ) -> Trainer:
         """Continue a run saved in `directory` from its last evaluation: weights, optimizer, step."""
         directory = Path(directory)
-        progress = read_training_progress(directory)
-        config = TrainConfig.from_dict({**progress["config"], **(overrides or {})})
+        saved = read_training_progress(directory)
+        config = TrainConfig.from_dict({**saved["config"], **(overrides or {})})
         loaded = load_folder(directory)
-        data = prepare_data(documents, config, tokenizer=loaded.tokenizer)
-        info = RunInfo.from_dict(progress.get("info", {}))
+        data = prepare_data(documents, config, tokenizer=loaded.tokenizer, cache_dir=cache_dir, progress=progress)
+        info = RunInfo.from_dict(saved.get("info", {}))
         trainer = cls(config, data, out_dir=directory, info=info, model=loaded.model)
         trainer.best_weights = copy.deepcopy(loaded.model.state_dict())
         load_training_state(directory, trainer.model, trainer.optimizer)  # the latest weights, not the best
-        trainer.state = TrainerState.from_dict(progress["state"])
+        trainer.state = TrainerState.from_dict(saved["state"])
         return trainer
