@@ -223,7 +223,9 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
             config = replace(config, lr=FINE_TUNE_LR)
         config, data, model = fine_tune_setup(load_model(args.init_from), corpus, config, progress=True)
     else:
+        started = time.perf_counter()
         data = prepare_data(corpus, config, cache_dir=token_cache_dir(args), progress=True)
+        timing("tokenize", time.perf_counter() - started)
     info = RunInfo(
         corpus=corpus.name, corpus_args=corpus_args(args), command="python train.py " + shlex.join(sys.argv[1:])
     )
@@ -238,6 +240,7 @@ TIMING_KINDS = {
     "Evaluation": "evaluation",
     "Finished": "final evaluation",
     "prepare": "prepare",
+    "tokenize": "tokenize",
 }
 
 

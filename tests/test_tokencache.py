@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from textgen import TrainConfig, prepare_data
+from textgen import CharTokenizer, TrainConfig, prepare_data
 from textgen.batches import TokenFile, TokenStream, split_documents
 from textgen.corpus import stream_corpus
 from textgen.metrics import ScoringSet
@@ -72,6 +72,15 @@ def test_an_interrupted_write_leaves_no_entry(tmp_path, monkeypatch):
     assert prepare_data(DOCS, CONFIG, cache_dir=tmp_path).cache_hit is False
 
 
+def test_a_damaged_entry_is_made_again(tmp_path):
+    prepare_data(DOCS, CONFIG, cache_dir=tmp_path)
+    (entry,) = tmp_path.iterdir()
+    (entry / "val_starts.npy").unlink()
+    again = prepare_data(DOCS, CONFIG, cache_dir=tmp_path)
+    assert again.cache_hit is False and again.val_documents == prepare_data(DOCS, CONFIG).val_documents
+    assert prepare_data(DOCS, CONFIG, cache_dir=tmp_path).cache_hit is True
+
+
 def test_without_a_cache_the_store_goes_with_the_data():
     import gc
 
@@ -109,3 +118,24 @@ def test_the_key_separates_documents_not_just_text():
     settings = {"level": "char"}
     assert corpus_key(["ab", "c"], settings) != corpus_key(["a", "bc"], settings)
     assert corpus_key(["ab", "c"], settings) == corpus_key(["ab", "c"], settings)
+
+
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_the_char_vocabulary_is_the_training_documents_own(lowercase):
+    """Gathered from every document while counting, then trimmed to the training characters: the
+    same tokenizer and tokens as fitting on the training documents, even for characters that only
+    held-out documents have (they read as <unk>)."""
+    docs = [f"Line {i} of the corpus" for i in range(200)]
+    config = replace(CONFIG, lowercase=lowercase)
+    train, val = split_documents(docs, config.val_fraction, config.seed)
+    docs[docs.index(val[3])] = val[3] + " ✈Ωé"  # characters no training document has
+    train, val = split_documents(docs, config.val_fraction, config.seed)
+    data = prepare_data(docs, config)
+    fitted = CharTokenizer.fit(train, lowercase=lowercase)
+    assert data.tokenizer.vocab == fitted.vocab and "✈" not in fitted.vocab
+    for split, documents in (("train", train), ("val", val)):
+        expected = TokenStream.from_documents(fitted, documents)
+        np.testing.assert_array_equal(getattr(data, split).stream.tokens[:], expected.tokens)
+        counted = np.bincount(expected.tokens[1:], minlength=len(fitted))
+        np.testing.assert_array_equal(getattr(data, split).token_counts, counted)
+    assert fitted.unk_id in data.val.stream.tokens[:]

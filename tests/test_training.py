@@ -10,7 +10,7 @@ from conftest import ROOT
 
 from textgen import Evaluation, Finished, RunInfo, TrainConfig, Trainer, load_folder, prepare_data
 from textgen.device import bf16_works, native_bf16
-from textgen.metrics import evaluate, unigram_metrics
+from textgen.metrics import ScoringSet, evaluate, score, unigram_metrics
 
 
 def run_to_end(trainer):
@@ -36,11 +36,15 @@ def test_short_training_beats_unigram_on_held_out_headlines(tmp_path, nyt_docume
     evaluations = [e for e in events if isinstance(e, Evaluation)]
     assert evaluations[-1].val.loss < evaluations[0].val.loss
     assert set(evaluations[0].samples) == {0.2, 0.5, 1.0, 1.2}
-    # The saved folder is the best model, and re-evaluating it gives the logged number.
+    # The saved folder is the best model, and re-evaluating it in the run's arithmetic (bf16 where
+    # the CPU has it natively) gives the logged number; fp32 gives it within 0.001 bits per char.
     loaded = load_folder(tmp_path / "m")
-    again = evaluate(loaded.model, loaded.tokenizer, data.val_documents)
+    held_out = ScoringSet.of(loaded.tokenizer, data.val_documents)
+    again = score(loaded.model, held_out, bf16=trainer.bf16)
     assert again.loss == pytest.approx(finished.best.loss, rel=1e-5)
     assert again.bits_per_char == pytest.approx(again.loss / math.log(2))  # char level
+    fp32 = evaluate(loaded.model, loaded.tokenizer, data.val_documents)
+    assert abs(fp32.bits_per_char - again.bits_per_char) < 1e-3
     card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert "model-index" in card and "unigram" in card
 
@@ -199,14 +203,29 @@ def test_the_resume_state_is_one_unit_a_kill_mid_save_leaves_the_previous_one(
 def test_evaluations_score_a_fixed_sample_and_the_end_scores_every_held_out_document(tmp_path, nyt_documents):
     config = small_config(epochs=1, eval_every=20, eval_tokens=2000)
     data = prepare_data(nyt_documents[:1500], config)
-    events = run_to_end(Trainer(config, data, out_dir=tmp_path / "m"))
+    trainer = Trainer(config, data, out_dir=tmp_path / "m")
+    events = run_to_end(trainer)
     evaluations = [e for e in events if isinstance(e, Evaluation)]
     sampled = {e.val.tokens for e in evaluations}
     assert len(sampled) == 1 and 2000 <= sampled.pop() < 2200  # the same documents each time, ~2,000 tokens
     loaded = load_folder(tmp_path / "m")
-    everything = evaluate(loaded.model, loaded.tokenizer, data.val_documents)
+    everything = score(loaded.model, ScoringSet.of(loaded.tokenizer, data.val_documents), bf16=trainer.bf16)
     finished = events[-1]
     assert finished.best.tokens == everything.tokens > evaluations[0].val.tokens
     assert finished.best.loss == pytest.approx(everything.loss, rel=1e-5)  # the saved model, on all of them
     assert loaded.info.metrics.loss == pytest.approx(everything.loss, rel=1e-5)
     assert "evaluations scored a fixed sample of" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_first_evaluation_is_estimated_from_the_training_speed(nyt_documents):
+    """Before any evaluation, auto spacing needs its cost: the samples' tokens at the speed training
+    reached (a run that scores 4x the tokens it trained per second waits 4x longer)."""
+    config = small_config(max_minutes=1.0, eval_every=None)
+    trainer = Trainer(config, prepare_data(nyt_documents[:1500], config))
+    trainer._resumed_step, trainer._resumed_elapsed = 0, 0.0
+    trainer.state.step, trainer.state.elapsed = 50, 5.0
+    scored = trainer.val_sample_set.stream.num_targets + trainer.train_sample_set.stream.num_targets
+    per_token = 5.0 / (50 * config.batch_size * config.seq_len)
+    assert trainer.evaluation_estimate() == pytest.approx(scored * per_token)
+    trainer._resumed_step, trainer._resumed_elapsed = 40, 4.0  # resumed at step 40: only its own steps count
+    assert trainer.evaluation_estimate() == pytest.approx(scored * 1.0 / (10 * config.batch_size * config.seq_len))

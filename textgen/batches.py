@@ -133,13 +133,13 @@ class TokenStream:
         return cls(np.concatenate(pieces), np.array(starts, dtype=np.int64))
 
     @classmethod
-    def from_documents(cls, tokenizer, documents: list[str]) -> TokenStream:
+    def from_documents(cls, tokenizer, documents: list[str], dtype: np.dtype = np.int32) -> TokenStream:
         """The documents encoded by `tokenizer` (in one vectorized pass where it has one)."""
         flat, lengths = tokenizer.encode_batch(documents)
         eos = tokenizer.eos_id
         starts = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths + 1, out=starts[1:])
-        tokens = np.full(int(starts[-1]) + 1, eos, dtype=np.int32)
+        tokens = np.full(int(starts[-1]) + 1, eos, dtype=dtype)
         content = np.ones(len(tokens), dtype=bool)
         content[starts] = False  # the <eos> that opens each document (and the last one, which ends the stream)
         tokens[content] = flat
@@ -215,17 +215,6 @@ def _shuffled_longest_first(lengths: np.ndarray, rng: np.random.Generator) -> np
     return np.lexsort((tiebreak, -lengths))
 
 
-def group_rows(stream: TokenStream, group_pieces: Pieces, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The (inputs, targets) of one group, padded at the end: (rows, columns) each."""
-    columns = round_up(int(group_pieces.lengths.max()))
-    inputs = np.full((len(group_pieces.lengths), columns), pad_id, dtype=np.int64)
-    targets = np.full_like(inputs, PAD_TARGET)
-    for row, (offset, length) in enumerate(zip(group_pieces.offsets, group_pieces.lengths)):
-        inputs[row, :length] = stream.tokens[offset : offset + length]
-        targets[row, :length] = stream.tokens[offset + 1 : offset + 1 + length]
-    return torch.from_numpy(inputs), torch.from_numpy(targets)
-
-
 @dataclass
 class Window:
     inputs: torch.Tensor  # (rows, time)
@@ -234,10 +223,22 @@ class Window:
 
 
 def group_windows(stream: TokenStream, group_pieces: Pieces, seq_len: int, pad_id: int) -> Iterator[Window]:
-    """Windows of `seq_len` columns over one group; the caller carries the state between them."""
-    inputs, targets = group_rows(stream, group_pieces, pad_id)
-    for start in range(0, inputs.size(1), seq_len):
-        yield Window(inputs[:, start : start + seq_len], targets[:, start : start + seq_len], start == 0)
+    """Windows of `seq_len` columns over one group, padded at the end; the caller carries the state
+    between them. Each window reads only its own stretch of each piece: a piece as long as a book
+    costs one window of memory, not the whole piece."""
+    columns = round_up(int(group_pieces.lengths.max()))
+    rows = len(group_pieces.lengths)
+    for start in range(0, columns, seq_len):
+        width = min(seq_len, columns - start)
+        inputs = np.full((rows, width), pad_id, dtype=np.int64)
+        targets = np.full_like(inputs, PAD_TARGET)
+        for row, (offset, length) in enumerate(zip(group_pieces.offsets, group_pieces.lengths)):
+            count = min(width, int(length) - start)
+            if count > 0:
+                span = stream.tokens[offset + start : offset + start + count + 1]  # inputs, shifted: targets
+                inputs[row, :count] = span[:count]
+                targets[row, :count] = span[1:]
+        yield Window(torch.from_numpy(inputs), torch.from_numpy(targets), start == 0)
 
 
 def num_group_windows(lengths: np.ndarray, groups: list[np.ndarray], seq_len: int) -> int:

@@ -67,6 +67,7 @@ class RunInfo:
     samples: dict[str, str] = field(default_factory=dict)  # temperature -> text
     parent: str | None = None  # the model it was fine-tuned from (a folder name or a Hub reference)
     eval_sample_documents: int = 0  # held-out documents scored at each evaluation (metrics: all of them)
+    evaluation_precision: str = "fp32"  # the arithmetic of the evaluations: a bf16 run scores in bf16
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -158,10 +159,11 @@ class CorpusFiles:
         return cls.from_hashes(hashes, corpus_stats(documents))
 
     @classmethod
-    def from_hashes(cls, hashes: np.ndarray, stats: CorpusStats) -> CorpusFiles:
-        """From the sorted unique hashes of the training documents (as numbers) and their statistics."""
+    def from_hashes(cls, hashes: np.ndarray | None, stats: CorpusStats) -> CorpusFiles:
+        """From the sorted unique hashes of the training documents (as numbers; None: too many to keep)
+        and their statistics."""
         novelty = None
-        if len(hashes) * 17 <= MAX_NOVELTY_BYTES:  # 16 hex digits and a line break each
+        if hashes is not None and len(hashes) <= MAX_NOVELTY_DOCUMENTS:  # 16 hex digits and a line break each
             novelty = "".join(f"{value:016x}\n" for value in hashes.tolist()).encode()
         return cls(novelty, json.dumps(stats.to_dict(), ensure_ascii=False).encode())
 
@@ -204,6 +206,7 @@ MAX_JSON_BYTES = {
 }
 DEFAULT_MAX_JSON_BYTES = 64 * 2**20
 MAX_NOVELTY_BYTES = 64 * 2**20  # 17 bytes a training document: about 4 million documents
+MAX_NOVELTY_DOCUMENTS = MAX_NOVELTY_BYTES // 17
 
 
 def check_size(path: Path, limit: int) -> None:

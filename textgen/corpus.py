@@ -51,7 +51,7 @@ class Corpus:
 
 
 DETECT_BYTES = 32 * 2**20  # the encoding (and a .txt's layout) is decided on this much of a file
-READ_BYTES = 4 * 2**20  # a streaming read
+READ_BYTES = 2**20  # a streaming read
 BINARY_CHECK_CHARS = 10_000
 
 
@@ -103,12 +103,13 @@ def _decoded_chunks(stream: BinaryIO) -> Iterator[str]:
     A line break is a safe place to cut: no character composes across it, and a `\r\n` is never
     split, so the pieces joined are exactly the whole text normalized at once."""
     head = stream.read(DETECT_BYTES)
-    complete = len(head) < DETECT_BYTES
-    codec = detect_encoding(head, complete)
+    codec = detect_encoding(head, complete=len(head) < DETECT_BYTES)
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
-    carry, position, data, checked = "", 0, head, False
+    blocks = _byte_blocks(stream, head)
+    carry, position, data, checked = "", 0, next(blocks, b""), False
     while True:
-        final = complete or not data
+        following = next(blocks, None)
+        final = following is None
         try:
             text = carry + decoder.decode(data, final=final)
         except UnicodeDecodeError as err:
@@ -143,8 +144,18 @@ def _decoded_chunks(stream: BinaryIO) -> Iterator[str]:
             carry = piece + carry  # hold text back until the binary check has enough of it
         if final:
             return
-        data = stream.read(READ_BYTES)
-        complete = False
+        data = following
+
+
+def _byte_blocks(stream: BinaryIO, head: bytes) -> Iterator[memoryview | bytes]:
+    """The stream in reads of READ_BYTES, its already-read head first (cut the same way: small
+    pieces keep every buffer of the text small, which keeps the process's memory from growing)."""
+    view = memoryview(head)
+    for start in range(0, len(view), READ_BYTES):
+        yield view[start : start + READ_BYTES]
+    if len(head) == DETECT_BYTES:
+        while block := stream.read(READ_BYTES):
+            yield block
 
 
 def decode_bytes(data: bytes) -> str:
@@ -191,8 +202,14 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
 BLOCK_SEPARATOR = re.compile(r"\n[ \t]*\n")  # a blank line (spaces and tabs allowed) between blocks
 
 
+TRAILING_SPACE = re.compile(r"[ \t]+\n")
+
+
 def clean_document(text: str) -> str:
-    return re.sub(r"[ \t]+\n", "\n", text).strip()
+    """Without spaces at line ends or around it. (The search runs only where a line can end in one.)"""
+    if " \n" in text or "\t\n" in text:
+        text = TRAILING_SPACE.sub("\n", text)
+    return text.strip()
 
 
 def _blocks(chunks: Iterable[str]) -> Iterator[str]:

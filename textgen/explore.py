@@ -85,12 +85,19 @@ class StatsCounter:
         if len(counts) > len(self.char_counts):
             self.char_counts = np.pad(self.char_counts, (0, len(counts) - len(self.char_counts)))
         self.char_counts[: len(counts)] += counts
+        taken = 0
         for doc in documents:
             if self.words_read + len(doc) > self.word_budget:
                 self.words_cut = True
                 break
             self.words_read += len(doc)
-            self.words.update(w.strip() for w in WORD_PATTERN.findall(doc) if w.strip())
+            taken += 1
+        # One search over the documents joined by line breaks finds the same words as one per document
+        # (no word spans a line break), and Counter counts a list in C.
+        for word, count in Counter(WORD_PATTERN.findall("\n".join(documents[:taken]))).items():
+            word = word.strip()
+            if word:
+                self.words[word] += count
 
     def result(self) -> CorpusStats:
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, dtype=np.int64)

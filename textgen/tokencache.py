@@ -15,7 +15,8 @@ the files alone. A store is a folder:
     train_starts.npy, ...         each document's opening <eos> (and the final one), int64
     train_characters.npy, ...     each document's length + 1, int64
     train_spelling.npy, ...       word level: nats to spell its <unk> words, float64
-    novelty.npy                   sorted 8-byte hashes of the training documents
+    train_counts.npy, ...         how often each token occurs (the unigram baseline's counts)
+    novelty.npy                   sorted 8-byte hashes of the training documents (none past 4 M)
     held_out.npy                  which documents are held out (bits)
     stats.json                    corpus statistics of the training documents
 
@@ -40,15 +41,20 @@ import numpy as np
 from tqdm import tqdm
 
 from .batches import TokenFile, TokenStream, held_out_mask
-from .checkpoints import document_hash_value
+from .checkpoints import MAX_NOVELTY_DOCUMENTS, document_hash_value
 from .errors import TrainingError
 from .explore import CorpusStats, StatsCounter
 from .metrics import ScoringSet, spelling_per_document
-from .tokenizer import Tokenizer, fit_tokenizer, tokenizer_from_dict
+from .tokenizer import SPECIALS, CharacterSet, CharTokenizer, Tokenizer, fit_tokenizer, tokenizer_from_dict
 
 CACHE_ENV = "TEXTGEN_TOKEN_CACHE"
 FORMAT = 2  # bump when the store's layout, the key or the way documents are read changes
-BATCH_CHARACTERS = 4_000_000  # documents are encoded (and counted, hashed) this much text at a time
+# Documents are encoded (and counted, hashed) about this much text at a time: large enough for numpy
+# to amortize, small enough that no buffer grows the heap (measured: 4 M doubled the peak memory).
+BATCH_CHARACTERS = 1_000_000
+# A store's statistics count words in this much of the training text (a regular-expression pass, the
+# slowest part of tokenizing); 10 M characters is the largest upload the page takes.
+STORE_WORD_CHARACTERS = 10_000_000
 SPLITS = ("train", "val")
 
 
@@ -113,7 +119,7 @@ class Store:
     tokenizer: Tokenizer
     train: ScoringSet
     val: ScoringSet
-    novelty: np.ndarray  # sorted uint64 hashes of the training documents
+    novelty: np.ndarray | None  # sorted uint64 hashes of the training documents (None: too many to keep)
     stats: CorpusStats
     held_out: np.ndarray | None  # (documents,) bool: which documents of the corpus are held out
 
@@ -135,37 +141,41 @@ class Store:
 
 
 class _SplitWriter:
-    """One split's token file and per-document arrays, written a batch of documents at a time."""
+    """One split's token file and per-document arrays (of a known number of documents), written a
+    batch of documents at a time."""
 
-    def __init__(self, directory: Path, name: str, tokenizer: Tokenizer):
+    def __init__(self, directory: Path, name: str, tokenizer: Tokenizer, documents: int):
         self.directory, self.name, self.tokenizer = directory, name, tokenizer
         self.dtype = smallest_dtype(len(tokenizer))
         self.file = open(directory / f"{name}.bin", "wb")  # noqa: SIM115 (closed in close())
         np.array([tokenizer.eos_id], dtype=self.dtype).tofile(self.file)
-        self.position = 0
-        self.starts: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
-        self.characters: list[np.ndarray] = []
-        self.spelling: list[np.ndarray] = []
+        self.written = 0  # documents
+        self.starts = np.zeros(documents + 1, dtype=np.int64)
+        self.characters = np.zeros(documents, dtype=np.int64)
+        self.spelling = np.zeros(documents, dtype=np.float64) if tokenizer.level == "word" else None
+        self.counts = np.zeros(len(tokenizer), dtype=np.int64)  # how often each token occurs
 
     def add(self, documents: list[str]) -> None:
         if not documents:
             return
-        stream = TokenStream.from_documents(self.tokenizer, documents)
-        stream.tokens[1:].astype(self.dtype).tofile(self.file)  # the opening <eos> is already there
-        self.starts.append(stream.starts[1:] + self.position)
-        self.position += int(stream.starts[-1])
-        self.characters.append(np.fromiter((len(doc) + 1 for doc in documents), np.int64, len(documents)))
-        spelling = spelling_per_document(self.tokenizer, documents)
-        if spelling is not None:
-            self.spelling.append(spelling)
+        stream = TokenStream.from_documents(self.tokenizer, documents, self.dtype)
+        stream.tokens[1:].tofile(self.file)  # the opening <eos> is already there
+        self.counts += np.bincount(stream.tokens[1:], minlength=len(self.counts))
+        done, position = self.written, self.starts[self.written]
+        self.written += len(documents)
+        self.starts[done + 1 : self.written + 1] = stream.starts[1:] + position
+        self.characters[done : self.written] = np.fromiter(map(len, documents), np.int64, len(documents)) + 1
+        if self.spelling is not None:
+            self.spelling[done : self.written] = spelling_per_document(self.tokenizer, documents)
 
     def close(self) -> int:
         self.file.close()
-        np.save(self.directory / f"{self.name}_starts.npy", np.concatenate(self.starts))
-        np.save(self.directory / f"{self.name}_characters.npy", _joined(self.characters, np.int64))
-        if self.tokenizer.level == "word":
-            np.save(self.directory / f"{self.name}_spelling.npy", _joined(self.spelling, np.float64))
-        return self.position + 1  # tokens in the file
+        np.save(self.directory / f"{self.name}_starts.npy", self.starts)
+        np.save(self.directory / f"{self.name}_characters.npy", self.characters)
+        np.save(self.directory / f"{self.name}_counts.npy", self.counts)
+        if self.spelling is not None:
+            np.save(self.directory / f"{self.name}_spelling.npy", self.spelling)
+        return int(self.starts[-1]) + 1  # tokens in the file
 
 
 def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
@@ -183,15 +193,22 @@ def write_store(
     """Tokenize `documents` (re-iterable) into a store in `directory`: see the module docstring.
     `fit` makes the tokenizer from the training documents (it may iterate them more than once)."""
     bar = {"unit": "doc", "unit_scale": True, "disable": not progress, "leave": False, "dynamic_ncols": True}
-    count = (
-        len(documents) if isinstance(documents, list) else sum(1 for _ in tqdm(documents, desc="reading", **bar))
-    )
+    characters = CharacterSet(fit.lowercase) if isinstance(fit, Fit) and fit.level == "char" else None
+    count = 0
+    for batch in batches(tqdm(documents, desc="reading", **bar)):  # the first pass: count (and characters)
+        count += len(batch)
+        if characters is not None:
+            characters.add(batch)
     if count < 2:
         raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
     held_out = held_out_mask(count, val_fraction, seed)
-    tokenizer = fit(TrainingDocuments(documents, held_out))
-    writers = {name: _SplitWriter(directory, name, tokenizer) for name in SPLITS}
-    stats, hashes, index = StatsCounter(), [], 0
+    tokenizer = characters.tokenizer() if characters is not None else fit(TrainingDocuments(documents, held_out))
+    held_out_count = int(held_out.sum())
+    sizes = {"train": count - held_out_count, "val": held_out_count}
+    writers = {name: _SplitWriter(directory, name, tokenizer, sizes[name]) for name in SPLITS}
+    stats, hashes, index = StatsCounter(STORE_WORD_CHARACTERS), [], 0
+    # Past MAX_NOVELTY_DOCUMENTS a model folder keeps no novelty hashes: none are computed.
+    hashing = sizes["train"] <= MAX_NOVELTY_DOCUMENTS
     with tqdm(total=count, desc="tokenizing", **bar) as shown:
         for batch in batches(documents):
             out = held_out[index : index + len(batch)]
@@ -200,14 +217,21 @@ def write_store(
             writers["train"].add(train)
             writers["val"].add([doc for doc, o in zip(batch, out) if o])
             stats.add(train)
-            hashes.append(np.fromiter(map(document_hash_value, train), dtype=np.uint64, count=len(train)))
+            if hashing:
+                hashes.append(np.fromiter(map(document_hash_value, train), dtype=np.uint64, count=len(train)))
             shown.update(len(batch))
     if index != count:  # the corpus changed between two passes over it
         raise TrainingError(
             "the corpus changed while it was being read ({then:,} documents, then {now:,})", then=count, now=index
         )
     lengths = {name: writer.close() for name, writer in writers.items()}
-    np.save(directory / "novelty.npy", np.unique(_joined(hashes, np.uint64)))
+    if characters is not None:  # characters only held-out documents have are <unk>, as if fitted on training
+        tokenizer = _keep_training_characters(
+            directory, tokenizer, writers["train"].counts, writers["train"].dtype
+        )
+    np.save(
+        directory / "novelty.npy", np.unique(_joined(hashes, np.uint64)) if hashing else np.zeros(0, np.uint64)
+    )
     np.save(directory / "held_out.npy", np.packbits(held_out))
     (directory / "stats.json").write_text(
         json.dumps(stats.result().to_dict(), ensure_ascii=False), encoding="utf-8"
@@ -215,8 +239,41 @@ def write_store(
     (directory / "tokenizer.json").write_text(
         json.dumps(tokenizer.to_dict(), ensure_ascii=False), encoding="utf-8"
     )
-    meta = {"format": FORMAT, "dtype": smallest_dtype(len(tokenizer)).name, "tokens": lengths, "documents": count}
+    meta = {
+        "format": FORMAT,
+        "dtype": writers["train"].dtype.name,
+        "tokens": lengths,
+        "documents": count,
+        "hashed": hashing,
+    }
     (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")  # last: the store is complete
+
+
+def _keep_training_characters(
+    directory: Path, tokenizer: CharTokenizer, train_counts: np.ndarray, dtype: np.dtype
+) -> CharTokenizer:
+    """The tokenizer of the training characters alone, both token files renumbered to it."""
+    counts = np.pad(train_counts, (0, len(tokenizer) - len(train_counts)))
+    keep = counts > 0
+    keep[: len(SPECIALS)] = True
+    if keep.all():
+        return tokenizer
+    table = np.full(len(tokenizer), tokenizer.unk_id, dtype=dtype)
+    table[keep] = np.arange(int(keep.sum()))
+    for name in SPLITS:
+        path = directory / f"{name}.bin"
+        renumbered = path.with_suffix(".renumbered")
+        with open(path, "rb") as source, open(renumbered, "wb") as target:
+            while len(block := np.fromfile(source, dtype=dtype, count=2**24)):
+                table[block].tofile(target)
+        renumbered.replace(path)
+        counts_path = directory / f"{name}_counts.npy"
+        old_counts = np.load(counts_path)
+        np.save(
+            counts_path,
+            np.bincount(table[: len(old_counts)], weights=old_counts, minlength=int(keep.sum())).astype(np.int64),
+        )
+    return CharTokenizer([token for token, kept in zip(tokenizer.vocab, keep) if kept], tokenizer.lowercase)
 
 
 def read_store(directory: Path) -> Store:
@@ -231,10 +288,11 @@ def read_store(directory: Path) -> Store:
             stream,
             np.load(directory / f"{name}_characters.npy"),
             np.load(spelling) if spelling.exists() else None,
+            np.load(directory / f"{name}_counts.npy"),
         )
     stats = CorpusStats.from_dict(json.loads((directory / "stats.json").read_text(encoding="utf-8")))
     held_out = np.unpackbits(np.load(directory / "held_out.npy"), count=meta["documents"]).astype(bool)
-    novelty = np.load(directory / "novelty.npy")
+    novelty = np.load(directory / "novelty.npy") if meta["hashed"] else None
     return Store(directory, tokenizer, splits["train"], splits["val"], novelty, stats, held_out)
 
 
@@ -269,7 +327,10 @@ def tokenized(
     cache_dir, settings = cache
     entry = Path(cache_dir) / corpus_key(documents, settings)
     if (entry / "meta.json").exists():
-        return read_store(entry), True
+        try:
+            return read_store(entry), True
+        except (OSError, ValueError, KeyError, TypeError):  # damaged since it was written: made again
+            shutil.rmtree(entry, ignore_errors=True)
     staging = _staging(entry.parent, entry.name)
     try:
         write_store(staging, documents, fit, val_fraction, seed, progress)
@@ -283,5 +344,19 @@ def tokenized(
     return read_store(entry), False
 
 
-def fitter(level: str, lowercase: bool, min_count: int) -> Callable[[Iterable[str]], Tokenizer]:
-    return lambda documents: fit_tokenizer(level, documents, lowercase, min_count)
+@dataclass(frozen=True)
+class Fit:
+    """Fit a new tokenizer on the training documents. A char vocabulary is gathered while counting
+    the documents instead, from all of them, and trimmed to the training ones' characters after
+    encoding: the same tokenizer and tokens, one pass over the corpus fewer."""
+
+    level: str
+    lowercase: bool
+    min_count: int
+
+    def __call__(self, documents: Iterable[str]) -> Tokenizer:
+        return fit_tokenizer(self.level, documents, self.lowercase, self.min_count)
+
+
+def fitter(level: str, lowercase: bool, min_count: int) -> Fit:
+    return Fit(level, lowercase, min_count)

@@ -27,7 +27,7 @@ SPECIALS = (EOS, UNK)
 # joining the tokens gives the text back: "G.O.P.’s Big-Day" -> "G.O.P" "." "’" "s" " Big" "-" "Day".
 WORD_PATTERN = re.compile(r" ?\w+(?:['’.,]\w+)*| ?[^\w\s]|\n|[^\S\n]+(?!\S)|[^\S\n]+")
 WORD_FORMAT = 2  # tokenizer.json "version" of word tokenizers whose tokens carry their spaces
-FIT_BATCH_CHARACTERS = 4_000_000  # a char vocabulary is counted this much text at a time
+FIT_BATCH_CHARACTERS = 1_000_000  # a char vocabulary is counted this much text at a time
 
 
 class Tokenizer:
@@ -115,16 +115,15 @@ class CharTokenizer(Tokenizer):
         texts = [self.prepare(doc) for doc in documents]
         codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         table = self._code_table()
-        ids = np.full(codes.shape, self.unk_id, dtype=np.int32)
-        known = codes < len(table)
-        ids[known] = table[codes[known]]
+        ids = table[np.minimum(codes, len(table) - 1)]  # past the table: its last slot, <unk>
         return ids, np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
 
     def _code_table(self) -> np.ndarray:
-        """Code point -> token id (`<unk>` where the vocabulary has none), built once."""
+        """Code point -> token id (`<unk>` where the vocabulary has none, and in one slot past the
+        largest code point, for all above it), built once."""
         if getattr(self, "_table", None) is None:
             points = {ord(token): i for i, token in enumerate(self.vocab) if len(token) == 1}
-            self._table = np.full(max(points, default=0) + 1, self.unk_id, dtype=np.int32)
+            self._table = np.full(max(points, default=0) + 2, self.unk_id, dtype=np.int32)
             self._table[list(points)] = list(points.values())
         return self._table
 
@@ -133,27 +132,39 @@ class CharTokenizer(Tokenizer):
 
     @classmethod
     def fit(cls, documents: Iterable[str], lowercase: bool = False) -> CharTokenizer:
-        """Every character of the documents, in code-point order; counted in bulk, a few MB of text
-        at a time, so that a corpus larger than memory streams through."""
-        seen = np.zeros(0, dtype=bool)
+        """Every character of the documents, in code-point order."""
+        characters = CharacterSet(lowercase)
+        characters.add(documents)
+        return characters.tokenizer()
 
-        def count(batch: list[str]) -> None:
-            nonlocal seen
-            codes = np.frombuffer("".join(batch).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-            present = np.bincount(codes) > 0
-            if len(present) > len(seen):
-                seen = np.pad(seen, (0, len(present) - len(seen)))
-            seen[: len(present)] |= present
 
+class CharacterSet:
+    """The characters seen in documents, counted in bulk a few MB of text at a time, so that a corpus
+    larger than memory streams through; its tokenizer has them in code-point order."""
+
+    def __init__(self, lowercase: bool = False):
+        self.lowercase = lowercase
+        self.seen = np.zeros(0, dtype=bool)  # by code point
+
+    def add(self, documents: Iterable[str]) -> None:
         batch, size = [], 0
         for doc in documents:
-            batch.append(doc.lower() if lowercase else doc)
+            batch.append(doc.lower() if self.lowercase else doc)
             size += len(doc)
             if size >= FIT_BATCH_CHARACTERS:
-                count(batch)
+                self._count(batch)
                 batch, size = [], 0
-        count(batch)
-        return cls(list(SPECIALS) + [chr(code) for code in np.flatnonzero(seen)], lowercase=lowercase)
+        self._count(batch)
+
+    def _count(self, texts: list[str]) -> None:
+        codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        present = np.bincount(codes) > 0
+        if len(present) > len(self.seen):
+            self.seen = np.pad(self.seen, (0, len(present) - len(self.seen)))
+        self.seen[: len(present)] |= present
+
+    def tokenizer(self) -> CharTokenizer:
+        return CharTokenizer(list(SPECIALS) + [chr(code) for code in np.flatnonzero(self.seen)], self.lowercase)
 
 
 class WordTokenizer(Tokenizer):

@@ -175,7 +175,7 @@ class Trainer:
         self.train_sample_set = data.train.subset(train_sample)
         self.last_evaluation = (0.0, 0.0)  # (training seconds when it ended, how long it took)
         self._corpus_files: CorpusFiles | None = None
-        self.unigram = unigram_metrics(data.tokenizer, data.train.stream, data.val)
+        self.unigram = unigram_metrics(data.tokenizer, data.train, data.val)
 
     # ------------------------------------------------------------------ schedule
     def _groups(self, epoch: int, seed: int, seq_len: int) -> list:
@@ -234,8 +234,8 @@ class Trainer:
         return loss.item(), tuple(s.detach() for s in state)
 
     def evaluate(self, train_loss: float) -> Evaluation:
-        metrics = score(self.model, self.val_sample_set)
-        train_metrics = score(self.model, self.train_sample_set)
+        metrics = score(self.model, self.val_sample_set, bf16=self.bf16)
+        train_metrics = score(self.model, self.train_sample_set, bf16=self.bf16)
         run = self.state
         is_best = metrics.loss < run.best_val_loss
         if is_best:
@@ -279,6 +279,7 @@ class Trainer:
         config, run = self.config, self.state
         self.model.train()
         self._clock = time.perf_counter() - run.elapsed
+        self._resumed_step, self._resumed_elapsed = run.step, run.elapsed
         loss = None  # stays None when a resumed run has nothing left to do
         next_eval_time = (run.elapsed // self.eval_seconds + 1) * self.eval_seconds if self.eval_seconds else None
         while run.epoch < config.epochs:
@@ -295,6 +296,7 @@ class Trainer:
                 due = run.step % config.eval_every == 0 or bool(next_eval_time and run.elapsed >= next_eval_time)
                 if self.eval_seconds:  # auto: evaluations take at most a tenth of the training time
                     ended, took = self.last_evaluation
+                    took = took or self.evaluation_estimate()
                     due = due and run.elapsed >= ended + 10 * took
                 if self.world > 1:  # every rank follows rank 0's clock and decisions
                     due, out_of_time, out_of_steps, stop, run.elapsed = from_rank0(
@@ -314,6 +316,13 @@ class Trainer:
         if loss is not None and run.step % config.eval_every and self.rank == 0:
             yield self.timed_evaluation(loss)
         yield self.finish("epochs")
+
+    def evaluation_estimate(self) -> float:
+        """Seconds the first evaluation will take, before there was one: its tokens at the speed
+        training has reached (scoring goes faster than training, so this errs on the long side)."""
+        scored = self.val_sample_set.stream.num_targets + self.train_sample_set.stream.num_targets
+        trained = max(self.state.step - self._resumed_step, 1) * self.tokens_per_step
+        return scored * (self.state.elapsed - self._resumed_elapsed) / trained
 
     def timed_evaluation(self, train_loss: float) -> Evaluation:
         """Evaluate with the training clock paused: evaluation does not eat the time budget."""
@@ -347,9 +356,10 @@ class Trainer:
             self.model.load_state_dict(self.best_weights)
         self.model.eval()
         if self.rank == 0 and self.val_sample_set is not self.val_set:  # the whole held-out set, once
-            self.state.best_metrics = score(self.model, self.val_set)
+            self.state.best_metrics = score(self.model, self.val_set, bf16=self.bf16)
         self.info.unigram, self.info.stopped_because = self.unigram, reason
         self.info.eval_sample_documents = self.val_sample_set.num_documents
+        self.info.evaluation_precision = "bf16" if self.bf16 else "fp32"
         if self.out_dir and self.best_weights is not None:
             self.save_summary()
         run = self.state
