@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 import time
+import traceback
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -313,6 +314,24 @@ def main(argv: list[str] | None = None) -> None:
         )
     finally:
         stop_distributed()
+        if distributed:
+            leave_without_finalizing()
+
+
+def leave_without_finalizing() -> None:
+    """End a torchrun worker at once, with its output flushed and its exit status kept.
+
+    Gloo's worker threads may free the last collective's tensors while Python is shutting down,
+    which aborts the process (measured: 1 run in 16 to 24 here; pytorch/pytorch#179291): the model
+    and files are written by now, so the interpreter's shutdown is skipped."""
+    error = sys.exc_info()[1]
+    if error is not None and not isinstance(error, SystemExit):
+        traceback.print_exception(error)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if isinstance(error, SystemExit):
+        os._exit(error.code if isinstance(error.code, int) else 1)
+    os._exit(0 if error is None else 1)
 
 
 def describe(trainer: Trainer) -> str:

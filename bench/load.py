@@ -28,7 +28,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import ROOT, report
+from common import ROOT, report, root_label
 
 CALL_TIMEOUT = 300
 POLL_SECONDS = 0.02  # how often a simulated user looks for new text
@@ -163,19 +163,6 @@ def phase(url: str, users: int, calls: int, length: int, server_pid: int) -> dic
         "server_cpu_s": round(cpu_seconds(server_pid) - server_cpu, 1),
         "client_cpu_s": round(time.process_time() - client_cpu, 1),
     }
-
-
-def root_label(root: Path) -> str:
-    """The served checkout as its commit, not as a path on this machine."""
-    commit = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    if commit.returncode != 0:
-        return root.name
-    changed = subprocess.run(
-        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
-    )
-    return f"commit {commit.stdout.strip()}" + (" with uncommitted changes" if changed.stdout.strip() else "")
 
 
 def serve_and_load(root: Path, args: argparse.Namespace) -> dict:

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, report
+from common import ROOT, report, root_label
 
 from textgen.distributed import launch_command
 
@@ -50,8 +50,8 @@ def build_corpus(megabytes: float, folder: Path) -> Path:
     return path
 
 
-def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path) -> dict:
-    train = [str(ROOT / "train.py"), "--corpus", str(corpus), "--out", str(out), "--overwrite"]
+def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path, root: Path = ROOT) -> dict:
+    train = [str(root / "train.py"), "--corpus", str(corpus), "--out", str(out), "--overwrite"]
     train += ["--max-minutes", f"{budget / 60:g}", "--hidden-size", "256", "--dropout", "0"]
     env = {**os.environ, "TEXTGEN_TIMINGS": "1", "TQDM_DISABLE": "1", "TEXTGEN_TOKEN_CACHE": str(cache)}
     if processes > 1:
@@ -61,7 +61,7 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path) -> 
         command = [sys.executable, *train]
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, text=True)
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=stdout, stderr=stderr, text=True)
         # wait4 gives this run's own peak (RUSAGE_CHILDREN would keep the largest of all runs so far);
         # it covers the process and the descendants it waited for (torchrun's workers).
         _, status, usage = os.wait4(process.pid, 0)
@@ -77,7 +77,7 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path) -> 
     evaluations = [t["seconds"] for t in timings if t["kind"] == "evaluation"]
     final = [t["seconds"] for t in timings if t["kind"] == "final evaluation"]
     prepared = next(t for t in timings if t["kind"] == "prepare")
-    tokenized = next(t for t in timings if t["kind"] == "tokenize")
+    tokenized = next((t for t in timings if t["kind"] == "tokenize"), prepared)  # older train.py: prepare only
     mb = corpus.stat().st_size / 2**20
     return {
         "wall_s": round(wall, 1),
@@ -101,25 +101,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=30, help="training seconds per run")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--folder", type=Path, help="where the corpora are built (default: a temporary folder)")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (a git worktree) whose train.py runs first"
+    )
+    parser.add_argument(
+        "--baseline-sizes", type=float, nargs="+", help="sizes for the baseline (default: --sizes)"
+    )
+    parser.add_argument("--name", default="scale", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        for size in args.sizes:
-            corpus = build_corpus(size, folder)
-            cache = folder / f"tokens-{size:g}"  # emptied for the first (cold) run, filled by it for the rest
-            shutil.rmtree(cache, ignore_errors=True)
-            for processes, cache_state in [(1, "cold"), *((p, "warm") for p in args.processes)]:
-                result = {
-                    "megabytes": size,
-                    "processes": processes,
-                    "token_cache": cache_state,
-                    **run(corpus, args.budget, processes, folder / "m", cache),
-                }
-                print(json.dumps(result), flush=True)
-                results.append(result)
-    report("scale", {"command": "python bench/scale.py " + " ".join(argv or sys.argv[1:]), "runs": results})
+        roots = [(args.baseline, args.baseline_sizes or args.sizes)] if args.baseline else []
+        for root, sizes in [*roots, (ROOT, args.sizes)]:
+            for size in sizes:
+                corpus = build_corpus(size, folder)
+                cache = folder / f"tokens-{size:g}"  # emptied for the first (cold) run, filled by it for the rest
+                shutil.rmtree(cache, ignore_errors=True)
+                for processes, cache_state in [(1, "cold"), *((p, "warm") for p in args.processes)]:
+                    result = {
+                        "checkout": root_label(root),
+                        "megabytes": size,
+                        "processes": processes,
+                        "token_cache": cache_state,
+                        **run(corpus, args.budget, processes, folder / "m", cache, root),
+                    }
+                    print(json.dumps(result), flush=True)
+                    results.append(result)
+                shutil.rmtree(cache, ignore_errors=True)
+    report(args.name, {"command": "python bench/scale.py " + " ".join(argv or sys.argv[1:]), "runs": results})
 
 
 if __name__ == "__main__":

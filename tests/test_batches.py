@@ -110,3 +110,43 @@ def test_too_small_corpus_names_the_minimum():
         prepare_data(["tiny text", "another tiny text", "third"], config)
     with pytest.raises(TrainingError, match="at least 2 documents"):
         prepare_data(["only one"], config)
+
+
+def test_windows_read_from_a_token_file_are_those_read_from_memory(tmp_path):
+    """Training reads its windows by slices from a file (never mapped): the same windows, a piece at
+    a time (a piece longer than a window is read one window's stretch at a time)."""
+    from textgen.batches import TokenFile
+
+    stream = toy_stream((3, 1, 70, 2, 129, 5))
+    path = tmp_path / "tokens.bin"
+    stream.tokens.astype(np.uint16).tofile(path)
+    on_disk = TokenStream(TokenFile(path, np.uint16, len(stream.tokens)), stream.starts)
+    assert on_disk.tokens[5:9].tolist() == stream.tokens[5:9].tolist() and on_disk.tokens[-1] == EOS
+    with pytest.raises(IndexError):
+        on_disk.tokens[len(stream.tokens)]
+    all_pieces = pieces(stream, max_piece=64)
+    for group in plan_groups(all_pieces.lengths, 4 * 16, 16):
+        chosen = select(all_pieces, group)
+        for memory, disk in zip(group_windows(stream, chosen, 16, EOS), group_windows(on_disk, chosen, 16, EOS)):
+            assert torch.equal(memory.inputs, disk.inputs) and torch.equal(memory.targets, disk.targets)
+            assert memory.fresh == disk.fresh
+    subset = on_disk.subset(np.array([4, 0]))
+    assert subset.tokens.tolist() == [EOS, *range(77, 77 + 129), EOS, 1, 2, 3, EOS]
+    assert subset.starts.tolist() == [0, 130, 134]
+
+
+def test_the_held_out_mask_is_the_split_of_split_documents():
+    from textgen.batches import held_out_mask
+
+    documents = [f"doc {i}" for i in range(1000)]
+    for seed in (0, 1, 7):
+        train, val = split_documents(documents, 0.1, seed)
+        mask = held_out_mask(len(documents), 0.1, seed)
+        assert [d for d, out in zip(documents, mask) if out] == val and len(val) == 100
+    # The order Python's shuffle gives a list is the one it gives the array (the split of earlier runs).
+    import random
+
+    order = list(range(1000))
+    random.Random(3).shuffle(order)
+    mask = held_out_mask(1000, 0.1, 3)
+    assert set(np.flatnonzero(mask).tolist()) == set(order[:100])

@@ -4,6 +4,7 @@ the store's folder goes when the data go; the split is the one split_documents m
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
 
 import numpy as np
@@ -81,15 +82,12 @@ def test_a_damaged_entry_is_made_again(tmp_path):
     assert prepare_data(DOCS, CONFIG, cache_dir=tmp_path).cache_hit is True
 
 
-def test_without_a_cache_the_store_goes_with_the_data():
-    import gc
-
+def test_without_a_cache_nothing_is_left_on_disk_and_the_tokens_stay_readable(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     data = prepare_data(DOCS, CONFIG)
-    folder = data.store.directory
-    assert (folder / "train.bin").is_file()
-    del data
-    gc.collect()
-    assert not folder.exists()
+    assert list(tmp_path.iterdir()) == [] and data.store.directory is None
+    expected = TokenStream.from_documents(data.tokenizer, split_documents(DOCS, CONFIG.val_fraction)[0])
+    np.testing.assert_array_equal(data.train_stream.tokens[:], expected.tokens)
 
 
 def test_word_level_keeps_what_spelling_unknown_words_costs(tmp_path):

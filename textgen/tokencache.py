@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import tempfile
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,16 +105,13 @@ class TrainingDocuments:
     def __iter__(self) -> Iterator[str]:
         return (doc for doc, out in zip(self.documents, self.held_out) if not out)
 
-    def __len__(self) -> int:
-        return int((~self.held_out).sum())
-
 
 @dataclass
 class Store:
     """A tokenized corpus: the tokenizer, each split as a ScoringSet whose tokens are read from
     disk, and what the training documents leave for a model folder (novelty hashes, statistics)."""
 
-    directory: Path | None  # None: in memory (`in_memory`)
+    directory: Path | None  # None: in memory (`in_memory`), or a temporary folder already removed
     tokenizer: Tokenizer
     train: ScoringSet
     val: ScoringSet
@@ -192,7 +188,9 @@ def write_store(
 ) -> None:
     """Tokenize `documents` (re-iterable) into a store in `directory`: see the module docstring.
     `fit` makes the tokenizer from the training documents (it may iterate them more than once)."""
-    bar = {"unit": "doc", "unit_scale": True, "disable": not progress, "leave": False, "dynamic_ncols": True}
+    bar = {"unit": "doc", "unit_scale": True, "leave": False, "dynamic_ncols": True}
+    if not progress:
+        bar["disable"] = True  # else tqdm's own default: off when not a terminal, or by TQDM_DISABLE
     characters = CharacterSet(fit.lowercase) if isinstance(fit, Fit) and fit.level == "char" else None
     count = 0
     for batch in batches(tqdm(documents, desc="reading", **bar)):  # the first pass: count (and characters)
@@ -312,17 +310,17 @@ def tokenized(
     """The corpus as a store, and whether it came from the cache (None: no cache).
 
     `cache`: (directory, settings): the entry for (documents, settings) is read if it exists, else
-    written there first. Without it the store lives in a temporary folder, removed when the store
-    (and every array read from it) is gone."""
+    written there first. Without it the store is written to a temporary folder, read, and removed at
+    once: its token files stay readable through the descriptors the store holds open, and their
+    space is freed when it closes them (or the process ends, however it ends)."""
     if cache is None:
         directory = _staging(Path(tempfile.gettempdir()), "textgen-tokens")
         try:
             write_store(directory, documents, fit, val_fraction, seed, progress)
             store = read_store(directory)
-        except BaseException:
+        finally:
             shutil.rmtree(directory, ignore_errors=True)
-            raise
-        weakref.finalize(store, shutil.rmtree, directory, True)
+        store.directory = None
         return store, None
     cache_dir, settings = cache
     entry = Path(cache_dir) / corpus_key(documents, settings)
