@@ -13,8 +13,9 @@ from pathlib import Path
 import torch
 
 from textgen.batches import split_documents
-from textgen.corpus import nyt_headlines, read_text
+from textgen.corpus import nyt_headlines
 from textgen.data import TrainingData
+from textgen.textfile import read_text
 from textgen.tokenizer import CharTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]  # textgen itself comes from `pip install -e .` (requirements-dev)
@@ -74,8 +75,11 @@ def root_label(root: Path) -> str:
     )
     if commit.returncode != 0:
         return root.name
+    # Result files a benchmark has just written are not changes to the code being measured.
     changed = subprocess.run(
-        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
+        capture_output=True,
+        text=True,
     )
     return f"commit {commit.stdout.strip()}" + (" with uncommitted changes" if changed.stdout.strip() else "")
 

@@ -3,7 +3,8 @@ import json
 import pytest
 from conftest import corpus_path
 
-from textgen.corpus import CorpusError, decode_bytes, load_corpus, nyt_headlines, read_documents
+from textgen.corpus import CorpusError, load_corpus, nyt_headlines, read_documents
+from textgen.textfile import decode_bytes
 
 SHARED_FILES = {
     "nietzsche.txt": "SUPPOSING that Truth is a woman",
@@ -157,16 +158,16 @@ def test_streamed_text_and_blocks_are_those_of_the_whole_file(monkeypatch, seed)
     import io
     import random
 
-    from textgen import corpus
+    from textgen import corpus, textfile
 
     rng = random.Random(seed)
     alphabet = ["a", "b", " ", "\t", "\n", "\n", "\r\n", "\r", "é", "e\u0301", "한", "\n \t\n"]
     text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))) + "\x1a" * rng.randrange(3)
     data = text.encode("utf-8")
-    monkeypatch.setattr(corpus, "DETECT_BYTES", rng.randrange(1, 40))
-    monkeypatch.setattr(corpus, "READ_BYTES", rng.randrange(1, 40))
-    monkeypatch.setattr(corpus, "BINARY_CHECK_CHARS", 5)
-    pieces = list(corpus._decoded_chunks(io.BytesIO(data)))
+    monkeypatch.setattr(textfile, "DETECT_BYTES", rng.randrange(1, 40))
+    monkeypatch.setattr(textfile, "READ_BYTES", rng.randrange(1, 40))
+    monkeypatch.setattr(textfile, "BINARY_CHECK_CHARS", 5)
+    pieces = list(textfile._decoded_chunks(io.BytesIO(data)))
     expected = whole_file_reference(data, "utf-8")
     assert "".join(pieces) == expected
     assert all(piece.endswith("\n") for piece in pieces[:-1])
@@ -174,14 +175,14 @@ def test_streamed_text_and_blocks_are_those_of_the_whole_file(monkeypatch, seed)
 
 
 def test_small_reads_give_the_same_documents_as_one_read(monkeypatch, tmp_path):
-    from textgen import corpus
+    from textgen import textfile
 
     novel, shakespeare = corpus_path("ninedreams_utf8.txt"), corpus_path("tinyshakespeare.txt")
     csv_path = tmp_path / "quoted.csv"
     rows = [f'{i},"line one of {i}\nline two, with ""quotes"" {i}"' for i in range(200)]
     csv_path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
     expected = {path: read_documents(path) for path in (novel, shakespeare, csv_path)}
-    monkeypatch.setattr(corpus, "READ_BYTES", 997)  # reads end mid-character and mid-row
+    monkeypatch.setattr(textfile, "READ_BYTES", 997)  # reads end mid-character and mid-row
     for path, documents in expected.items():
         assert read_documents(path) == documents
     assert expected[csv_path][0] == 'line one of 0\nline two, with "quotes" 0'
@@ -189,12 +190,12 @@ def test_small_reads_give_the_same_documents_as_one_read(monkeypatch, tmp_path):
 
 def test_a_file_without_blank_lines_streams_line_by_line(monkeypatch, tmp_path):
     """Its one block is never assembled: the layout is decided on a prefix, then lines stream."""
-    from textgen import corpus
+    from textgen import corpus, textfile
 
     path = tmp_path / "lines.txt"
     path.write_text("".join(f"saying number {i}\n" for i in range(5000)), encoding="utf-8")
-    monkeypatch.setattr(corpus, "DETECT_BYTES", 4096)
-    monkeypatch.setattr(corpus, "READ_BYTES", 4096)
+    monkeypatch.setattr(textfile, "DETECT_BYTES", 4096)
+    monkeypatch.setattr(textfile, "READ_BYTES", 4096)
     documents = list(corpus.iter_documents(path))
     assert len(documents) == 5000 and documents[-1] == "saying number 4999"
 

@@ -13,7 +13,6 @@ from .corpus import (
     iter_documents,
     load_corpus,
     read_documents,
-    read_text,
     stream_corpus,
 )
 from .data import prepare_data
@@ -42,6 +41,7 @@ from .sampling import (
     validate_settings,
 )
 from .studio import SIZE_PRESETS, ModelRegistry, app_train_config, unpack_model_zip, zip_model
+from .textfile import read_text
 from .tokencache import default_cache_dir
 from .tokenizer import CharTokenizer, Tokenizer, WordTokenizer, fit_tokenizer, load_tokenizer
 from .training import Evaluation, Finished, Progress, Trainer, TrainerState

@@ -1,0 +1,167 @@
+"""Bytes to text: a file's encoding detected and its text decoded as a stream, a few MB at a time.
+
+The text comes out NFC-normalized with `\n` line ends, in pieces that end at line breaks (where no
+character composes across and a `\r\n` is never split), so the pieces joined are exactly the whole
+file decoded at once. The encoding is decided on the whole file up to DETECT_BYTES (32 MB), on its
+first DETECT_BYTES beyond that; a file that looks binary is refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import charset_normalizer
+
+from .errors import CorpusError
+
+DETECT_BYTES = 32 * 2**20  # the encoding (and a .txt's layout) is decided on this much of a file
+READ_BYTES = 2**20  # a streaming read
+BINARY_CHECK_CHARS = 10_000
+
+
+def detect_encoding(data: bytes, complete: bool = True) -> str:
+    """Name the codec that decodes `data`: BOMs first, then strict UTF-8, then charset-normalizer.
+
+    `complete=False`: `data` is the start of a longer file and may end inside a character."""
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            return codec
+    if b"\x00" in data[:4096]:
+        # UTF-16 without a BOM puts a NUL beside every ASCII character; anything else with NULs
+        # is binary.
+        even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
+        half = min(len(data), 4096) / 2
+        if odd > 0.3 * half and even < 0.05 * half:
+            return "utf-16-le"
+        if even > 0.3 * half and odd < 0.05 * half:
+            return "utf-16-be"
+        raise CorpusError("looks like a binary file, not text")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    results = charset_normalizer.from_bytes(data)
+    best = results.best()
+    if best is None:
+        raise CorpusError("cannot tell its text encoding (tried UTF-8, UTF-16, cp949, cp1252, ...)")
+    # On short text several code pages decode equally cleanly (cp1250 and cp1252 differ only in
+    # a few accented letters); prefer the ones people actually save with: Windows Korean, Western.
+    clean = [r for r in results if r.chaos <= best.chaos + 0.01]
+    for preferred in ("cp949", "cp1252"):
+        if any(preferred == r.encoding or preferred in r.could_be_from_charset for r in clean):
+            return preferred
+    return "cp949" if best.encoding == "euc_kr" else best.encoding
+
+
+def _decoded_chunks(stream: BinaryIO) -> Iterator[str]:
+    """A byte stream's text in pieces that each end at a line break (the last may not): decoded with
+    the detected codec, `\n` line ends, a trailing DOS end-of-file mark dropped, NFC-normalized.
+
+    A line break is a safe place to cut: no character composes across it, and a `\r\n` is never
+    split, so the pieces joined are exactly the whole text normalized at once."""
+    head = stream.read(DETECT_BYTES)
+    codec = detect_encoding(head, complete=len(head) < DETECT_BYTES)
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    blocks = _byte_blocks(stream, head)
+    carry, position, data, checked = "", 0, next(blocks, b""), False
+    while True:
+        following = next(blocks, None)
+        final = following is None
+        try:
+            text = carry + decoder.decode(data, final=final)
+        except UnicodeDecodeError as err:
+            raise CorpusError(
+                "cannot decode it as {codec}: {reason} at byte {byte}",
+                codec=codec,
+                reason=err.reason,
+                byte=position + max(err.start, 0),
+            ) from None
+        position += len(data)
+        if not final and text.endswith("\r"):
+            text, carry = text[:-1], "\r"  # its "\n" may be in the next read
+        else:
+            carry = ""
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if final:
+            text = text.rstrip("\x1a")
+            cut = len(text)
+        else:
+            cut = text.rfind("\n") + 1
+            carry = text[cut:] + carry
+        piece = unicodedata.normalize("NFC", text[:cut])
+        if not checked and (len(piece) >= BINARY_CHECK_CHARS or final):
+            start = piece[:BINARY_CHECK_CHARS]
+            controls = sum(1 for ch in start if unicodedata.category(ch) == "Cc" and ch not in "\n\t")
+            if controls > 0.01 * len(start):
+                raise CorpusError("looks like a binary file, not text")
+            checked = True
+        if piece and checked:
+            yield piece
+        elif piece:
+            carry = piece + carry  # hold text back until the binary check has enough of it
+        if final:
+            return
+        data = following
+
+
+def _byte_blocks(stream: BinaryIO, head: bytes) -> Iterator[memoryview | bytes]:
+    """The stream in reads of READ_BYTES, its already-read head first (cut the same way: small
+    pieces keep every buffer of the text small, which keeps the process's memory from growing)."""
+    view = memoryview(head)
+    for start in range(0, len(view), READ_BYTES):
+        yield view[start : start + READ_BYTES]
+    if len(head) == DETECT_BYTES:
+        while block := stream.read(READ_BYTES):
+            yield block
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode, normalize to NFC and `\n` line ends, and drop a trailing DOS end-of-file mark."""
+    return "".join(_decoded_chunks(io.BytesIO(data)))
+
+
+def read_chunks(path: str | os.PathLike) -> Iterator[str]:
+    """A file's text as `decode_bytes` gives it, in pieces ending at line breaks, read a few MB at a time."""
+    path = Path(path)
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        raise CorpusError("no such file").within(str(path)) from None
+    except IsADirectoryError:
+        raise CorpusError("this is a folder, not a file").within(str(path)) from None
+    except OSError as err:
+        raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(str(path)) from None
+    with stream:
+        try:
+            yield from _decoded_chunks(stream)
+        except CorpusError as err:
+            raise err.within(path.name) from None
+        except OSError as err:
+            raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(path.name) from None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    return "".join(read_chunks(path))
+
+
+def read_lines(path: str | os.PathLike) -> Iterator[str]:
+    """The file's lines, each with its `\n` (split at `\n` only, as `io.StringIO` does)."""
+    for chunk in read_chunks(path):
+        lines = chunk.split("\n")
+        for line in lines[:-1]:
+            yield line + "\n"
+        if lines[-1]:
+            yield lines[-1]
