@@ -168,7 +168,7 @@ def test_explore_an_upload_and_a_shipped_models_corpus_without_its_files(client)
     assert (
         bins[0].strip().startswith("0–") and bins == sorted(bins) and all(row[1] >= 0 for row in histogram["data"])
     )
-    assert "␠" in [row[0] for row in top["data"]]  # the space, labelled
+    assert "␣" in [row[0] for row in top["data"]]  # the space, labelled
 
 
 def test_errors_speak_the_browsers_language(app_url):

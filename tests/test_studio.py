@@ -168,7 +168,7 @@ def test_explore_statistics_have_round_bins_from_zero_and_visible_whitespace():
     assert frame.length.tolist() == sorted(frame.length)  # in order when sorted as text, as a plot does
     assert frame.documents.sum() == 3 and (frame.documents >= 0).all()
     tokens = top_tokens_frame(stats, "char")
-    assert "␠" in set(tokens.token) and " " not in set(tokens.token)
+    assert "␣" in set(tokens.token) and " " not in set(tokens.token)
     assert top_tokens_frame(stats, "word").token.tolist()[0] == "x" * 95 or "hello" in set(
         top_tokens_frame(stats, "word").token
     )

@@ -17,7 +17,7 @@ from .sampling import Step
 from .training import Evaluation, Finished
 
 LEARNED_LITTLE = 0.9  # a best model within 10% of the unigram baseline has learned little context
-VISIBLE_WHITESPACE = {" ": "␠", "\n": "⏎", "\t": "⇥"}
+VISIBLE_WHITESPACE = {" ": "␣", "\n": "⏎", "\t": "⇥"}  # glyphs common fonts have (␠ is rarer)
 
 
 def clock(seconds: float) -> str:
