@@ -392,13 +392,15 @@ def train(
         elif isinstance(event, Finished):
             REGISTRY.add(sid, name, load_folder(out_dir, REGISTRY.device))
             yield TrainOutputs(
-                status=view.finished(event, name)
-                + "\n\n"
-                + translate(
-                    "It stays here for {minutes:g} minutes after its last use, page reloads included; "
-                    "download the zip to keep it.",
-                    locale,
-                    minutes=SESSION_TTL_MINUTES,
+                status=view.finished(
+                    event,
+                    name,
+                    translate(
+                        "It stays here for {minutes:g} minutes after its last use, page reloads included; "
+                        "download the zip to keep it.",
+                        locale,
+                        minutes=SESSION_TTL_MINUTES,
+                    ),
                 ),
                 model=gr.update(choices=REGISTRY.choices(sid), value=name),
                 archive=str(zip_model(out_dir, session.directory)),

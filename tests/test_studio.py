@@ -94,6 +94,16 @@ def test_the_end_says_why_it_stopped_and_warns_when_it_learned_little():
     assert "learned little" not in view.finished(good, "m") and "time budget ran out" in view.finished(good, "m")
 
 
+def test_the_end_is_html_for_the_status_box_with_the_name_escaped():
+    """The status box is HTML (for the progress bar): bold and paragraphs are tags, never `**`."""
+    view = TrainingView(metrics(3.9), patience=4)
+    view.add(evaluation(50, 2.1, 2.0, is_best=True))
+    done = Finished(step=80, reason="time budget", best=metrics(2.1), unigram=metrics(3.9), elapsed=60)
+    text = view.finished(done, "<b>x</b>-char-1", "It stays here.")
+    assert "<strong>&lt;b&gt;x&lt;/b&gt;-char-1</strong> is ready" in text
+    assert "**" not in text and "<b>" not in text and text.endswith("<p>It stays here.</p></div>")
+
+
 def test_the_status_speaks_korean_to_a_korean_page():
     korean = TrainingView(metrics(4.5), patience=3, locale="ko")
     korean.add(evaluation(50, 3.2, 3.1, is_best=True))

@@ -5,6 +5,7 @@ Explore plots. Every string goes through `translate`, in the page's language."""
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -86,8 +87,9 @@ class TrainingView:
             f"{percent:.0%} · {html.escape(' · '.join(parts))}</div>"
         )
 
-    def finished(self, event: Finished, name: str) -> str:
-        """The end: what was kept and why it stopped, and a plain warning when it learned little."""
+    def finished(self, event: Finished, name: str, note: str = "") -> str:
+        """The end, as HTML for the status box: what was kept and why it stopped, a plain warning
+        when it learned little, then `note`."""
         say = self._say
         why = {
             "time budget": say("the time budget ran out"),
@@ -116,10 +118,20 @@ class TrainingView:
                 bits=best,
                 unigram=unigram,
             )
-        return text
+        return status_html(text + ("\n\n" + note if note else ""))
 
     def _say(self, template: str, **values) -> str:
         return translate(template, self.locale, **values)
+
+
+def status_html(text: str) -> str:
+    """Messages written with **bold** and blank-line paragraphs, escaped, as the status box's HTML
+    (it is an HTML component, for the progress bar: Markdown would show as typed)."""
+    paragraphs = [BOLD.sub(r"<strong>\1</strong>", html.escape(part)) for part in text.split("\n\n")]
+    return '<div class="train-status">' + "".join(f"<p>{part}</p>" for part in paragraphs) + "</div>"
+
+
+BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
 # ------------------------------------------------------------------ generated text
