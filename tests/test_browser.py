@@ -106,10 +106,14 @@ def test_generate_a_chosen_samples_shading_and_compare_in_view(browser, app_url)
     assert text.startswith("[1] Senate") and "[3] Senate" in text
     first = page.locator("#confidence .confidence").inner_text()
     page.locator("#sample").get_by_text("2", exact=True).click()  # the picker appears with several samples
+    # The shaded text itself, not its component: while it updates, the component also shows Gradio's timer.
     page.wait_for_function(
-        "(first) => document.querySelector('#confidence').innerText !== first", arg=first, timeout=WAIT
+        "(first) => (document.querySelector('#confidence .confidence') || {}).innerText?.startsWith('Senate')"
+        " && document.querySelector('#confidence .confidence').innerText !== first",
+        arg=first,
+        timeout=WAIT,
     )
-    second = page.locator("#confidence").inner_text()
+    second = page.locator("#confidence .confidence").inner_text()
     assert second.startswith("Senate") and second.replace("\n", " ").strip() in text.replace("\n", " ")
     assert page.locator("#novelty").inner_text().strip()  # each headline marked new, copy or cut
     shot(page, "generate-desktop")
