@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--baseline-sizes", type=float, nargs="+", help="sizes for the baseline (default: --sizes)"
     )
+    parser.add_argument("--cold-only", action="store_true", help="only the cold run of each size")
     parser.add_argument("--name", default="scale", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
     results = []
@@ -119,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
                 corpus = build_corpus(size, folder)
                 cache = folder / f"tokens-{size:g}"  # emptied for the first (cold) run, filled by it for the rest
                 shutil.rmtree(cache, ignore_errors=True)
-                for processes, cache_state in [(1, "cold"), *((p, "warm") for p in args.processes)]:
+                warm = [] if args.cold_only else [(p, "warm") for p in args.processes]
+                for processes, cache_state in [(1, "cold"), *warm]:
                     result = {
                         "checkout": root_label(root),
                         "megabytes": size,

@@ -150,3 +150,32 @@ def test_the_held_out_mask_is_the_split_of_split_documents():
     random.Random(3).shuffle(order)
     mask = held_out_mask(1000, 0.1, 3)
     assert set(np.flatnonzero(mask).tolist()) == set(order[:100])
+
+
+def test_pieces_cut_only_long_documents_in_order_of_the_stream():
+    """Against the plain definition: each document in turn, cut every `max_piece` targets."""
+    rng = np.random.default_rng(1)
+    for trial in range(300):
+        lengths = rng.integers(1, [3, 40, 300][trial % 3], int(rng.integers(1, 40)))
+        starts = np.concatenate([[0], np.cumsum(lengths)])
+        stream = TokenStream(np.zeros(int(starts[-1]) + 1, dtype=np.int64), starts)
+        for max_piece in (None, 1, 7, 64):
+            expected = [
+                (int(start) + cut, min(max_piece or length, int(length) - cut))
+                for start, length in zip(starts[:-1], lengths)
+                for cut in range(0, int(length), max_piece or int(length))
+            ]
+            got = pieces(stream, max_piece)
+            assert list(zip(got.offsets.tolist(), got.lengths.tolist())) == expected
+
+
+def test_the_shuffled_order_is_longest_first_with_ties_in_the_drawn_order():
+    """The one-key sort gives lexsort's order, so a seed's epochs are what they were."""
+    from textgen.batches import _shuffled_longest_first
+
+    rng = np.random.default_rng(2)
+    for trial in range(200):
+        lengths = rng.integers(1, [3, 40, 2000][trial % 3], int(rng.integers(0, 300)))
+        seed = int(rng.integers(2**30))
+        expected = np.lexsort((np.random.default_rng(seed).permutation(len(lengths)), -lengths))
+        assert np.array_equal(_shuffled_longest_first(lengths, np.random.default_rng(seed)), expected)

@@ -173,16 +173,26 @@ class Pieces:
 
 
 def pieces(stream: TokenStream, max_piece: int | None = None) -> Pieces:
-    """Each document as one piece, or cut into pieces of at most `max_piece` targets."""
+    """Each document as one piece, or cut into pieces of at most `max_piece` targets.
+
+    Only the documents longer than `max_piece` are cut, and the arrays made for cutting them are
+    as large as their pieces: a corpus of millions of short documents costs its two output arrays
+    (its offsets are a view of the stream's starts when nothing is cut), not five more of its size."""
     starts, lengths = stream.starts[:-1], np.diff(stream.starts)
-    if max_piece is None:
-        return Pieces(starts.copy(), lengths.copy())
-    counts = -(-lengths // max_piece)  # pieces per document (ceil)
-    first = np.repeat(starts, counts)
-    index_in_doc = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    offsets = first + index_in_doc * max_piece
-    remaining = np.repeat(lengths, counts) - index_in_doc * max_piece
-    return Pieces(offsets, np.minimum(remaining, max_piece))
+    long = np.flatnonzero(lengths > max_piece) if max_piece is not None else np.zeros(0, dtype=np.int64)
+    if not len(long):
+        return Pieces(starts, lengths)
+    counts = np.ones(len(lengths), dtype=np.int64)
+    counts[long] = -(-lengths[long] // max_piece)  # pieces per long document (ceil)
+    offsets, piece_lengths = np.repeat(starts, counts), np.repeat(lengths, counts)
+    # The pieces of the long documents: where each stands in the output, and its index in its document.
+    long_counts = counts[long]
+    first = np.repeat(np.cumsum(counts)[long] - long_counts, long_counts)
+    index_in_doc = np.arange(long_counts.sum()) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
+    at = first + index_in_doc
+    offsets[at] += index_in_doc * max_piece
+    piece_lengths[at] = np.minimum(piece_lengths[at] - index_in_doc * max_piece, max_piece)
+    return Pieces(offsets, piece_lengths)
 
 
 def round_up(n: int, multiple: int = PAD_MULTIPLE) -> int:
@@ -211,8 +221,14 @@ def plan_groups(
 
 
 def _shuffled_longest_first(lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Longest first, equal lengths in a random order: the order `np.lexsort((tiebreak, -lengths))`
+    gives, sorted on one key made in place (lexsort's temporaries cost several arrays of this size)."""
     tiebreak = rng.permutation(len(lengths))
-    return np.lexsort((tiebreak, -lengths))
+    longest = int(lengths.max()) if len(lengths) else 0
+    if (longest + 1) * len(lengths) >= 2**62:  # the one key would overflow: lexsort it
+        return np.lexsort((tiebreak, -lengths))
+    tiebreak += (longest - lengths) * len(lengths)  # now the key: shorter pieces later, ties by the draw
+    return np.argsort(tiebreak)
 
 
 @dataclass
