@@ -329,8 +329,10 @@ def leave_without_finalizing() -> None:
         traceback.print_exception(error)
     sys.stdout.flush()
     sys.stderr.flush()
-    if isinstance(error, SystemExit):
-        os._exit(error.code if isinstance(error.code, int) else 1)
+    if isinstance(error, SystemExit):  # as the interpreter would: None is success, a message is printed
+        if error.code is not None and not isinstance(error.code, int):
+            print(error.code, file=sys.stderr, flush=True)
+        os._exit(0 if error.code is None else error.code if isinstance(error.code, int) else 1)
     os._exit(0 if error is None else 1)
 
 

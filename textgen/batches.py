@@ -97,18 +97,11 @@ class TokenFile:
             done += got
         return out
 
-    def chunks(self, size: int = 2**24) -> Iterator[np.ndarray]:
-        for start in range(0, self.length, size):
-            yield self.read(start, min(size, self.length - start))
-
 
 def token_chunks(tokens: np.ndarray | TokenFile, size: int = 2**24) -> Iterator[np.ndarray]:
-    """A token array in pieces of at most `size`, read from disk for a TokenFile."""
-    if isinstance(tokens, TokenFile):
-        yield from tokens.chunks(size)
-    else:
-        for start in range(0, len(tokens), size):
-            yield np.asarray(tokens[start : start + size])
+    """A token array in pieces of at most `size` (a TokenFile's slices are read from disk)."""
+    for start in range(0, len(tokens), size):
+        yield np.asarray(tokens[start : start + size])
 
 
 @dataclass

@@ -105,13 +105,19 @@ class LoadedModel:
     source: str = ""
 
 
-def document_hash(text: str) -> str:
-    return hashlib.blake2b(text.strip().encode("utf-8"), digest_size=8).hexdigest()
-
-
 def document_hash_value(text: str) -> int:
-    """`document_hash` as a number (its 16 hex digits are the digest's bytes, big-endian)."""
+    """A document's 8-byte digest as a number (whitespace around it ignored)."""
     return int.from_bytes(hashlib.blake2b(text.strip().encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def document_hash(text: str) -> str:
+    """The digest as novelty.txt writes it: 16 hex digits."""
+    return f"{document_hash_value(text):016x}"
+
+
+def document_hashes(documents: list[str]) -> np.ndarray:
+    """The documents' digests as uint64, in their order."""
+    return np.fromiter(map(document_hash_value, documents), dtype=np.uint64, count=len(documents))
 
 
 @contextmanager
@@ -155,8 +161,7 @@ class CorpusFiles:
 
     @classmethod
     def of(cls, documents: list[str]) -> CorpusFiles:
-        hashes = np.unique(np.fromiter(map(document_hash_value, documents), dtype=np.uint64, count=len(documents)))
-        return cls.from_hashes(hashes, corpus_stats(documents))
+        return cls.from_hashes(np.unique(document_hashes(documents)), corpus_stats(documents))
 
     @classmethod
     def from_hashes(cls, hashes: np.ndarray | None, stats: CorpusStats) -> CorpusFiles:

@@ -15,7 +15,7 @@ from .config import TrainConfig
 from .distributed import barrier, rank_and_world
 from .errors import TrainingError
 from .metrics import ScoringSet
-from .tokencache import Store, fitter, tokenized
+from .tokencache import Fit, SplitDocuments, Store, tokenized
 from .tokenizer import Tokenizer
 
 
@@ -54,7 +54,7 @@ class TrainingData:
     def _documents(self, held_out: bool) -> list[str]:
         if self.documents is None or self.store.held_out is None:
             raise ValueError("these training data keep no corpus to read the documents from")
-        return [doc for doc, out in zip(self.documents, self.store.held_out) if out == held_out]
+        return list(SplitDocuments(self.documents, self.store.held_out, held_out))
 
 
 def prepare_data(
@@ -72,7 +72,7 @@ def prepare_data(
     one. `cache_dir`: keep the tokenized corpus there (see tokencache), so a second run on the same
     corpus and settings starts at once. `progress`: show tqdm bars while tokenizing."""
     if tokenizer is None:
-        fit = fitter(config.level, config.lowercase, config.min_count)
+        fit = Fit(config.level, config.lowercase, config.min_count)
     elif isinstance(tokenizer, Tokenizer):
         fit = lambda _documents: tokenizer  # noqa: E731 (the given one, without a pass over the corpus)
     else:

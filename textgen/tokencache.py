@@ -40,17 +40,22 @@ import numpy as np
 from tqdm import tqdm
 
 from .batches import TokenFile, TokenStream, held_out_mask
-from .checkpoints import MAX_NOVELTY_DOCUMENTS, document_hash_value
+from .checkpoints import MAX_NOVELTY_DOCUMENTS, document_hashes
 from .errors import TrainingError
 from .explore import CorpusStats, StatsCounter
 from .metrics import ScoringSet, spelling_per_document
-from .tokenizer import SPECIALS, CharacterSet, CharTokenizer, Tokenizer, fit_tokenizer, tokenizer_from_dict
+from .tokenizer import (
+    SPECIALS,
+    CharacterSet,
+    CharTokenizer,
+    Tokenizer,
+    batches,
+    fit_tokenizer,
+    tokenizer_from_dict,
+)
 
 CACHE_ENV = "TEXTGEN_TOKEN_CACHE"
 FORMAT = 2  # bump when the store's layout, the key or the way documents are read changes
-# Documents are encoded (and counted, hashed) about this much text at a time: large enough for numpy
-# to amortize, small enough that no buffer grows the heap (measured: 4 M doubled the peak memory).
-BATCH_CHARACTERS = 1_000_000
 # A store's statistics count words in this much of the training text (a regular-expression pass, the
 # slowest part of tokenizing); 10 M characters is the largest upload the page takes.
 STORE_WORD_CHARACTERS = 10_000_000
@@ -83,27 +88,14 @@ def smallest_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16) if vocab_size <= 2**16 else np.dtype(np.uint32)
 
 
-def batches(documents: Iterable[str], characters: int = BATCH_CHARACTERS) -> Iterator[list[str]]:
-    """Documents in lists of about `characters` of text."""
-    batch, size = [], 0
-    for doc in documents:
-        batch.append(doc)
-        size += len(doc)
-        if size >= characters:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+class SplitDocuments:
+    """One split's documents of a corpus, by the held-out mask: read again at every iteration."""
 
-
-class TrainingDocuments:
-    """The training documents of a corpus, by the held-out mask: read again at every iteration."""
-
-    def __init__(self, documents: Iterable[str], held_out: np.ndarray):
-        self.documents, self.held_out = documents, held_out
+    def __init__(self, documents: Iterable[str], held_out: np.ndarray, held: bool = False):
+        self.documents, self.held_out, self.held = documents, held_out, held
 
     def __iter__(self) -> Iterator[str]:
-        return (doc for doc, out in zip(self.documents, self.held_out) if not out)
+        return (doc for doc, out in zip(self.documents, self.held_out) if out == self.held)
 
 
 @dataclass
@@ -122,7 +114,7 @@ class Store:
     @classmethod
     def in_memory(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> Store:
         """A split made elsewhere (a benchmark's), encoded in memory."""
-        hashes = np.unique(np.fromiter(map(document_hash_value, train), dtype=np.uint64, count=len(train)))
+        hashes = np.unique(document_hashes(train))
         stats = StatsCounter()
         stats.add(train)
         return cls(
@@ -200,7 +192,7 @@ def write_store(
     if count < 2:
         raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
     held_out = held_out_mask(count, val_fraction, seed)
-    tokenizer = characters.tokenizer() if characters is not None else fit(TrainingDocuments(documents, held_out))
+    tokenizer = characters.tokenizer() if characters is not None else fit(SplitDocuments(documents, held_out))
     held_out_count = int(held_out.sum())
     sizes = {"train": count - held_out_count, "val": held_out_count}
     writers = {name: _SplitWriter(directory, name, tokenizer, sizes[name]) for name in SPLITS}
@@ -216,7 +208,7 @@ def write_store(
             writers["val"].add([doc for doc, o in zip(batch, out) if o])
             stats.add(train)
             if hashing:
-                hashes.append(np.fromiter(map(document_hash_value, train), dtype=np.uint64, count=len(train)))
+                hashes.append(document_hashes(train))
             shown.update(len(batch))
     if index != count:  # the corpus changed between two passes over it
         raise TrainingError(
@@ -354,7 +346,3 @@ class Fit:
 
     def __call__(self, documents: Iterable[str]) -> Tokenizer:
         return fit_tokenizer(self.level, documents, self.lowercase, self.min_count)
-
-
-def fitter(level: str, lowercase: bool, min_count: int) -> Fit:
-    return Fit(level, lowercase, min_count)
