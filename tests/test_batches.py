@@ -152,30 +152,62 @@ def test_the_held_out_mask_is_the_split_of_split_documents():
     assert set(np.flatnonzero(mask).tolist()) == set(order[:100])
 
 
-def test_pieces_cut_only_long_documents_in_order_of_the_stream():
-    """Against the plain definition: each document in turn, cut every `max_piece` targets."""
+def test_pieces_are_the_documents_cut_every_max_piece_targets():
+    """Against the plain definition: each document in turn, cut every `max_piece` targets. Piece i is
+    document i's first stretch; the further stretches of the long documents follow in stream order."""
     rng = np.random.default_rng(1)
     for trial in range(300):
         lengths = rng.integers(1, [3, 40, 300][trial % 3], int(rng.integers(1, 40)))
         starts = np.concatenate([[0], np.cumsum(lengths)])
         stream = TokenStream(np.zeros(int(starts[-1]) + 1, dtype=np.int64), starts)
         for max_piece in (None, 1, 7, 64):
-            expected = [
-                (int(start) + cut, min(max_piece or length, int(length) - cut))
+            stretches = [
+                [
+                    (int(start) + cut, min(max_piece or length, int(length) - cut))
+                    for cut in range(0, int(length), max_piece or int(length))
+                ]
                 for start, length in zip(starts[:-1], lengths)
-                for cut in range(0, int(length), max_piece or int(length))
             ]
+            expected = [first for first, *_ in stretches] + [more for _, *rest in stretches for more in rest]
             got = pieces(stream, max_piece)
-            assert list(zip(got.offsets.tolist(), got.lengths.tolist())) == expected
+            offsets = got.offsets(np.arange(len(got.lengths)))
+            assert list(zip(offsets.tolist(), got.lengths.tolist())) == expected
+            index = rng.integers(0, len(expected), 20)  # an index array, one index and a slice read the same
+            assert got.lengths[index].tolist() == [expected[i][1] for i in index]
+            assert got.lengths[int(index[0])] == expected[index[0]][1]
+            assert got.lengths[2:7].tolist() == [length for _, length in expected[2:7]]
 
 
-def test_the_shuffled_order_is_longest_first_with_ties_in_the_drawn_order():
-    """The one-key sort gives lexsort's order, so a seed's epochs are what they were."""
-    from textgen.batches import _shuffled_longest_first
+def test_compact_starts_are_the_int64_starts():
+    from textgen.batches import DocumentStarts
+
+    rng = np.random.default_rng(3)
+    for trial in range(100):
+        lengths = rng.integers(1, [5, 300, 70_000][trial % 3], int(rng.integers(0, 200)))
+        compact = DocumentStarts(lengths.astype(np.uint16 if lengths.max(initial=0) < 2**16 else np.uint32))
+        starts = np.concatenate([[0], np.cumsum(lengths)])
+        assert np.array_equal(np.asarray(compact), starts) and len(compact) == len(starts)
+        assert compact[-1] == starts[-1] and compact[0] == 0
+        index = rng.integers(0, len(starts), 40)
+        assert np.array_equal(compact[index], starts[index])
+        stream, plain = TokenStream(np.zeros(int(starts[-1]) + 1), compact), TokenStream(np.zeros(1), starts)
+        assert np.array_equal(stream.lengths, plain.lengths) and stream.num_targets == plain.num_targets
+
+
+def test_longest_first_is_a_stable_sort_and_shuffles_ties_with_a_generator():
+    from textgen.batches import longest_first
 
     rng = np.random.default_rng(2)
     for trial in range(200):
-        lengths = rng.integers(1, [3, 40, 2000][trial % 3], int(rng.integers(0, 300)))
+        lengths = rng.integers(1, [3, 40, 2000][trial % 3], int(rng.integers(0, 3000)))
+        lengths = lengths.astype([np.uint16, np.uint32, np.int64][trial % 3])
+        assert np.array_equal(longest_first(lengths), np.argsort(-lengths.astype(np.int64), kind="stable"))
         seed = int(rng.integers(2**30))
-        expected = np.lexsort((np.random.default_rng(seed).permutation(len(lengths)), -lengths))
-        assert np.array_equal(_shuffled_longest_first(lengths, np.random.default_rng(seed)), expected)
+        shuffled = longest_first(lengths, np.random.default_rng(seed))
+        assert sorted(shuffled.tolist()) == list(range(len(lengths)))
+        assert (np.diff(lengths[shuffled].astype(np.int64)) <= 0).all()  # longest first
+        assert np.array_equal(shuffled, longest_first(lengths, np.random.default_rng(seed)))  # fixed by the seed
+    ties = np.full(1000, 5)
+    assert not np.array_equal(
+        longest_first(ties, np.random.default_rng(0)), longest_first(ties, np.random.default_rng(1))
+    )

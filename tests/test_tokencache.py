@@ -34,7 +34,10 @@ def test_second_run_reads_the_same_tokens_from_disk(tmp_path):
         for split in ("train", "val"):
             mine, theirs = getattr(data, split), getattr(fresh, split)
             np.testing.assert_array_equal(mine.stream.tokens[:], theirs.stream.tokens[:])
-            np.testing.assert_array_equal(mine.document_characters, theirs.document_characters)
+            np.testing.assert_array_equal(mine.document_characters[:], theirs.document_characters[:])
+        # Per document, a run keeps only the lengths in memory, in 2 bytes; the rest stays on disk.
+        assert data.train_stream.lengths.dtype == np.uint16
+        assert isinstance(data.train.document_characters, TokenFile)
         assert data.tokenizer.to_dict() == fresh.tokenizer.to_dict()
         assert (data.train_documents, data.val_documents) == split_documents(
             DOCS, CONFIG.val_fraction, CONFIG.seed
@@ -76,7 +79,7 @@ def test_an_interrupted_write_leaves_no_entry(tmp_path, monkeypatch):
 def test_a_damaged_entry_is_made_again(tmp_path):
     prepare_data(DOCS, CONFIG, cache_dir=tmp_path)
     (entry,) = tmp_path.iterdir()
-    (entry / "val_starts.npy").unlink()
+    (entry / "val_lengths.npy").unlink()
     again = prepare_data(DOCS, CONFIG, cache_dir=tmp_path)
     assert again.cache_hit is False and again.val_documents == prepare_data(DOCS, CONFIG).val_documents
     assert prepare_data(DOCS, CONFIG, cache_dir=tmp_path).cache_hit is True

@@ -40,13 +40,14 @@ PAD_MULTIPLE = 8  # piece lengths round up to this, so a few tensor shapes repea
 
 def held_out_mask(num_documents: int, val_fraction: float = 0.1, seed: int = 0) -> np.ndarray:
     """Which documents are held out: `val_fraction` of them, chosen by shuffling their order with
-    `seed` (Python's shuffle, on an array of 8-byte ints rather than a list, so that millions of
-    documents cost megabytes; the same order, so the same split as ever for a seed)."""
-    order = array("q", range(num_documents))
+    `seed` (Python's shuffle, on an array of 4-byte ints rather than a list, so that millions of
+    documents cost megabytes; the shuffle depends on the length alone, so the same split as ever)."""
+    wide = num_documents >= 2**31
+    order = array("q" if wide else "i", range(num_documents))
     random.Random(seed).shuffle(order)
     num_val = max(1, round(num_documents * val_fraction)) if num_documents > 1 else 0
     held_out = np.zeros(num_documents, dtype=bool)
-    held_out[np.frombuffer(order, dtype=np.int64)[:num_val]] = True
+    held_out[np.frombuffer(order, dtype=np.int64 if wide else np.int32)[:num_val]] = True
     return held_out
 
 
@@ -59,14 +60,26 @@ def split_documents(documents: list[str], val_fraction: float = 0.1, seed: int =
 
 
 class TokenFile:
-    """A token array on disk, read by slices (`pread`), never mapped: a process's resident memory
-    is what it reads, not the file, however large the corpus (a memory map counts every page it
-    has touched, and training touches them all)."""
+    """A 1-D array on disk (tokens, or a per-document array in a .npy file), read by slices
+    (`pread`), never mapped: a process's resident memory is what it reads, not the file, however
+    large the corpus (a memory map counts every page it has touched, and training touches them all)."""
 
     def __init__(self, path: str | os.PathLike, dtype: np.dtype, length: int, offset: int = 0):
         self.path, self.dtype, self.length, self.offset = Path(path), np.dtype(dtype), length, offset
         self._fd = os.open(self.path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
+
+    @classmethod
+    def npy(cls, path: str | os.PathLike) -> TokenFile:
+        """The array of a .npy file, read from disk like a token file."""
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            format_ = np.lib.format
+            header = format_.read_array_header_1_0 if version == (1, 0) else format_.read_array_header_2_0
+            shape, fortran_order, dtype = header(file)
+            if len(shape) != 1 or fortran_order or dtype.hasobject:
+                raise ValueError(f"{Path(path).name} does not hold a plain 1-D array")
+            return cls(path, dtype, shape[0], file.tell())
 
     def __len__(self) -> int:
         return self.length
@@ -97,11 +110,87 @@ class TokenFile:
             done += got
         return out
 
+    def take(self, index: np.ndarray) -> np.ndarray:
+        """The values at `index` (a few thousand: one read each)."""
+        out = np.empty(len(index), dtype=self.dtype)
+        for at, i in enumerate(index):
+            out[at] = self.read(int(i), 1)[0]
+        return out
+
+    def sum(self) -> int | float:
+        return sum(chunk.sum().item() for chunk in token_chunks(self, 2**20))
+
 
 def token_chunks(tokens: np.ndarray | TokenFile, size: int = 2**24) -> Iterator[np.ndarray]:
     """A token array in pieces of at most `size` (a TokenFile's slices are read from disk)."""
     for start in range(0, len(tokens), size):
         yield np.asarray(tokens[start : start + size])
+
+
+def take(values: np.ndarray | TokenFile, index: np.ndarray) -> np.ndarray:
+    """values[index], for an array in memory or on disk."""
+    return values.take(index) if isinstance(values, TokenFile) else values[index]
+
+
+def smallest_unsigned(largest: int) -> np.dtype:
+    """The narrowest unsigned integer type that holds `largest`."""
+    for dtype in (np.uint16, np.uint32):
+        if largest <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.uint64)
+
+
+COARSE = 32  # DocumentStarts keeps the start of every 32nd document
+
+
+class DocumentStarts:
+    """Where each document opens in a stream, kept as each document's length (in the narrowest type
+    that holds them: 2 bytes for most corpora) and the start of every 32nd document, about 2.25
+    bytes a document instead of int64 starts' 8; a start is the nearest kept one plus at most 31
+    lengths. Indexed like the int64 array `<eos>` positions (documents + 1 of them) it stands for."""
+
+    def __init__(self, lengths: np.ndarray):
+        self.lengths = lengths  # (documents,) targets of each document: its tokens and its closing <eos>
+        whole = len(lengths) // COARSE * COARSE
+        block_sums = lengths[:whole].reshape(-1, COARSE).sum(axis=1, dtype=np.int64)
+        self.coarse = np.zeros(len(block_sums) + 1, dtype=np.int64)
+        np.cumsum(block_sums, out=self.coarse[1:])
+        self.total = int(self.coarse[-1]) + int(lengths[whole:].sum(dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.lengths) + 1
+
+    def __getitem__(self, key: int | np.ndarray) -> int | np.ndarray:
+        if np.ndim(key) == 0:
+            index = int(key) + len(self) if int(key) < 0 else int(key)
+            if not 0 <= index < len(self):
+                raise IndexError(f"start {key} of {len(self)}")
+            return int(self.at(np.array([index]))[0])
+        return self.at(np.asarray(key))
+
+    def at(self, index: np.ndarray) -> np.ndarray:
+        """The starts of documents `index` (the number of documents: the stream's end), int64."""
+        index = np.asarray(index, dtype=np.int64)
+        out = np.empty(index.shape, dtype=np.int64)
+        step = 2**16  # a (step, COARSE) table at a time
+        for begin in range(0, len(index), step):
+            part = index[begin : begin + step]
+            block = part // COARSE
+            within = np.arange(COARSE)
+            columns = block[:, None] * COARSE + within
+            before = within < (part - block * COARSE)[:, None]  # the lengths between the kept start and this one
+            lengths = self.lengths[np.minimum(columns, max(len(self.lengths) - 1, 0))] if len(self.lengths) else 0
+            partial = np.where(before, lengths, 0).sum(axis=1, dtype=np.int64)
+            out[begin : begin + step] = self.coarse[block] + partial
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        starts = np.zeros(len(self), dtype=np.int64)
+        np.cumsum(self.lengths, dtype=np.int64, out=starts[1:])
+        return starts if dtype is None else starts.astype(dtype)
+
+    def tolist(self) -> list[int]:
+        return np.asarray(self).tolist()
 
 
 @dataclass
@@ -113,7 +202,7 @@ class TokenStream:
     """
 
     tokens: np.ndarray | TokenFile  # (num_tokens,) integer token ids, in memory or on disk
-    starts: np.ndarray  # (num_documents + 1,) int64; the last entry is the final <eos>
+    starts: np.ndarray | DocumentStarts  # (num_documents + 1,) int64; the last entry is the final <eos>
 
     @classmethod
     def from_ids(cls, documents: Iterable[list[int]], eos_id: int) -> TokenStream:
@@ -142,15 +231,21 @@ class TokenStream:
     def num_documents(self) -> int:
         return len(self.starts) - 1
 
+    @property
+    def lengths(self) -> np.ndarray:
+        """Each document's targets: its tokens and its closing `<eos>`."""
+        return self.starts.lengths if isinstance(self.starts, DocumentStarts) else np.diff(self.starts)
+
     def subset(self, index: np.ndarray) -> TokenStream:
         """The documents at `index` (in that order) as a stream of their own, in memory."""
-        pieces, starts, position = [np.array([self.tokens[0]])], [0], 0
-        for i in index:
-            start, end = int(self.starts[i]), int(self.starts[i + 1])
-            pieces.append(np.asarray(self.tokens[start + 1 : end + 1]))  # its tokens and closing <eos>
-            position += end - start
-            starts.append(position)
-        return TokenStream(np.concatenate(pieces), np.array(starts, dtype=np.int64))
+        index = np.asarray(index, dtype=np.int64)
+        opens, lengths = self.starts[index], self.lengths[index].astype(np.int64)
+        pieces = [np.array([self.tokens[0]])]
+        for start, length in zip(opens.tolist(), lengths.tolist()):
+            pieces.append(np.asarray(self.tokens[start + 1 : start + length + 1]))  # its tokens and closing <eos>
+        starts = np.zeros(len(index) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        return TokenStream(np.concatenate(pieces), starts)
 
     @property
     def num_targets(self) -> int:
@@ -159,69 +254,185 @@ class TokenStream:
 
 @dataclass
 class Pieces:
-    """Stretches of a stream, each trained or scored from the zero state."""
+    """Stretches of a stream, each trained or scored from the zero state: a group's."""
 
     offsets: np.ndarray  # (num_pieces,) index of each piece's first input token
     lengths: np.ndarray  # (num_pieces,) number of targets in each piece
 
 
-def pieces(stream: TokenStream, max_piece: int | None = None) -> Pieces:
-    """Each document as one piece, or cut into pieces of at most `max_piece` targets.
+class PieceLengths:
+    """Each piece's targets, without a copy of the documents' lengths: piece i < documents is
+    document i capped at `cap`; the further stretches of long documents follow, kept as they are.
+    Indexed like the array it stands for (a slice, an index array or one index)."""
 
-    Only the documents longer than `max_piece` are cut, and the arrays made for cutting them are
-    as large as their pieces: a corpus of millions of short documents costs its two output arrays
-    (its offsets are a view of the stream's starts when nothing is cut), not five more of its size."""
-    starts, lengths = stream.starts[:-1], np.diff(stream.starts)
-    long = np.flatnonzero(lengths > max_piece) if max_piece is not None else np.zeros(0, dtype=np.int64)
-    if not len(long):
-        return Pieces(starts, lengths)
-    counts = np.ones(len(lengths), dtype=np.int64)
-    counts[long] = -(-lengths[long] // max_piece)  # pieces per long document (ceil)
-    offsets, piece_lengths = np.repeat(starts, counts), np.repeat(lengths, counts)
-    # The pieces of the long documents: where each stands in the output, and its index in its document.
-    long_counts = counts[long]
-    first = np.repeat(np.cumsum(counts)[long] - long_counts, long_counts)
-    index_in_doc = np.arange(long_counts.sum()) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
-    at = first + index_in_doc
-    offsets[at] += index_in_doc * max_piece
-    piece_lengths[at] = np.minimum(piece_lengths[at] - index_in_doc * max_piece, max_piece)
-    return Pieces(offsets, piece_lengths)
+    def __init__(self, documents: np.ndarray, cap: int, extra: np.ndarray):
+        self.documents, self.cap, self.dtype = documents, cap, smallest_unsigned(cap)
+        self.extra = extra.astype(self.dtype)
+
+    def __len__(self) -> int:
+        return len(self.documents) + len(self.extra)
+
+    def __getitem__(self, key: int | slice | np.ndarray) -> int | np.ndarray:
+        n = len(self.documents)
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step != 1:
+                raise IndexError("piece lengths are read in contiguous slices only")
+            first = np.minimum(self.documents[start : min(stop, n)], self.cap).astype(self.dtype)
+            return np.concatenate([first, self.extra[max(start - n, 0) : max(stop - n, 0)]])
+        if np.ndim(key) == 0:
+            index = int(key) + len(self) if int(key) < 0 else int(key)
+            return min(int(self.documents[index]), self.cap) if index < n else int(self.extra[index - n])
+        index = np.asarray(key, dtype=np.int64)
+        out = np.empty(len(index), dtype=self.dtype)
+        first = index < n
+        out[first] = np.minimum(self.documents[index[first]], self.cap)
+        out[~first] = self.extra[index[~first] - n]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self[0 : len(self)]
+        return whole if dtype is None else whole.astype(dtype)
+
+    def max(self) -> int:
+        return max(min(int(self.documents.max(initial=0)), self.cap), int(self.extra.max(initial=0)))
+
+    def sum(self) -> int:
+        return int(np.minimum(self.documents, self.cap).sum(dtype=np.int64)) + int(self.extra.sum(dtype=np.int64))
+
+    def tolist(self) -> list[int]:
+        return np.asarray(self).tolist()
+
+
+@dataclass
+class PieceTable:
+    """Every piece of a stream, compactly: piece i < documents is document i (its first `max_piece`
+    targets, or all of it), and the further stretches of the longer documents follow, in stream order,
+    with their offsets kept. A corpus of millions of short documents costs no more than its lengths."""
+
+    stream: TokenStream
+    lengths: np.ndarray | PieceLengths  # (num_pieces,) number of targets in each piece
+    extra_offsets: np.ndarray  # (num_pieces - documents,) int64: where the further stretches start
+
+    def offsets(self, index: np.ndarray) -> np.ndarray:
+        """The first input token of each piece at `index`, int64."""
+        index = np.asarray(index, dtype=np.int64)
+        documents = self.stream.num_documents
+        if not len(self.extra_offsets):
+            return self.stream.starts[index]
+        out = np.empty(len(index), dtype=np.int64)
+        first = index < documents
+        out[first] = self.stream.starts[index[first]]
+        out[~first] = self.extra_offsets[index[~first] - documents]
+        return out
+
+
+def pieces(stream: TokenStream, max_piece: int | None = None) -> PieceTable:
+    """Each document as one piece, or cut into pieces of at most `max_piece` targets."""
+    lengths = stream.lengths
+    longest = int(lengths.max()) if len(lengths) else 0
+    if max_piece is None or longest <= max_piece:
+        return PieceTable(stream, lengths, np.zeros(0, dtype=np.int64))
+    long = np.flatnonzero(lengths > max_piece)
+    long_lengths = lengths[long].astype(np.int64)
+    counts = -(-long_lengths // max_piece) - 1  # further pieces of each long document
+    # Each further piece's number within its document (1, 2, ...), its length left, and its offset.
+    cut = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    rest = np.repeat(long_lengths, counts) - cut * max_piece
+    extra_offsets = np.repeat(stream.starts[long], counts) + cut * max_piece
+    return PieceTable(stream, PieceLengths(lengths, max_piece, np.minimum(rest, max_piece)), extra_offsets)
 
 
 def round_up(n: int, multiple: int = PAD_MULTIPLE) -> int:
     return -(-n // multiple) * multiple
 
 
+@dataclass
+class GroupPlan:
+    """An epoch's (or an evaluation's) groups of pieces: group g is order[bounds[g] : bounds[g + 1]],
+    taken in the order of `sequence`. A sequence of index arrays, compactly: the piece order (4 bytes
+    a piece) and two numbers a group, however many millions of pieces there are."""
+
+    order: np.ndarray  # piece indices, longest first
+    bounds: np.ndarray  # (groups + 1,) int64
+    sequence: np.ndarray  # group numbers, in the order they are taken
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+    def __getitem__(self, position: int) -> np.ndarray:
+        group = int(self.sequence[position])
+        return self.order[self.bounds[group] : self.bounds[group + 1]]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self[position] for position in range(len(self)))
+
+    def share(self, rank: int, world: int) -> GroupPlan:
+        """Every `world`-th group from `rank`'s: one process's part of the plan under torchrun."""
+        return GroupPlan(self.order, self.bounds, self.sequence[rank::world])
+
+    def num_windows(self, lengths: np.ndarray, seq_len: int) -> int:
+        """Training steps the groups make: each group is as wide as its first (longest) piece."""
+        longest = lengths[self.order[self.bounds[self.sequence]]].astype(np.int64)
+        return int((-(-(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE) // seq_len)).sum())
+
+
 def plan_groups(
     lengths: np.ndarray, tokens_per_step: int, seq_len: int, rng: np.random.Generator | None = None
-) -> list[np.ndarray]:
-    """Indices of the pieces in each group: similar lengths together, longest groups first.
+) -> GroupPlan:
+    """The pieces in groups: similar lengths together, longest groups first.
 
     A group of pieces up to `seq_len` long has as many rows as `tokens_per_step` allows at its
     length, so every step costs about the same; longer pieces get `tokens_per_step // seq_len`
     rows. With `rng`, pieces of equal length are shuffled and the group order is random.
     """
-    order = np.argsort(-lengths, kind="stable") if rng is None else _shuffled_longest_first(lengths, rng)
-    groups, start = [], 0
+    order = longest_first(lengths, rng)
+    bounds, start = array("q", [0]), 0
     while start < len(order):
         width = min(round_up(int(lengths[order[start]])), seq_len)
-        rows = max(1, tokens_per_step // width)
-        groups.append(order[start : start + rows])
-        start += rows
+        start = min(start + max(1, tokens_per_step // width), len(order))
+        bounds.append(start)
+    count = len(bounds) - 1
+    sequence = np.arange(count) if rng is None else rng.permutation(count)
+    return GroupPlan(order, np.frombuffer(bounds, dtype=np.int64), sequence)
+
+
+SORT_CHUNK = 2**18  # pieces sorted at a time by longest_first
+
+
+def longest_first(lengths: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Piece indices, longest first: equal lengths in index order (`np.argsort(-lengths, kind="stable")`),
+    or with `rng` in a random order. A counting sort a chunk at a time into 4-byte indices: its
+    temporaries are a chunk's, where argsort's would be several 8-byte arrays of the corpus's size."""
+    n = len(lengths)
+    order = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
+    if n == 0:
+        return order
+    # The distinct lengths, longest first, and where each one's pieces go in the order.
+    chunks = range(0, n, SORT_CHUNK)
+    distinct = np.unique(np.concatenate([np.unique(lengths[a : a + SORT_CHUNK]) for a in chunks]))
+    descending = -distinct[::-1].astype(np.int64)  # minus the distinct lengths, longest first: ascending
+
+    def key(chunk: np.ndarray) -> np.ndarray:  # each piece's bucket: its length's place in that order
+        return np.searchsorted(descending, -chunk.astype(np.int64))
+
+    counts = np.zeros(len(descending), dtype=np.int64)
+    for a in chunks:
+        counts += np.bincount(key(lengths[a : a + SORT_CHUNK]), minlength=len(counts))
+    bucket_start = np.concatenate([[0], np.cumsum(counts)])
+    filled = bucket_start[:-1].copy()
+    for a in chunks:
+        buckets = key(lengths[a : a + SORT_CHUNK])
+        sorting = np.argsort(buckets, kind="stable")
+        sorted_buckets = buckets[sorting]
+        rank = np.arange(len(sorting)) - np.searchsorted(sorted_buckets, sorted_buckets)  # within its bucket
+        order[filled[sorted_buckets] + rank] = sorting + a
+        filled += np.bincount(buckets, minlength=len(counts))
     if rng is not None:
-        rng.shuffle(groups)
-    return groups
-
-
-def _shuffled_longest_first(lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Longest first, equal lengths in a random order: the order `np.lexsort((tiebreak, -lengths))`
-    gives, sorted on one key made in place (lexsort's temporaries cost several arrays of this size)."""
-    tiebreak = rng.permutation(len(lengths))
-    longest = int(lengths.max()) if len(lengths) else 0
-    if (longest + 1) * len(lengths) >= 2**62:  # the one key would overflow: lexsort it
-        return np.lexsort((tiebreak, -lengths))
-    tiebreak += (longest - lengths) * len(lengths)  # now the key: shorter pieces later, ties by the draw
-    return np.argsort(tiebreak)
+        for begin, end in zip(bucket_start[:-1].tolist(), bucket_start[1:].tolist()):
+            if end - begin > 1:
+                rng.shuffle(order[begin:end])
+    return order
 
 
 @dataclass
@@ -241,8 +452,8 @@ def group_windows(stream: TokenStream, group_pieces: Pieces, seq_len: int, pad_i
         width = min(seq_len, columns - start)
         inputs = np.full((rows, width), pad_id, dtype=np.int64)
         targets = np.full_like(inputs, PAD_TARGET)
-        for row, (offset, length) in enumerate(zip(group_pieces.offsets, group_pieces.lengths)):
-            count = min(width, int(length) - start)
+        for row, (offset, length) in enumerate(zip(group_pieces.offsets.tolist(), group_pieces.lengths.tolist())):
+            count = min(width, length - start)
             if count > 0:
                 span = stream.tokens[offset + start : offset + start + count + 1]  # inputs, shifted: targets
                 inputs[row, :count] = span[:count]
@@ -250,9 +461,9 @@ def group_windows(stream: TokenStream, group_pieces: Pieces, seq_len: int, pad_i
         yield Window(torch.from_numpy(inputs), torch.from_numpy(targets), start == 0)
 
 
-def num_group_windows(lengths: np.ndarray, groups: list[np.ndarray], seq_len: int) -> int:
-    return sum(-(-round_up(int(lengths[g].max())) // seq_len) for g in groups)
+def num_group_windows(lengths: np.ndarray, groups: GroupPlan, seq_len: int) -> int:
+    return groups.num_windows(lengths, seq_len)
 
 
-def select(all_pieces: Pieces, index: np.ndarray) -> Pieces:
-    return Pieces(all_pieces.offsets[index], all_pieces.lengths[index])
+def select(table: PieceTable, index: np.ndarray) -> Pieces:
+    return Pieces(table.offsets(index), table.lengths[index])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batches import TokenStream
+from .batches import TokenFile, TokenStream, take
 from .config import TrainConfig
 from .distributed import barrier, rank_and_world
 from .errors import TrainingError
@@ -52,9 +52,10 @@ class TrainingData:
         return cls(tokenizer, store.train, store.val, store)
 
     def _documents(self, held_out: bool) -> list[str]:
-        if self.documents is None or self.store.held_out is None:
+        mask = self.store.held_out()
+        if self.documents is None or mask is None:
             raise ValueError("these training data keep no corpus to read the documents from")
-        return list(SplitDocuments(self.documents, self.store.held_out, held_out))
+        return list(SplitDocuments(self.documents, mask, held_out))
 
 
 def prepare_data(
@@ -111,11 +112,30 @@ def prepare_data(
     return TrainingData(store.tokenizer, store.train, store.val, store, cache_hit, documents)
 
 
-def sample_indices(sizes: np.ndarray, budget: float, seed: int) -> np.ndarray:
+# Up to this many documents a sample is drawn from a permutation of them all (as it always was);
+# past it, by drawing documents until the budget is reached, so that no array of their size is made.
+PERMUTED_SAMPLE_DOCUMENTS = 2**20
+
+
+def sample_indices(sizes: np.ndarray | TokenFile, budget: float, seed: int) -> np.ndarray:
     """A fixed random sample of documents whose sizes add up to about `budget` (all, if they fit),
     as sorted indices: the same documents at every evaluation, so the curve is comparable."""
     if sizes.sum() <= budget:
         return np.arange(len(sizes))
-    order = np.random.default_rng(seed).permutation(len(sizes))
-    taken = int(np.searchsorted(np.cumsum(sizes[order]), budget)) + 1  # up to the first that reaches it
-    return np.sort(order[:taken])
+    rng = np.random.default_rng(seed)
+    if len(sizes) <= PERMUTED_SAMPLE_DOCUMENTS:
+        order = rng.permutation(len(sizes))
+        taken = int(np.searchsorted(np.cumsum(take(sizes, order)), budget)) + 1  # up to the first that reaches it
+        return np.sort(order[:taken])
+    chosen: dict[int, None] = {}  # in the order drawn, each once
+    total = 0
+    while total < budget:
+        draw = [i for i in rng.integers(len(sizes), size=1024).tolist() if i not in chosen]
+        for index, size in zip(draw, take(sizes, np.array(draw, dtype=np.int64)).tolist()):
+            if index in chosen:  # drawn twice in this round
+                continue
+            chosen[index] = None
+            total += size
+            if total >= budget:
+                break
+    return np.sort(np.fromiter(chosen, dtype=np.int64, count=len(chosen)))

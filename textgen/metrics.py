@@ -20,7 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .batches import TokenStream, group_windows, pieces, plan_groups, select, token_chunks
+from .batches import TokenFile, TokenStream, group_windows, pieces, plan_groups, select, take, token_chunks
+from .memory import release_free_memory
 from .model import LSTMLanguageModel
 from .tokenizer import Tokenizer
 
@@ -73,6 +74,9 @@ def summarize(total_nats: float, tokens: int, characters: int, spelling_nats: fl
     )
 
 
+RELEASE_EVERY_GROUPS = 64  # document_nats gives freed memory back this often (each time a few ms)
+
+
 @torch.inference_mode()
 def document_nats(
     model: LSTMLanguageModel, stream: TokenStream, batch_size: int = 16, seq_len: int = 256, bf16: bool = False
@@ -86,7 +90,9 @@ def document_nats(
     model.eval()
     all_pieces = pieces(stream)
     total = 0.0
-    for group in plan_groups(all_pieces.lengths, batch_size * seq_len, seq_len):
+    for number, group in enumerate(plan_groups(all_pieces.lengths, batch_size * seq_len, seq_len)):
+        if number % RELEASE_EVERY_GROUPS == 0:  # groups of every width fragment the heap: give it back
+            release_free_memory()
         state = None
         for window in group_windows(stream, select(all_pieces, group), seq_len, pad_id=0):
             with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -115,8 +121,10 @@ class ScoringSet:
     spelling its `<unk>` words. A training run scores the same samples at every evaluation."""
 
     stream: TokenStream
-    document_characters: np.ndarray  # (documents,) int64: each document's length + 1
-    document_spelling: np.ndarray | None = None  # (documents,) float64; None at char level
+    # (documents,): each document's length + 1, and at word level what spelling its <unk> words costs
+    # (nats; None at char level); a store's stay on disk (a run needs their sums and a sample's).
+    document_characters: np.ndarray | TokenFile
+    document_spelling: np.ndarray | TokenFile | None = None
     token_counts: np.ndarray | None = None  # how often each token is a target, when counted already
 
     @classmethod
@@ -134,7 +142,7 @@ class ScoringSet:
 
     @property
     def characters(self) -> int:
-        return int(self.document_characters.sum())
+        return int(self.document_characters.sum())  # a TokenFile's: a chunk at a time
 
     @property
     def spelling_nats(self) -> float:
@@ -142,12 +150,13 @@ class ScoringSet:
 
     def sizes(self) -> np.ndarray:
         """Each document's tokens, its closing `<eos>` included."""
-        return np.diff(self.stream.starts)
+        return self.stream.lengths
 
     def subset(self, index: np.ndarray) -> ScoringSet:
         """The documents at `index` as a set of their own (their tokens read into memory)."""
-        spelling = None if self.document_spelling is None else self.document_spelling[index]
-        return ScoringSet(self.stream.subset(index), self.document_characters[index], spelling)  # counts: none
+        spelling = None if self.document_spelling is None else take(self.document_spelling, index)
+        characters = take(self.document_characters, index)
+        return ScoringSet(self.stream.subset(index), characters, spelling)  # counts: none
 
 
 def score(model: LSTMLanguageModel, documents: ScoringSet, batch_size: int = 16, bf16: bool = False) -> Metrics:

@@ -12,13 +12,18 @@ the files alone. A store is a folder:
     meta.json                     format, token dtype, counts; written last (marks it complete)
     tokenizer.json
     train.bin, val.bin            <eos> d1 <eos> d2 ... <eos>, uint16 (uint32 past 65,536 tokens)
-    train_starts.npy, ...         each document's opening <eos> (and the final one), int64
-    train_characters.npy, ...     each document's length + 1, int64
+    train_lengths.npy, ...        each document's targets (its tokens and its end), uint32
+    train_characters.npy, ...     each document's length + 1, uint32
     train_spelling.npy, ...       word level: nats to spell its <unk> words, float64
     train_counts.npy, ...         how often each token occurs (the unigram baseline's counts)
     novelty.npy                   sorted 8-byte hashes of the training documents (none past 4 M)
     held_out.npy                  which documents are held out (bits)
     stats.json                    corpus statistics of the training documents
+
+The per-document arrays are written as the documents are encoded (their length is known from the
+first pass), never held whole; a run keeps the lengths alone in memory, in their narrowest type, and
+reads the rest from disk where it needs them (their sums, a sample's), so that its memory does not
+grow with the number of documents beyond about 6 bytes each (the lengths and an epoch's order).
 
 A cache entry is a store under the key; it is written to a temporary folder and renamed into
 place, so an interrupted run never leaves a half-written entry. Without a cache the store goes to
@@ -39,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .batches import TokenFile, TokenStream, held_out_mask
+from .batches import DocumentStarts, TokenFile, TokenStream, held_out_mask, smallest_unsigned
 from .checkpoints import MAX_NOVELTY_DOCUMENTS, document_hashes
 from .errors import TrainingError
 from .explore import CorpusStats, StatsCounter
@@ -55,7 +60,7 @@ from .tokenizer import (
 )
 
 CACHE_ENV = "TEXTGEN_TOKEN_CACHE"
-FORMAT = 2  # bump when the store's layout, the key or the way documents are read changes
+FORMAT = 3  # bump when the store's layout, the key or the way documents are read changes
 # A store's statistics count words in this much of the training text (a regular-expression pass, the
 # slowest part of tokenizing); 10 M characters is the largest upload the page takes.
 STORE_WORD_CHARACTERS = 10_000_000
@@ -109,7 +114,14 @@ class Store:
     val: ScoringSet
     novelty: np.ndarray | None  # sorted uint64 hashes of the training documents (None: too many to keep)
     stats: CorpusStats
-    held_out: np.ndarray | None  # (documents,) bool: which documents of the corpus are held out
+    held_out_bits: np.ndarray | None = None  # np.packbits of which documents of the corpus are held out
+    documents: int = 0  # in the corpus
+
+    def held_out(self) -> np.ndarray | None:
+        """(documents,) bool: which documents of the corpus are held out (None: a split made elsewhere)."""
+        if self.held_out_bits is None:
+            return None
+        return np.unpackbits(self.held_out_bits, count=self.documents).astype(bool)
 
     @classmethod
     def in_memory(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> Store:
@@ -124,8 +136,32 @@ class Store:
             ScoringSet.of(tokenizer, val),
             hashes,
             stats.result(),
-            None,
         )
+
+
+class _ArrayFile:
+    """A .npy file of a known length, written a part at a time."""
+
+    def __init__(self, path: Path, dtype: np.dtype, length: int):
+        self.dtype, self.length, self.written = np.dtype(dtype), length, 0
+        self.file = open(path, "wb")  # noqa: SIM115 (closed in close())
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (length,)}
+        np.lib.format.write_array_header_1_0(self.file, header)
+
+    def add(self, values: np.ndarray) -> None:
+        if self.dtype.kind == "u" and len(values) and int(values.max()) > np.iinfo(self.dtype).max:
+            raise TrainingError("a document is too long to store ({length:,} tokens)", length=int(values.max()))
+        values.astype(self.dtype, copy=False).tofile(self.file)
+        self.written += len(values)
+
+    def close(self) -> None:
+        self.file.close()
+        if self.written != self.length:
+            raise TrainingError(
+                "the corpus changed while it was being read ({then:,} documents, then {now:,})",
+                then=self.length,
+                now=self.written,
+            )
 
 
 class _SplitWriter:
@@ -137,10 +173,11 @@ class _SplitWriter:
         self.dtype = smallest_dtype(len(tokenizer))
         self.file = open(directory / f"{name}.bin", "wb")  # noqa: SIM115 (closed in close())
         np.array([tokenizer.eos_id], dtype=self.dtype).tofile(self.file)
-        self.written = 0  # documents
-        self.starts = np.zeros(documents + 1, dtype=np.int64)
-        self.characters = np.zeros(documents, dtype=np.int64)
-        self.spelling = np.zeros(documents, dtype=np.float64) if tokenizer.level == "word" else None
+        self.tokens, self.longest = 1, 0
+        self.lengths = _ArrayFile(directory / f"{name}_lengths.npy", np.uint32, documents)
+        self.characters = _ArrayFile(directory / f"{name}_characters.npy", np.uint32, documents)
+        word = tokenizer.level == "word"
+        self.spelling = _ArrayFile(directory / f"{name}_spelling.npy", np.float64, documents) if word else None
         self.counts = np.zeros(len(tokenizer), dtype=np.int64)  # how often each token occurs
 
     def add(self, documents: list[str]) -> None:
@@ -148,22 +185,22 @@ class _SplitWriter:
             return
         stream = TokenStream.from_documents(self.tokenizer, documents, self.dtype)
         stream.tokens[1:].tofile(self.file)  # the opening <eos> is already there
+        self.tokens += len(stream.tokens) - 1
         self.counts += np.bincount(stream.tokens[1:], minlength=len(self.counts))
-        done, position = self.written, self.starts[self.written]
-        self.written += len(documents)
-        self.starts[done + 1 : self.written + 1] = stream.starts[1:] + position
-        self.characters[done : self.written] = np.fromiter(map(len, documents), np.int64, len(documents)) + 1
+        lengths = stream.lengths
+        self.longest = max(self.longest, int(lengths.max()))
+        self.lengths.add(lengths)
+        self.characters.add(np.fromiter(map(len, documents), np.int64, len(documents)) + 1)
         if self.spelling is not None:
-            self.spelling[done : self.written] = spelling_per_document(self.tokenizer, documents)
+            self.spelling.add(spelling_per_document(self.tokenizer, documents))
 
     def close(self) -> int:
         self.file.close()
-        np.save(self.directory / f"{self.name}_starts.npy", self.starts)
-        np.save(self.directory / f"{self.name}_characters.npy", self.characters)
+        for array in (self.lengths, self.characters, self.spelling):
+            if array is not None:
+                array.close()
         np.save(self.directory / f"{self.name}_counts.npy", self.counts)
-        if self.spelling is not None:
-            np.save(self.directory / f"{self.name}_spelling.npy", self.spelling)
-        return int(self.starts[-1]) + 1  # tokens in the file
+        return self.tokens
 
 
 def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
@@ -233,6 +270,7 @@ def write_store(
         "format": FORMAT,
         "dtype": writers["train"].dtype.name,
         "tokens": lengths,
+        "longest": {name: writer.longest for name, writer in writers.items()},
         "documents": count,
         "hashed": hashing,
     }
@@ -272,18 +310,21 @@ def read_store(directory: Path) -> Store:
     splits = {}
     for name in SPLITS:
         tokens = TokenFile(directory / f"{name}.bin", np.dtype(meta["dtype"]), meta["tokens"][name])
-        stream = TokenStream(tokens, np.load(directory / f"{name}_starts.npy"))
+        on_disk = TokenFile.npy(directory / f"{name}_lengths.npy")
+        lengths = np.empty(len(on_disk), dtype=smallest_unsigned(meta["longest"][name]))
+        for start in range(0, len(on_disk), 2**20):  # into the narrow type a chunk at a time
+            lengths[start : start + 2**20] = on_disk[start : start + 2**20]
         spelling = directory / f"{name}_spelling.npy"
         splits[name] = ScoringSet(
-            stream,
-            np.load(directory / f"{name}_characters.npy"),
-            np.load(spelling) if spelling.exists() else None,
+            TokenStream(tokens, DocumentStarts(lengths)),
+            TokenFile.npy(directory / f"{name}_characters.npy"),
+            TokenFile.npy(spelling) if spelling.exists() else None,
             np.load(directory / f"{name}_counts.npy"),
         )
     stats = CorpusStats.from_dict(json.loads((directory / "stats.json").read_text(encoding="utf-8")))
-    held_out = np.unpackbits(np.load(directory / "held_out.npy"), count=meta["documents"]).astype(bool)
+    held_out = np.load(directory / "held_out.npy")
     novelty = np.load(directory / "novelty.npy") if meta["hashed"] else None
-    return Store(directory, tokenizer, splits["train"], splits["val"], novelty, stats, held_out)
+    return Store(directory, tokenizer, splits["train"], splits["val"], novelty, stats, held_out, meta["documents"])
 
 
 def _staging(parent: Path, name: str) -> Path:

@@ -19,14 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from .batches import (
-    Window,
-    group_windows,
-    num_group_windows,
-    pieces,
-    plan_groups,
-    select,
-)
+from .batches import GroupPlan, Window, group_windows, pieces, plan_groups, select
 from .card import render_card
 from .checkpoints import (
     CARD_FILE,
@@ -45,12 +38,18 @@ from .data import TrainingData, prepare_data, sample_indices
 from .device import bf16_works, native_bf16, resolve_device
 from .distributed import from_rank0, rank_and_world, weights_agree
 from .errors import TrainingError
+from .memory import release_free_memory
 from .metrics import Metrics, score, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .sampling import SAMPLE_TEMPERATURES, generate
 from .sizing import EVALUATIONS_PER_BUDGET, fit_to_corpus
 
 STOP_REASONS = (None, "stopped", "time budget", "step limit", "early stop")
+# With the evaluation spacing left to auto, training runs at least this many times as long as the
+# last evaluation took before the next one: evaluations then take at most a twelfth of the training
+# time, under the tenth we promise with room for the one at the end of the budget.
+TRAINING_PER_EVALUATION = 12
+RELEASE_EVERY_STEPS = 100  # give freed memory back this often (a few ms: well under 1% of 100 steps)
 
 
 @dataclass
@@ -128,6 +127,7 @@ class Trainer:
         self.rank, self.world = rank_and_world()  # torchrun's process, or 0 of 1
         self.pieces = pieces(data.train_stream, config.max_piece)
         self.tokens_per_step = config.batch_size * config.seq_len
+        self._plan: tuple[tuple, GroupPlan] | None = None  # the last epoch's plan, by (epoch, seed, seq_len)
         self.steps_per_epoch = self._shares(0, config.seed, config.seq_len)[1]
         # Settings left to auto follow the corpus and the budget; evaluations then also come every
         # 1/20 of a time budget, so that a long run on a large corpus is watched as often as a short one.
@@ -176,19 +176,25 @@ class Trainer:
         self.last_evaluation = (0.0, 0.0)  # (training seconds when it ended, how long it took)
         self._corpus_files: CorpusFiles | None = None
         self.unigram = unigram_metrics(data.tokenizer, data.train, data.val)
+        release_free_memory()  # what reading the corpus and planning freed (see textgen.memory)
 
     # ------------------------------------------------------------------ schedule
-    def _groups(self, epoch: int, seed: int, seq_len: int) -> list:
+    def _groups(self, epoch: int, seed: int, seq_len: int) -> GroupPlan:
         """This epoch's groups of pieces, fixed by (seed, epoch) so that a resumed run sees the same."""
-        rng = np.random.default_rng([seed, epoch])
-        return plan_groups(self.pieces.lengths, self.tokens_per_step, seq_len, rng)
+        key = (epoch, seed, seq_len)
+        if self._plan is None or self._plan[0] != key:  # made once an epoch (the first also for its size)
+            self._plan = None  # the old plan's memory goes before the new one's is taken
+            rng = np.random.default_rng([seed, epoch])
+            self._plan = (key, plan_groups(self.pieces.lengths, self.tokens_per_step, seq_len, rng))
+            release_free_memory()  # the sort's temporaries, freed inside the heap
+        return self._plan[1]
 
-    def _shares(self, epoch: int, seed: int, seq_len: int) -> tuple[list, int]:
+    def _shares(self, epoch: int, seed: int, seq_len: int) -> tuple[GroupPlan, int]:
         """This rank's groups of the epoch (every rank's, dealt round) and the windows it takes of them:
         one count for all ranks, so that they step together (DDP averages gradients at each step)."""
         groups = self._groups(epoch, seed, seq_len)
-        shares = [groups[rank :: self.world] for rank in range(self.world)]
-        count = min(num_group_windows(self.pieces.lengths, share, seq_len) for share in shares)
+        shares = [groups.share(rank, self.world) for rank in range(self.world)]
+        count = min(share.num_windows(self.pieces.lengths, seq_len) for share in shares)
         return shares[self.rank], count
 
     def epoch_windows(self, epoch: int) -> Iterator[Window]:
@@ -288,16 +294,18 @@ class Trainer:
                 if index < run.window:
                     continue  # resuming mid-epoch (mid-group, the state restarts from zero)
                 loss, state = self.train_step(window, state)
+                if run.step % RELEASE_EVERY_STEPS == 0:
+                    release_free_memory()  # windows of many shapes fragment the heap (textgen.memory)
                 run.window = index + 1
                 run.elapsed = time.perf_counter() - self._clock
                 yield Progress(run.step, self.total_steps, run.epoch, loss, self.learning_rate(), run.elapsed)
                 out_of_time = config.max_minutes is not None and run.elapsed >= 60 * config.max_minutes
                 out_of_steps = config.max_steps is not None and run.step >= config.max_steps
                 due = run.step % config.eval_every == 0 or bool(next_eval_time and run.elapsed >= next_eval_time)
-                if self.eval_seconds:  # auto: evaluations take at most a tenth of the training time
+                if self.eval_seconds:  # auto: evaluations take at most a twelfth of the training time
                     ended, took = self.last_evaluation
                     took = took or self.evaluation_estimate()
-                    due = due and run.elapsed >= ended + 10 * took
+                    due = due and run.elapsed >= ended + TRAINING_PER_EVALUATION * took
                 if self.world > 1:  # every rank follows rank 0's clock and decisions
                     due, out_of_time, out_of_steps, stop, run.elapsed = from_rank0(
                         [due, out_of_time, out_of_steps, self.stop_requested, run.elapsed]
