@@ -140,3 +140,25 @@ def test_the_char_vocabulary_is_the_training_documents_own(lowercase):
         counted = np.bincount(expected.tokens[1:], minlength=len(fitted))
         np.testing.assert_array_equal(getattr(data, split).token_counts, counted)
     assert fitted.unk_id in data.val.stream.tokens[:]
+
+
+def test_a_sample_of_many_documents_is_drawn_without_permuting_them_all(tmp_path, monkeypatch):
+    """Past PERMUTED_SAMPLE_DOCUMENTS the sample is drawn document by document (from a file too):
+    distinct, sorted, fixed by the seed, and just past the budget."""
+    import textgen.data
+    from textgen.data import sample_indices
+
+    sizes = np.random.default_rng(0).integers(1, 50, 5000).astype(np.uint32)
+    np.save(tmp_path / "sizes.npy", sizes)
+    on_disk = TokenFile.npy(tmp_path / "sizes.npy")
+    permuted = sample_indices(sizes, 2000, seed=3)
+    monkeypatch.setattr(textgen.data, "PERMUTED_SAMPLE_DOCUMENTS", 100)
+    for values in (sizes, on_disk):
+        drawn = sample_indices(values, 2000, seed=3)
+        assert len(set(drawn.tolist())) == len(drawn) and (np.diff(drawn) > 0).all()
+        total = int(sizes[drawn].sum())
+        assert 2000 <= total < 2000 + 50  # up to the first document that reaches the budget
+        assert np.array_equal(drawn, sample_indices(values, 2000, seed=3))
+    assert not np.array_equal(drawn, sample_indices(sizes, 2000, seed=4))
+    assert int(sizes[permuted].sum()) >= 2000  # the permuted way reaches the budget the same
+    assert np.array_equal(sample_indices(sizes, 10**9, seed=3), np.arange(len(sizes)))  # all, when they fit

@@ -5,7 +5,8 @@ makes many buffers of many sizes (a training run's windows, an evaluation's grou
 holds tens of MB more than it uses, and more the more varied a corpus's lengths are. Its dynamic
 mmap threshold makes this worse: once a block of some MB was freed, later blocks up to that size
 come from the heap too. `malloc_trim` returns the free pages; a fixed mmap threshold would avoid
-the heap growing at all, but made evaluation 1.4-1.9x slower here (BENCHMARKS.md)."""
+the heap growing at all, but makes every large buffer a fresh mapping: evaluation ran 1.7-1.9x
+slower that way (`bench/heap.py`, BENCHMARKS.md section 8)."""
 
 from __future__ import annotations
 
