@@ -7,7 +7,6 @@ from textgen.batches import (
     PAD_TARGET,
     TokenStream,
     group_windows,
-    num_group_windows,
     pieces,
     plan_groups,
     select,
@@ -88,7 +87,7 @@ def test_groups_keep_similar_lengths_and_the_step_size():
 def test_the_number_of_steps_is_the_same_every_epoch_and_groups_change():
     lengths = np.random.default_rng(1).integers(1, 200, size=300)
     plans = [plan_groups(lengths, 512, 64, np.random.default_rng([0, epoch])) for epoch in range(3)]
-    counts = {num_group_windows(lengths, plan, 64) for plan in plans}
+    counts = {plan.num_windows(lengths, 64) for plan in plans}
     assert len(counts) == 1
     assert [g.tolist() for g in plans[0]] != [g.tolist() for g in plans[1]]
     again = plan_groups(lengths, 512, 64, np.random.default_rng([0, 0]))

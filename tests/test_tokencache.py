@@ -76,10 +76,15 @@ def test_an_interrupted_write_leaves_no_entry(tmp_path, monkeypatch):
     assert prepare_data(DOCS, CONFIG, cache_dir=tmp_path).cache_hit is False
 
 
-def test_a_damaged_entry_is_made_again(tmp_path):
+@pytest.mark.parametrize("damage", ["a file missing", "a file cut short"])
+def test_a_damaged_entry_is_made_again(tmp_path, damage):
     prepare_data(DOCS, CONFIG, cache_dir=tmp_path)
     (entry,) = tmp_path.iterdir()
-    (entry / "val_lengths.npy").unlink()
+    if damage == "a file missing":
+        (entry / "val_lengths.npy").unlink()
+    else:  # read from disk only later, but checked against its header when the entry is read
+        characters = entry / "train_characters.npy"
+        characters.write_bytes(characters.read_bytes()[:-4])
     again = prepare_data(DOCS, CONFIG, cache_dir=tmp_path)
     assert again.cache_hit is False and again.val_documents == prepare_data(DOCS, CONFIG).val_documents
     assert prepare_data(DOCS, CONFIG, cache_dir=tmp_path).cache_hit is True

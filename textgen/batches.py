@@ -79,7 +79,10 @@ class TokenFile:
             shape, fortran_order, dtype = header(file)
             if len(shape) != 1 or fortran_order or dtype.hasobject:
                 raise ValueError(f"{Path(path).name} does not hold a plain 1-D array")
-            return cls(path, dtype, shape[0], file.tell())
+            offset = file.tell()
+            if os.fstat(file.fileno()).st_size < offset + shape[0] * dtype.itemsize:
+                raise ValueError(f"{Path(path).name} is shorter than its header says")  # cut short
+            return cls(path, dtype, shape[0], offset)
 
     def __len__(self) -> int:
         return self.length
@@ -459,10 +462,6 @@ def group_windows(stream: TokenStream, group_pieces: Pieces, seq_len: int, pad_i
                 inputs[row, :count] = span[:count]
                 targets[row, :count] = span[1:]
         yield Window(torch.from_numpy(inputs), torch.from_numpy(targets), start == 0)
-
-
-def num_group_windows(lengths: np.ndarray, groups: GroupPlan, seq_len: int) -> int:
-    return groups.num_windows(lengths, seq_len)
 
 
 def select(table: PieceTable, index: np.ndarray) -> Pieces:

@@ -49,7 +49,7 @@ STOP_REASONS = (None, "stopped", "time budget", "step limit", "early stop")
 # last evaluation took before the next one: evaluations then take at most a twelfth of the training
 # time, under the tenth we promise with room for the one at the end of the budget.
 TRAINING_PER_EVALUATION = 12
-RELEASE_EVERY_STEPS = 100  # give freed memory back this often (a few ms: well under 1% of 100 steps)
+RELEASE_EVERY_STEPS = 100  # give freed memory back this often (about 1 ms, against 100 steps' 1.4 s)
 
 
 @dataclass
