@@ -158,7 +158,6 @@ class DocumentStarts:
         block_sums = lengths[:whole].reshape(-1, COARSE).sum(axis=1, dtype=np.int64)
         self.coarse = np.zeros(len(block_sums) + 1, dtype=np.int64)
         np.cumsum(block_sums, out=self.coarse[1:])
-        self.total = int(self.coarse[-1]) + int(lengths[whole:].sum(dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.lengths) + 1
