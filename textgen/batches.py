@@ -262,6 +262,17 @@ class Pieces:
     lengths: np.ndarray  # (num_pieces,) number of targets in each piece
 
 
+def _by_part(index: np.ndarray, documents: int, first, extra: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Values of pieces `index`: `first(i)` for pieces that are documents (i < documents), `extra`'s
+    for the further stretches of long documents that follow them."""
+    index = np.asarray(index, dtype=np.int64)
+    out = np.empty(len(index), dtype=dtype)
+    is_document = index < documents
+    out[is_document] = first(index[is_document])
+    out[~is_document] = extra[index[~is_document] - documents]
+    return out
+
+
 class PieceLengths:
     """Each piece's targets, without a copy of the documents' lengths: piece i < documents is
     document i capped at `cap`; the further stretches of long documents follow, kept as they are.
@@ -285,12 +296,7 @@ class PieceLengths:
         if np.ndim(key) == 0:
             index = int(key) + len(self) if int(key) < 0 else int(key)
             return min(int(self.documents[index]), self.cap) if index < n else int(self.extra[index - n])
-        index = np.asarray(key, dtype=np.int64)
-        out = np.empty(len(index), dtype=self.dtype)
-        first = index < n
-        out[first] = np.minimum(self.documents[index[first]], self.cap)
-        out[~first] = self.extra[index[~first] - n]
-        return out
+        return _by_part(key, n, lambda i: np.minimum(self.documents[i], self.cap), self.extra, self.dtype)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         whole = self[0 : len(self)]
@@ -318,15 +324,10 @@ class PieceTable:
 
     def offsets(self, index: np.ndarray) -> np.ndarray:
         """The first input token of each piece at `index`, int64."""
-        index = np.asarray(index, dtype=np.int64)
-        documents = self.stream.num_documents
         if not len(self.extra_offsets):
-            return self.stream.starts[index]
-        out = np.empty(len(index), dtype=np.int64)
-        first = index < documents
-        out[first] = self.stream.starts[index[first]]
-        out[~first] = self.extra_offsets[index[~first] - documents]
-        return out
+            return self.stream.starts[np.asarray(index, dtype=np.int64)]
+        starts = self.stream.starts
+        return _by_part(index, self.stream.num_documents, lambda i: starts[i], self.extra_offsets, np.int64)
 
 
 def pieces(stream: TokenStream, max_piece: int | None = None) -> PieceTable:
@@ -345,7 +346,7 @@ def pieces(stream: TokenStream, max_piece: int | None = None) -> PieceTable:
     return PieceTable(stream, PieceLengths(lengths, max_piece, np.minimum(rest, max_piece)), extra_offsets)
 
 
-def round_up(n: int, multiple: int = PAD_MULTIPLE) -> int:
+def round_up(n: int | np.ndarray, multiple: int = PAD_MULTIPLE) -> int | np.ndarray:
     return -(-n // multiple) * multiple
 
 
@@ -375,8 +376,8 @@ class GroupPlan:
 
     def num_windows(self, lengths: np.ndarray, seq_len: int) -> int:
         """Training steps the groups make: each group is as wide as its first (longest) piece."""
-        longest = lengths[self.order[self.bounds[self.sequence]]].astype(np.int64)
-        return int((-(-(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE) // seq_len)).sum())
+        widths = round_up(lengths[self.order[self.bounds[self.sequence]]].astype(np.int64))
+        return int((-(-widths // seq_len)).sum())
 
 
 def plan_groups(

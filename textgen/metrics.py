@@ -74,12 +74,6 @@ def summarize(total_nats: float, tokens: int, characters: int, spelling_nats: fl
     )
 
 
-# document_nats gives freed memory back before it starts and, if set, every this many groups: every
-# 64 did not lower a varied evaluation's peak reliably (-21 and +22 MB of about 120 in two runs) and
-# took 1.1-1.2x as long (bench/heap.py), so it is not set.
-RELEASE_EVERY_GROUPS: int | None = None
-
-
 @torch.inference_mode()
 def document_nats(
     model: LSTMLanguageModel, stream: TokenStream, batch_size: int = 16, seq_len: int = 256, bf16: bool = False
@@ -93,10 +87,10 @@ def document_nats(
     model.eval()
     all_pieces = pieces(stream)
     total = 0.0
-    release_free_memory()  # what training left freed in the heap (textgen.memory)
-    for number, group in enumerate(plan_groups(all_pieces.lengths, batch_size * seq_len, seq_len)):
-        if RELEASE_EVERY_GROUPS and number and number % RELEASE_EVERY_GROUPS == 0:
-            release_free_memory()
+    # Once, before scoring: what training left freed in the heap (textgen.memory). Every 64 groups
+    # as well saved nothing reliably and took 1.1-1.2x as long (bench/heap.py).
+    release_free_memory()
+    for group in plan_groups(all_pieces.lengths, batch_size * seq_len, seq_len):
         state = None
         for window in group_windows(stream, select(all_pieces, group), seq_len, pad_id=0):
             with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):

@@ -23,7 +23,7 @@ the files alone. A store is a folder:
 The per-document arrays are written as the documents are encoded (their length is known from the
 first pass), never held whole; a run keeps the lengths alone in memory, in their narrowest type, and
 reads the rest from disk where it needs them (their sums, a sample's), so that its memory does not
-grow with the number of documents beyond about 6 bytes each (the lengths and an epoch's order).
+grow with the number of documents beyond about 7 bytes each (the lengths and an epoch's order).
 
 A cache entry is a store under the key; it is written to a temporary folder and renamed into
 place, so an interrupted run never leaves a half-written entry. Without a cache the store goes to
@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .batches import DocumentStarts, TokenFile, TokenStream, held_out_mask, smallest_unsigned
+from .batches import DocumentStarts, TokenFile, TokenStream, held_out_mask, smallest_unsigned, token_chunks
 from .checkpoints import MAX_NOVELTY_DOCUMENTS, document_hashes
 from .errors import TrainingError
 from .explore import CorpusStats, StatsCounter
@@ -312,8 +312,8 @@ def read_store(directory: Path) -> Store:
         tokens = TokenFile(directory / f"{name}.bin", np.dtype(meta["dtype"]), meta["tokens"][name])
         on_disk = TokenFile.npy(directory / f"{name}_lengths.npy")
         lengths = np.empty(len(on_disk), dtype=smallest_unsigned(meta["longest"][name]))
-        for start in range(0, len(on_disk), 2**20):  # into the narrow type a chunk at a time
-            lengths[start : start + 2**20] = on_disk[start : start + 2**20]
+        for start, chunk in zip(range(0, len(on_disk), 2**20), token_chunks(on_disk, 2**20)):
+            lengths[start : start + len(chunk)] = chunk  # into the narrow type a chunk at a time
         spelling = directory / f"{name}_spelling.npy"
         splits[name] = ScoringSet(
             TokenStream(tokens, DocumentStarts(lengths)),
