@@ -217,6 +217,24 @@ def test_evaluations_score_a_fixed_sample_and_the_end_scores_every_held_out_docu
     assert "evaluations scored a fixed sample of" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
 
 
+def test_evaluations_score_in_the_runs_own_batch_shapes(nyt_documents, monkeypatch):
+    """Rows and columns as the run trains (16 x 48 here, not scoring's default 32 x 64): oneDNN keeps a
+    primitive per shape, and scoring in shapes of its own held 25-70 MB more (BENCHMARKS.md 8a)."""
+    import textgen.metrics
+
+    geometries, real = [], textgen.metrics.document_nats
+
+    def recording(model, stream, batch_size, seq_len, bf16=False):
+        geometries.append((batch_size, seq_len))
+        return real(model, stream, batch_size, seq_len, bf16)
+
+    monkeypatch.setattr(textgen.metrics, "document_nats", recording)
+    config = small_config(epochs=1, max_steps=25, eval_every=10, eval_tokens=1000)
+    run_to_end(Trainer(config, prepare_data(nyt_documents[:600], config)))
+    assert len(geometries) >= 5  # two evaluations (held-out and training samples) and the end
+    assert set(geometries) == {(config.batch_size, config.seq_len)}
+
+
 def test_the_first_evaluation_is_estimated_from_the_training_speed(nyt_documents):
     """Before any evaluation, auto spacing needs its cost: the samples' tokens at the speed training
     reached (a run that scores 4x the tokens it trained per second waits 4x longer)."""

@@ -74,9 +74,20 @@ def summarize(total_nats: float, tokens: int, characters: int, spelling_nats: fl
     )
 
 
+# A run scores in its own batch geometry (Trainer passes its batch size and sequence length; these are
+# TrainConfig's defaults): oneDNN keeps a primitive for every (rows, columns) shape it meets, and
+# 16 x 256 windows met 63 shapes of their own on a large held-out split, 25-70 MB more resident
+# memory and no faster (BENCHMARKS.md, section 8a).
+SCORING_BATCH_SIZE, SCORING_SEQ_LEN = 32, 64
+
+
 @torch.inference_mode()
 def document_nats(
-    model: LSTMLanguageModel, stream: TokenStream, batch_size: int = 16, seq_len: int = 256, bf16: bool = False
+    model: LSTMLanguageModel,
+    stream: TokenStream,
+    batch_size: int = SCORING_BATCH_SIZE,
+    seq_len: int = SCORING_SEQ_LEN,
+    bf16: bool = False,
 ) -> float:
     """Total negative log-likelihood (nats) of every document's tokens and its closing `<eos>`.
 
@@ -157,15 +168,21 @@ class ScoringSet:
         return ScoringSet(self.stream.subset(index), characters, spelling)  # counts: none
 
 
-def score(model: LSTMLanguageModel, documents: ScoringSet, batch_size: int = 16, bf16: bool = False) -> Metrics:
+def score(
+    model: LSTMLanguageModel,
+    documents: ScoringSet,
+    batch_size: int = SCORING_BATCH_SIZE,
+    bf16: bool = False,
+    seq_len: int = SCORING_SEQ_LEN,
+) -> Metrics:
     """The metrics of `documents`; `bf16`: under bf16 autocast, as a run that trains in bf16 scores
     (1.7x faster on a CPU with native bf16; measured within 0.0002 bits/char of fp32: BENCHMARKS.md)."""
-    nats = document_nats(model, documents.stream, batch_size=batch_size, bf16=bf16)
+    nats = document_nats(model, documents.stream, batch_size=batch_size, seq_len=seq_len, bf16=bf16)
     return summarize(nats, documents.stream.num_targets, documents.characters, documents.spelling_nats)
 
 
 def evaluate(
-    model: LSTMLanguageModel, tokenizer: Tokenizer, documents: list[str], batch_size: int = 16
+    model: LSTMLanguageModel, tokenizer: Tokenizer, documents: list[str], batch_size: int = SCORING_BATCH_SIZE
 ) -> Metrics:
     """loss (nats/token), perplexity, bits_per_char, tokens, characters on `documents`."""
     return score(model, ScoringSet.of(tokenizer, documents), batch_size)

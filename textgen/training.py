@@ -39,7 +39,7 @@ from .device import bf16_works, native_bf16, resolve_device
 from .distributed import from_rank0, rank_and_world, weights_agree
 from .errors import TrainingError
 from .memory import release_free_memory
-from .metrics import Metrics, score, unigram_metrics
+from .metrics import Metrics, ScoringSet, score, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .sampling import SAMPLE_TEMPERATURES, generate
 from .sizing import EVALUATIONS_PER_BUDGET, fit_to_corpus
@@ -239,9 +239,14 @@ class Trainer:
         # Keep the state's values but cut the graph: gradients flow back seq_len steps only.
         return loss.item(), tuple(s.detach() for s in state)
 
+    def score(self, documents: ScoringSet) -> Metrics:
+        """In the run's arithmetic and its own batch shapes, so scoring adds none to oneDNN's cache."""
+        config = self.config
+        return score(self.model, documents, config.batch_size, self.bf16, config.seq_len)
+
     def evaluate(self, train_loss: float) -> Evaluation:
-        metrics = score(self.model, self.val_sample_set, bf16=self.bf16)
-        train_metrics = score(self.model, self.train_sample_set, bf16=self.bf16)
+        metrics = self.score(self.val_sample_set)
+        train_metrics = self.score(self.train_sample_set)
         run = self.state
         is_best = metrics.loss < run.best_val_loss
         if is_best:
@@ -364,7 +369,7 @@ class Trainer:
             self.model.load_state_dict(self.best_weights)
         self.model.eval()
         if self.rank == 0 and self.val_sample_set is not self.val_set:  # the whole held-out set, once
-            self.state.best_metrics = score(self.model, self.val_set, bf16=self.bf16)
+            self.state.best_metrics = self.score(self.val_set)
         self.info.unigram, self.info.stopped_because = self.unigram, reason
         self.info.eval_sample_documents = self.val_sample_set.num_documents
         self.info.evaluation_precision = "bf16" if self.bf16 else "fp32"
