@@ -40,6 +40,7 @@ from textgen import (
     stop_distributed,
     stream_corpus,
 )
+from textgen.memory import one_arena
 
 DEFAULTS = TrainConfig()
 
@@ -279,6 +280,7 @@ def report(trainer: Trainer) -> Finished:
 
 
 def main(argv: list[str] | None = None) -> None:
+    one_arena()  # before PyTorch's workers first allocate (textgen.memory)
     parser = build_parser()
     args = parser.parse_args(argv)
     distributed = start_distributed()  # under torchrun: one of several processes
