@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -87,11 +89,29 @@ def test_groups_keep_similar_lengths_and_the_step_size():
 def test_the_number_of_steps_is_the_same_every_epoch_and_groups_change():
     lengths = np.random.default_rng(1).integers(1, 200, size=300)
     plans = [plan_groups(lengths, 512, 64, np.random.default_rng([0, epoch])) for epoch in range(3)]
-    counts = {plan.num_windows(lengths, 64) for plan in plans}
+    counts = {plan.num_windows(64) for plan in plans}
     assert len(counts) == 1
     assert [g.tolist() for g in plans[0]] != [g.tolist() for g in plans[1]]
     again = plan_groups(lengths, 512, 64, np.random.default_rng([0, 0]))
     assert [g.tolist() for g in again] == [g.tolist() for g in plans[0]]  # fixed by (seed, epoch)
+
+
+def test_a_large_plans_order_is_read_from_disk_and_gives_the_same_groups(monkeypatch):
+    import textgen.batches
+
+    lengths = np.random.default_rng(2).integers(1, 400, size=5000)
+    in_memory = plan_groups(lengths, 512, 64, np.random.default_rng(7))
+    monkeypatch.setattr(textgen.batches, "ORDER_IN_MEMORY", 1000)
+    on_disk = plan_groups(lengths, 512, 64, np.random.default_rng(7))
+    assert isinstance(on_disk.order, textgen.batches.TokenFile) and isinstance(in_memory.order, np.ndarray)
+    assert [g.tolist() for g in on_disk] == [g.tolist() for g in in_memory]
+    assert on_disk.num_windows(64) == in_memory.num_windows(64)
+    shares = [on_disk.share(rank, 2) for rank in range(2)]
+    assert sorted(g.tolist() for share in shares for g in share) == sorted(g.tolist() for g in in_memory)
+    # every group's width is its longest piece's, rounded up to the padding multiple
+    bounds = on_disk.bounds.tolist()
+    by_number = [on_disk.order[a:b] for a, b in itertools.pairwise(bounds)]
+    assert on_disk.columns.tolist() == [-(-int(lengths[g].max()) // 8) * 8 for g in by_number]
 
 
 def test_split_by_document_is_fixed_by_seed_and_disjoint():

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 import weakref
 from array import array
 from collections.abc import Iterable, Iterator
@@ -68,6 +69,17 @@ class TokenFile:
         self.path, self.dtype, self.length, self.offset = Path(path), np.dtype(dtype), length, offset
         self._fd = os.open(self.path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
+
+    @classmethod
+    def holding(cls, values: np.ndarray) -> TokenFile:
+        """`values` written to a temporary file, read back from it by slices: for a large array that
+        is needed a slice at a time. The file has no name once open; its space goes with the reader."""
+        with tempfile.NamedTemporaryFile(prefix="textgen-", suffix=".bin", delete=False) as file:
+            values.tofile(file)
+        try:
+            return cls(file.name, values.dtype, len(values))
+        finally:
+            os.unlink(file.name)
 
     @classmethod
     def npy(cls, path: str | os.PathLike) -> TokenFile:
@@ -354,30 +366,36 @@ def round_up(n: int | np.ndarray, multiple: int = PAD_MULTIPLE) -> int | np.ndar
 class GroupPlan:
     """An epoch's (or an evaluation's) groups of pieces: group g is order[bounds[g] : bounds[g + 1]],
     taken in the order of `sequence`. A sequence of index arrays, compactly: the piece order (4 bytes
-    a piece) and two numbers a group, however many millions of pieces there are."""
+    a piece, on disk past ORDER_IN_MEMORY pieces) and three numbers a group, however many millions of
+    pieces there are."""
 
-    order: np.ndarray  # piece indices, longest first
+    order: np.ndarray | TokenFile  # piece indices, longest first
     bounds: np.ndarray  # (groups + 1,) int64
     sequence: np.ndarray  # group numbers, in the order they are taken
+    columns: np.ndarray  # (groups,) each group's width: its first (longest) piece's, rounded up
 
     def __len__(self) -> int:
         return len(self.sequence)
 
     def __getitem__(self, position: int) -> np.ndarray:
         group = int(self.sequence[position])
-        return self.order[self.bounds[group] : self.bounds[group + 1]]
+        return self.order[int(self.bounds[group]) : int(self.bounds[group + 1])]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return (self[position] for position in range(len(self)))
 
     def share(self, rank: int, world: int) -> GroupPlan:
         """Every `world`-th group from `rank`'s: one process's part of the plan under torchrun."""
-        return GroupPlan(self.order, self.bounds, self.sequence[rank::world])
+        return GroupPlan(self.order, self.bounds, self.sequence[rank::world], self.columns)
 
-    def num_windows(self, lengths: np.ndarray, seq_len: int) -> int:
-        """Training steps the groups make: each group is as wide as its first (longest) piece."""
-        widths = round_up(lengths[self.order[self.bounds[self.sequence]]].astype(np.int64))
-        return int((-(-widths // seq_len)).sum())
+    def num_windows(self, seq_len: int) -> int:
+        """Training steps the groups make: windows of `seq_len` across each group's width."""
+        return int((-(-self.columns[self.sequence].astype(np.int64) // seq_len)).sum())
+
+
+# An epoch's piece order past this many pieces (4 MB) is kept in a temporary file and read a group at
+# a time: 18 MB less resident for the 4.5 million pieces of 1 GB of text (BENCHMARKS.md 8a).
+ORDER_IN_MEMORY = 2**20
 
 
 def plan_groups(
@@ -390,14 +408,17 @@ def plan_groups(
     rows. With `rng`, pieces of equal length are shuffled and the group order is random.
     """
     order = longest_first(lengths, rng)
-    bounds, start = array("q", [0]), 0
+    bounds, columns, start = array("q", [0]), array("q"), 0
     while start < len(order):
-        width = min(round_up(int(lengths[order[start]])), seq_len)
-        start = min(start + max(1, tokens_per_step // width), len(order))
+        width = round_up(int(lengths[order[start]]))
+        start = min(start + max(1, tokens_per_step // min(width, seq_len)), len(order))
         bounds.append(start)
-    count = len(bounds) - 1
+        columns.append(width)
+    count = len(columns)
     sequence = np.arange(count) if rng is None else rng.permutation(count)
-    return GroupPlan(order, np.frombuffer(bounds, dtype=np.int64), sequence)
+    narrow = np.frombuffer(columns, dtype=np.int64).astype(smallest_unsigned(max(columns, default=0)))
+    kept = TokenFile.holding(order) if len(order) > ORDER_IN_MEMORY else order
+    return GroupPlan(kept, np.frombuffer(bounds, dtype=np.int64), sequence, narrow)
 
 
 SORT_CHUNK = 2**18  # pieces sorted at a time by longest_first

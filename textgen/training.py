@@ -194,7 +194,7 @@ class Trainer:
         one count for all ranks, so that they step together (DDP averages gradients at each step)."""
         groups = self._groups(epoch, seed, seq_len)
         shares = [groups.share(rank, self.world) for rank in range(self.world)]
-        count = min(share.num_windows(self.pieces.lengths, seq_len) for share in shares)
+        count = min(share.num_windows(seq_len) for share in shares)
         return shares[self.rank], count
 
     def epoch_windows(self, epoch: int) -> Iterator[Window]:
