@@ -40,7 +40,6 @@ from textgen import (
     stop_distributed,
     stream_corpus,
 )
-from textgen.memory import one_arena
 
 DEFAULTS = TrainConfig()
 
@@ -280,7 +279,6 @@ def report(trainer: Trainer) -> Finished:
 
 
 def main(argv: list[str] | None = None) -> None:
-    one_arena()  # before PyTorch's workers first allocate (textgen.memory)
     parser = build_parser()
     args = parser.parse_args(argv)
     distributed = start_distributed()  # under torchrun: one of several processes
