@@ -219,7 +219,7 @@ def test_evaluations_score_a_fixed_sample_and_the_end_scores_every_held_out_docu
 
 def test_evaluations_score_in_the_runs_own_batch_shapes(nyt_documents, monkeypatch):
     """Rows and columns as the run trains (16 x 48 here, not scoring's default 32 x 64): oneDNN keeps a
-    primitive per shape, and scoring in shapes of its own held 25-70 MB more (BENCHMARKS.md 8a)."""
+    primitive per shape, and scoring in shapes of its own grew the peak 151 MB, not 80 (BENCHMARKS.md 8a)."""
     import textgen.metrics
 
     geometries, real = [], textgen.metrics.document_nats
