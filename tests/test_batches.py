@@ -104,6 +104,7 @@ def test_a_large_plans_order_is_read_from_disk_and_gives_the_same_groups(monkeyp
     monkeypatch.setattr(textgen.batches, "ORDER_IN_MEMORY", 1000)
     on_disk = plan_groups(lengths, 512, 64, np.random.default_rng(7))
     assert isinstance(on_disk.order, textgen.batches.TokenFile) and isinstance(in_memory.order, np.ndarray)
+    assert not on_disk.order.path.exists()  # read through its open descriptor; the name is gone
     assert [g.tolist() for g in on_disk] == [g.tolist() for g in in_memory]
     assert on_disk.num_windows(64) == in_memory.num_windows(64)
     shares = [on_disk.share(rank, 2) for rank in range(2)]

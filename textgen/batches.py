@@ -74,12 +74,13 @@ class TokenFile:
     def holding(cls, values: np.ndarray) -> TokenFile:
         """`values` written to a temporary file, read back from it by slices: for a large array that
         is needed a slice at a time. The file has no name once open; its space goes with the reader."""
-        with tempfile.NamedTemporaryFile(prefix="textgen-", suffix=".bin", delete=False) as file:
-            values.tofile(file)
+        handle, name = tempfile.mkstemp(prefix="textgen-", suffix=".bin")
         try:
-            return cls(file.name, values.dtype, len(values))
-        finally:
-            os.unlink(file.name)
+            with open(handle, "wb") as file:
+                values.tofile(file)
+            return cls(name, values.dtype, len(values))
+        finally:  # written or not (a full disk), the name goes
+            os.unlink(name)
 
     @classmethod
     def npy(cls, path: str | os.PathLike) -> TokenFile:
