@@ -99,7 +99,7 @@ def document_nats(
     all_pieces = pieces(stream)
     total = 0.0
     # Once, before scoring: what training left freed in the heap (textgen.memory). Every 64 groups
-    # as well saved nothing reliably and took 1.1-1.2x as long (bench/heap.py).
+    # as well saved 2-21 MB of a 78-151 MB growth, in 1.01-1.2x the time (bench/heap.py).
     release_free_memory()
     for group in plan_groups(all_pieces.lengths, batch_size * seq_len, seq_len):
         state = None
@@ -172,8 +172,8 @@ def score(
     model: LSTMLanguageModel,
     documents: ScoringSet,
     batch_size: int = SCORING_BATCH_SIZE,
-    bf16: bool = False,
     seq_len: int = SCORING_SEQ_LEN,
+    bf16: bool = False,
 ) -> Metrics:
     """The metrics of `documents`; `bf16`: under bf16 autocast, as a run that trains in bf16 scores
     (1.7x faster on a CPU with native bf16; measured within 0.0002 bits/char of fp32: BENCHMARKS.md)."""

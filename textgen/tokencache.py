@@ -89,10 +89,6 @@ def corpus_key(documents: Iterable[str], settings: dict) -> str:
     return digest.hexdigest()[:32]
 
 
-def smallest_dtype(vocab_size: int) -> np.dtype:
-    return np.dtype(np.uint16) if vocab_size <= 2**16 else np.dtype(np.uint32)
-
-
 class SplitDocuments:
     """One split's documents of a corpus, by the held-out mask: read again at every iteration."""
 
@@ -170,7 +166,7 @@ class _SplitWriter:
 
     def __init__(self, directory: Path, name: str, tokenizer: Tokenizer, documents: int):
         self.directory, self.name, self.tokenizer = directory, name, tokenizer
-        self.dtype = smallest_dtype(len(tokenizer))
+        self.dtype = smallest_unsigned(len(tokenizer) - 1)  # holds every token id
         self.file = open(directory / f"{name}.bin", "wb")  # noqa: SIM115 (closed in close())
         np.array([tokenizer.eos_id], dtype=self.dtype).tofile(self.file)
         self.tokens, self.longest = 1, 0

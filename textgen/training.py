@@ -242,7 +242,7 @@ class Trainer:
     def score(self, documents: ScoringSet) -> Metrics:
         """In the run's arithmetic and its own batch shapes, so scoring adds none to oneDNN's cache."""
         config = self.config
-        return score(self.model, documents, batch_size=config.batch_size, bf16=self.bf16, seq_len=config.seq_len)
+        return score(self.model, documents, config.batch_size, config.seq_len, bf16=self.bf16)
 
     def evaluate(self, train_loss: float) -> Evaluation:
         metrics = self.score(self.val_sample_set)
