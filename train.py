@@ -30,12 +30,15 @@ from textgen import (
     Trainer,
     check_push,
     default_cache_dir,
+    distributed_backend,
     fine_tune_setup,
     load_model,
+    load_run,
     prepare_data,
     push_folder,
     quiet_hub_logging,
     rank_and_world,
+    run_and_save,
     start_distributed,
     stop_distributed,
     stream_corpus,
@@ -204,8 +207,8 @@ def corpus_args(args: argparse.Namespace) -> dict:
 
 def make_trainer(args: argparse.Namespace) -> Trainer:
     if args.resume:
-        saved = Trainer.saved_info(args.resume)
-        source = dict(saved.corpus_args)
+        saved = load_run(Path(args.resume))
+        source = dict(RunInfo.from_dict(saved.progress.get("info", {})).corpus_args)
         if args.corpus:
             source.update(corpus_args(args))
         corpus = stream_corpus(**source)
@@ -213,8 +216,8 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         given = {"epochs": args.epochs, "max_steps": args.max_steps, "device": args.device}
         overrides = {name: value for name, value in given.items() if value is not None}
         if args.max_minutes is not None:  # minutes more: the budget counts the run's training time so far
-            overrides["max_minutes"] = Trainer.saved_elapsed(args.resume) / 60 + args.max_minutes
-        return Trainer.resume(args.resume, corpus, overrides, cache_dir=token_cache_dir(args), progress=True)
+            overrides["max_minutes"] = float(saved.progress["state"]["elapsed"]) / 60 + args.max_minutes
+        return Trainer.resume(saved, corpus, overrides, cache_dir=token_cache_dir(args), progress=True)
     # Read from the files at every pass, never held: a corpus may be far larger than memory.
     corpus = stream_corpus(**corpus_args(args))
     config = train_config(args)
@@ -233,7 +236,7 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
     if args.corpus == ["nyt"]:
         info.dataset_id, info.language = "aashita/nyt-comments", "en"
     info.parent = args.init_from
-    return Trainer(config, data, out_dir=args.out, info=info, model=model)
+    return Trainer(config, data, info=info, model=model)
 
 
 TIMING_KINDS = {
@@ -251,12 +254,13 @@ def timing(kind: str, seconds: float) -> None:
         print("timing " + json.dumps({"kind": TIMING_KINDS[kind], "seconds": seconds}), flush=True)
 
 
-def report(trainer: Trainer) -> Finished:
+def report(trainer: Trainer, out: Path) -> Finished:
+    """Print the run's events as it is saved in `out`."""
     bar = tqdm(
         total=trainer.total_steps, initial=trainer.state.step, unit="step", dynamic_ncols=True, disable=None
     )
     last = time.perf_counter()
-    for event in trainer.run():
+    for event in run_and_save(trainer, out):
         now = time.perf_counter()
         timing(type(event).__name__, now - last)
         last = now
@@ -290,8 +294,9 @@ def main(argv: list[str] | None = None) -> None:
         trainer = make_trainer(args)
         if rank == 0:
             timing("prepare", time.perf_counter() - started)
-            print(describe(trainer) + (f"; {world} processes (torchrun)" if distributed else ""))
-            finished = report(trainer)
+            launched = f"; {world} processes (torchrun, backend {distributed_backend()})" if distributed else ""
+            print(describe(trainer) + launched)
+            finished = report(trainer, Path(args.out))
             best, unigram = finished.best, finished.unigram
             print(
                 f"done ({finished.reason}) after {finished.step} steps, {finished.elapsed:.0f} s: best val "
@@ -347,7 +352,7 @@ def describe(trainer: Trainer) -> str:
             data.cache_hit
         ]
         + f"; evaluating every {config.eval_every} steps"
-        + (f" and every {trainer.eval_seconds:g} s" if trainer.eval_seconds else "")
+        + (f" and every {trainer.clock.interval:g} s" if trainer.clock.interval else "")
     )
 
 

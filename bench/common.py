@@ -21,7 +21,9 @@ from textgen.tokenizer import CharTokenizer
 ROOT = Path(__file__).resolve().parents[1]  # textgen itself comes from `pip install -e .` (requirements-dev)
 
 DEFAULT_DATA_DIR = os.environ.get("TEXTGEN_DATA_DIR", str(ROOT.parent / "shared" / "corpora" / "nyt"))
-SHAKESPEARE = ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt"
+SHAKESPEARE = Path(
+    os.environ.get("TEXTGEN_SHAKESPEARE", ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt")
+)
 # The tiny Shakespeare model of bench/quality.py (TrainConfig fields); textgen's defaults otherwise.
 SHAKESPEARE_CONFIG = {
     "hidden_size": 512,

@@ -111,8 +111,9 @@ def train_upload(client, path, minutes: float, prompt: str = "") -> tuple[str, s
 
 def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path):
     sayings = corpus_path("saying_cp949.txt")
-    columns = client.predict(path=handle_file(str(sayings)), api_name="/columns")
-    assert columns is not None
+    assert client.predict(path=handle_file(str(sayings)), api_name="/columns")["visible"] is False  # plain text
+    columns = client.predict(path=handle_file(str(ROOT / "examples" / "chat.csv")), api_name="/columns")
+    assert columns["visible"] is True and columns["value"] == "text" and "user" in str(columns["choices"])
     status, name, archive = train_upload(client, sayings, minutes=0.25, prompt="사랑")
     assert "ready" in status and "bits/char" in status
     assert name.startswith("saying_cp949-char-tiny")

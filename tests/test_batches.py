@@ -1,5 +1,3 @@
-import itertools
-
 import numpy as np
 import pytest
 import torch
@@ -8,10 +6,10 @@ from textgen import TrainConfig, TrainingError, prepare_data
 from textgen.batches import (
     PAD_TARGET,
     TokenStream,
+    epoch_plan,
     group_windows,
     pieces,
     plan_groups,
-    select,
     split_documents,
 )
 
@@ -38,7 +36,7 @@ def all_targets(stream, all_pieces, groups, seq_len):
     """Every scored target, in the order the windows give them."""
     seen = []
     for group in groups:
-        for window in group_windows(stream, select(all_pieces, group), seq_len, pad_id=EOS):
+        for window in group_windows(stream, all_pieces[group], seq_len, pad_id=EOS):
             seen += [t for t in window.targets.flatten().tolist() if t != PAD_TARGET]
     return seen
 
@@ -61,7 +59,7 @@ def test_rows_start_documents_from_eos_and_padding_is_not_scored():
     all_pieces = pieces(stream)  # whole documents
     groups = plan_groups(all_pieces.lengths, tokens_per_step=16, seq_len=4)
     for group in groups:
-        windows = list(group_windows(stream, select(all_pieces, group), 4, pad_id=EOS))
+        windows = list(group_windows(stream, all_pieces[group], 4, pad_id=EOS))
         assert [w.fresh for w in windows] == [True] + [False] * (len(windows) - 1)
         assert (windows[0].inputs[:, 0] == EOS).all()  # a row starts where the sampler starts
         inputs = torch.cat([w.inputs for w in windows], dim=1)
@@ -78,11 +76,11 @@ def test_rows_start_documents_from_eos_and_padding_is_not_scored():
 def test_groups_keep_similar_lengths_and_the_step_size():
     lengths = np.array([40, 41, 39, 300, 310, 5, 6, 42, 38, 295])
     groups = plan_groups(lengths, tokens_per_step=128, seq_len=64)
-    assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
+    assert sorted(np.concatenate(list(groups)).tolist()) == list(range(len(lengths)))
     for group in groups:
         width = min(-(-int(lengths[group].max()) // 8) * 8, 64)
         assert len(group) * width <= 128 or len(group) == 1
-    longest = groups[0]
+    longest = next(iter(groups))
     assert set(lengths[longest]) <= {300, 310, 295}  # the long pieces share a group: little padding
 
 
@@ -94,25 +92,6 @@ def test_the_number_of_steps_is_the_same_every_epoch_and_groups_change():
     assert [g.tolist() for g in plans[0]] != [g.tolist() for g in plans[1]]
     again = plan_groups(lengths, 512, 64, np.random.default_rng([0, 0]))
     assert [g.tolist() for g in again] == [g.tolist() for g in plans[0]]  # fixed by (seed, epoch)
-
-
-def test_a_large_plans_order_is_read_from_disk_and_gives_the_same_groups(monkeypatch):
-    import textgen.batches
-
-    lengths = np.random.default_rng(2).integers(1, 400, size=5000)
-    in_memory = plan_groups(lengths, 512, 64, np.random.default_rng(7))
-    monkeypatch.setattr(textgen.batches, "ORDER_IN_MEMORY", 1000)
-    on_disk = plan_groups(lengths, 512, 64, np.random.default_rng(7))
-    assert isinstance(on_disk.order, textgen.batches.TokenFile) and isinstance(in_memory.order, np.ndarray)
-    assert not on_disk.order.path.exists()  # read through its open descriptor; the name is gone
-    assert [g.tolist() for g in on_disk] == [g.tolist() for g in in_memory]
-    assert on_disk.num_windows(64) == in_memory.num_windows(64)
-    shares = [on_disk.share(rank, 2) for rank in range(2)]
-    assert sorted(g.tolist() for share in shares for g in share) == sorted(g.tolist() for g in in_memory)
-    # every group's width is its longest piece's, rounded up to the padding multiple
-    bounds = on_disk.bounds.tolist()
-    by_number = [on_disk.order[a:b] for a, b in itertools.pairwise(bounds)]
-    assert on_disk.columns.tolist() == [-(-int(lengths[g].max()) // 8) * 8 for g in by_number]
 
 
 def test_split_by_document_is_fixed_by_seed_and_disjoint():
@@ -132,27 +111,36 @@ def test_too_small_corpus_names_the_minimum():
         prepare_data(["only one"], config)
 
 
-def test_windows_read_from_a_token_file_are_those_read_from_memory(tmp_path):
-    """Training reads its windows by slices from a file (never mapped): the same windows, a piece at
-    a time (a piece longer than a window is read one window's stretch at a time)."""
-    from textgen.batches import TokenFile
-
+def test_windows_read_from_a_memory_mapped_token_file_are_those_read_from_memory(tmp_path):
+    """Training maps its token file (nanoGPT's train.bin) and reads each window's stretch of each piece:
+    the same windows as from memory, also after the file is mapped afresh for an epoch."""
     stream = toy_stream((3, 1, 70, 2, 129, 5))
     path = tmp_path / "tokens.bin"
     stream.tokens.astype(np.uint16).tofile(path)
-    on_disk = TokenStream(TokenFile(path, np.uint16, len(stream.tokens)), stream.starts)
-    assert on_disk.tokens[5:9].tolist() == stream.tokens[5:9].tolist() and on_disk.tokens[-1] == EOS
-    with pytest.raises(IndexError):
-        on_disk.tokens[len(stream.tokens)]
+    mapped = TokenStream(np.memmap(path, np.uint16, "r", shape=stream.tokens.shape), stream.starts)
     all_pieces = pieces(stream, max_piece=64)
-    for group in plan_groups(all_pieces.lengths, 4 * 16, 16):
-        chosen = select(all_pieces, group)
-        for memory, disk in zip(group_windows(stream, chosen, 16, EOS), group_windows(on_disk, chosen, 16, EOS)):
-            assert torch.equal(memory.inputs, disk.inputs) and torch.equal(memory.targets, disk.targets)
-            assert memory.fresh == disk.fresh
-    subset = on_disk.subset(np.array([4, 0]))
+    for on_disk in (mapped, mapped.reopened()):
+        assert isinstance(on_disk.tokens, np.memmap) and on_disk.tokens is not stream.tokens
+        for group in plan_groups(all_pieces.lengths, 4 * 16, 16):
+            chosen = all_pieces[group]
+            for memory, disk in zip(
+                group_windows(stream, chosen, 16, EOS), group_windows(on_disk, chosen, 16, EOS)
+            ):
+                assert torch.equal(memory.inputs, disk.inputs) and torch.equal(memory.targets, disk.targets)
+                assert memory.fresh == disk.fresh
+    subset = mapped.subset(np.array([4, 0]))
     assert subset.tokens.tolist() == [EOS, *range(77, 77 + 129), EOS, 1, 2, 3, EOS]
     assert subset.starts.tolist() == [0, 130, 134]
+
+
+def test_an_epoch_plan_deals_groups_round_and_every_process_takes_as_many_windows():
+    lengths = np.random.default_rng(4).integers(1, 300, size=500)
+    whole, windows = epoch_plan(lengths, 512, 64, seed=1, epoch=2)
+    assert windows == whole.num_windows(64)
+    shares = [epoch_plan(lengths, 512, 64, seed=1, epoch=2, rank=rank, world=2) for rank in range(2)]
+    assert shares[0][1] == shares[1][1] == min(share.num_windows(64) for share, _ in shares)
+    dealt = sorted(g.tolist() for share, _ in shares for g in share)
+    assert dealt == sorted(g.tolist() for g in whole)  # every group once, on one process
 
 
 def test_the_held_out_mask_is_the_split_of_split_documents():
@@ -190,44 +178,26 @@ def test_pieces_are_the_documents_cut_every_max_piece_targets():
             ]
             expected = [first for first, *_ in stretches] + [more for _, *rest in stretches for more in rest]
             got = pieces(stream, max_piece)
-            offsets = got.offsets(np.arange(len(got.lengths)))
-            assert list(zip(offsets.tolist(), got.lengths.tolist())) == expected
-            index = rng.integers(0, len(expected), 20)  # an index array, one index and a slice read the same
-            assert got.lengths[index].tolist() == [expected[i][1] for i in index]
-            assert got.lengths[int(index[0])] == expected[index[0]][1]
-            assert got.lengths[2:7].tolist() == [length for _, length in expected[2:7]]
+            assert list(zip(got.offsets.tolist(), got.lengths.tolist())) == expected
+            index = rng.integers(0, len(expected), 20)
+            chosen = got[index]
+            assert list(zip(chosen.offsets.tolist(), chosen.lengths.tolist())) == [expected[i] for i in index]
 
 
-def test_compact_starts_are_the_int64_starts():
-    from textgen.batches import DocumentStarts
-
-    rng = np.random.default_rng(3)
-    for trial in range(100):
-        lengths = rng.integers(1, [5, 300, 70_000][trial % 3], int(rng.integers(0, 200)))
-        compact = DocumentStarts(lengths.astype(np.uint16 if lengths.max(initial=0) < 2**16 else np.uint32))
-        starts = np.concatenate([[0], np.cumsum(lengths)])
-        assert np.array_equal(np.asarray(compact), starts) and len(compact) == len(starts)
-        assert compact[-1] == starts[-1] and compact[0] == 0
-        index = rng.integers(0, len(starts), 40)
-        assert np.array_equal(compact[index], starts[index])
-        stream, plain = TokenStream(np.zeros(int(starts[-1]) + 1), compact), TokenStream(np.zeros(1), starts)
-        assert np.array_equal(stream.lengths, plain.lengths) and stream.num_targets == plain.num_targets
-
-
-def test_longest_first_is_a_stable_sort_and_shuffles_ties_with_a_generator():
-    from textgen.batches import longest_first
-
+def test_a_plan_is_longest_first_and_a_generator_shuffles_equal_lengths():
     rng = np.random.default_rng(2)
     for trial in range(200):
-        lengths = rng.integers(1, [3, 40, 2000][trial % 3], int(rng.integers(0, 3000)))
-        lengths = lengths.astype([np.uint16, np.uint32, np.int64][trial % 3])
-        assert np.array_equal(longest_first(lengths), np.argsort(-lengths.astype(np.int64), kind="stable"))
+        lengths = rng.integers(1, [3, 40, 2000][trial % 3], int(rng.integers(1, 3000)))
+        plain = plan_groups(lengths, 512, 64)
+        assert np.array_equal(plain.order, np.argsort(-lengths, kind="stable"))  # ties in document order
         seed = int(rng.integers(2**30))
-        shuffled = longest_first(lengths, np.random.default_rng(seed))
-        assert sorted(shuffled.tolist()) == list(range(len(lengths)))
-        assert (np.diff(lengths[shuffled].astype(np.int64)) <= 0).all()  # longest first
-        assert np.array_equal(shuffled, longest_first(lengths, np.random.default_rng(seed)))  # fixed by the seed
+        shuffled = plan_groups(lengths, 512, 64, np.random.default_rng(seed))
+        assert sorted(shuffled.order.tolist()) == list(range(len(lengths)))
+        assert (np.diff(lengths[shuffled.order]) <= 0).all()  # longest first
+        again = plan_groups(lengths, 512, 64, np.random.default_rng(seed))
+        assert [g.tolist() for g in again] == [g.tolist() for g in shuffled]  # fixed by the seed
     ties = np.full(1000, 5)
     assert not np.array_equal(
-        longest_first(ties, np.random.default_rng(0)), longest_first(ties, np.random.default_rng(1))
+        plan_groups(ties, 512, 64, np.random.default_rng(0)).order,
+        plan_groups(ties, 512, 64, np.random.default_rng(1)).order,
     )

@@ -11,6 +11,7 @@ from textgen import (
     LSTMConfig,
     LSTMLanguageModel,
     RunInfo,
+    generate,
     load_folder,
     save_checkpoint,
 )
@@ -87,9 +88,13 @@ def test_a_killed_save_leaves_the_previous_model_loadable(tmp_path, monkeypatch)
         raise KeyboardInterrupt  # the process killed halfway through writing the weights
 
     monkeypatch.setattr(checkpoints_module, "save_model", die)
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    with torch.no_grad():
+        model.head.bias.add_(1.0)  # version 2 differs
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(folder, model, tokenizer, RunInfo(title="version 2"))
-    assert load_folder(folder).model is not None
+    kept = load_folder(folder)
+    assert all(torch.equal(kept.model.state_dict()[name], tensor) for name, tensor in before.items())
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
     fresh = tmp_path / "fresh"
@@ -105,6 +110,8 @@ def test_shipped_models_load_and_generate():
     for folder in shipped:
         loaded = load_model(str(folder))
         assert loaded.info.metrics.bits_per_char < loaded.info.unigram.bits_per_char
+        (text,) = generate(loaded.model, loaded.tokenizer, "", temperature=0.5, length=40, seed=0)
+        assert len(text) >= 10 and "\ufffd" not in text  # it writes, and never prints <unk>
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and p.name != STATE_FILE)
         assert size < 20 * 2**20
     tracked = subprocess.run(["git", "ls-files", "checkpoints"], cwd=ROOT, capture_output=True, text=True).stdout

@@ -27,7 +27,7 @@ def test_two_processes_train_identical_weights_and_resume(tmp_path):
     corpus = ["--corpus", str(ROOT / "examples" / "chat.csv"), "--column", "text"]
     first = torchrun(*corpus, "--out", str(out), "--hidden-size", "64", "--max-steps", "24", "--eval-every", "8")
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "2 processes (torchrun)" in first.stdout
+    assert "2 processes (torchrun, backend gloo)" in first.stdout
     assert "the 2 processes ended with identical weights" in first.stdout
     assert first.stdout.count("done (") == 1  # rank 0 alone reports
     loaded = load_folder(out)

@@ -17,6 +17,7 @@ from textgen import (
     LSTMLanguageModel,
     Metrics,
     ModelRegistry,
+    Progress,
     Step,
     TrainingView,
     confidence_html,
@@ -38,7 +39,9 @@ def metrics(bits: float) -> Metrics:
     return Metrics(loss=bits * 0.69, perplexity=2.0, bits_per_char=bits, tokens=100, characters=100)
 
 
-def evaluation(step: int, val_bits: float, train_bits: float, is_best: bool) -> Evaluation:
+def evaluation(
+    step: int, val_bits: float, train_bits: float, is_best: bool, bad: int = 0, unigram=4.5
+) -> Evaluation:
     return Evaluation(
         step=step,
         total_steps=1000,
@@ -47,67 +50,78 @@ def evaluation(step: int, val_bits: float, train_bits: float, is_best: bool) -> 
         val=metrics(val_bits),
         train=metrics(train_bits),
         best_val_loss=0.0,
+        best_step=step,
         is_best=is_best,
+        bad_evaluations=bad,
+        unigram=metrics(unigram),
         samples={0.5: "ROMEO:\nI will."},
         elapsed=float(step),
+        fraction=step / 1000,
+        remaining=1000.0 - step,
     )
 
 
-def view(unigram_bits: float, patience: int) -> TrainingView:
-    return TrainingView(metrics(unigram_bits), patience)
+def progress(step: int, bits: float, fraction=0.1, elapsed=1.0, remaining=None) -> Progress:
+    return Progress(step, 1000, 0, bits * 0.69, bits, 0.01, elapsed, fraction, remaining)
 
 
-def test_the_plot_shows_train_and_held_out_in_bits_per_char_beside_the_unigram():
-    view = TrainingView(metrics(4.5), patience=3)
+def finished(reason: str, best_bits: float, unigram_bits: float, best_step: int = 50) -> Finished:
+    return Finished(80, reason, metrics(best_bits), best_step, metrics(unigram_bits), 60.0, None, 2)
+
+
+def test_the_plot_shows_the_running_loss_at_once_then_samples_beside_the_unigram():
+    view = TrainingView(patience=3)
+    view.progress(progress(3, 6.1))  # before any evaluation: a point at once, no reference yet
+    assert view.plot().split.tolist() == ["running"]
     view.add(evaluation(50, 3.2, 3.1, is_best=True))
+    view.progress(progress(70, 3.0))
     view.add(evaluation(100, 2.8, 2.6, is_best=True))
     plot = view.plot()
     assert list(plot.columns) == ["step", "bits_per_char", "split"]
     held_out = plot[plot.split == "validation"]
     assert held_out.step.tolist() == [50, 100] and held_out.bits_per_char.tolist() == [3.2, 2.8]
     assert plot[plot.split == "train"].bits_per_char.tolist() == [3.1, 2.6]
+    assert plot[plot.split == "running"].step.tolist() == [3, 70]
     unigram = plot[plot.split == "unigram"]
     assert unigram.step.tolist() == [0, 100] and set(unigram.bits_per_char) == {4.5}  # spans the run
     assert "T=0.5: ROMEO:\nI will." in view.samples
 
 
 def test_the_status_line_has_progress_time_step_best_and_explains_early_stopping():
-    view = TrainingView(metrics(4.5), patience=3)
+    view = TrainingView(patience=3)
     view.add(evaluation(50, 3.2, 3.1, is_best=True))
-    view.add(evaluation(100, 3.3, 2.9, is_best=False))
-    line = view.status(0.25, 120, elapsed=15, remaining=45)
+    view.add(evaluation(100, 3.3, 2.9, is_best=False, bad=1))
+    line = view.status(progress(120, 3.0, fraction=0.25, elapsed=15, remaining=45))
     assert '<progress value="0.250" max="1">' in line and "25%" in line
     assert "step 120" in line and "0:15 elapsed" in line and "about 0:45 left" in line
     assert "best 3.200 bits/char at step 50 (unigram 4.500)" in line
     assert "no improvement in the last 1 evaluation(s); it stops early after 3" in line
-    assert "<script" not in TrainingView(metrics(4.5), 3).status(0.1, 1, 1, None)
+    assert "<script" not in TrainingView(3).status(progress(1, 5.0))
 
 
 def test_the_end_says_why_it_stopped_and_warns_when_it_learned_little():
-    view = TrainingView(metrics(3.897), patience=4)
-    view.add(evaluation(50, 3.817, 3.5, is_best=True))
-    done = Finished(step=80, reason="early stop", best=metrics(3.817), unigram=metrics(3.897), elapsed=60)
-    text = view.finished(done, "jan-word-tiny-1")
+    view = TrainingView(patience=4)
+    view.add(evaluation(50, 3.817, 3.5, is_best=True, unigram=3.897))
+    text = view.finished(finished("early stop", 3.817, 3.897), "jan-word-tiny-1")
     assert "did not improve for 4 evaluations (early stop)" in text and "the best model (step 50) was kept" in text
     assert "It learned little" in text and "ignores context (3.897)" in text
-    good = Finished(step=80, reason="time budget", best=metrics(2.1), unigram=metrics(3.9), elapsed=60)
+    good = finished("time budget", 2.1, 3.9)
     assert "learned little" not in view.finished(good, "m") and "time budget ran out" in view.finished(good, "m")
 
 
 def test_the_end_is_html_for_the_status_box_with_the_name_escaped():
     """The status box is HTML (for the progress bar): bold and paragraphs are tags, never `**`."""
-    view = TrainingView(metrics(3.9), patience=4)
-    view.add(evaluation(50, 2.1, 2.0, is_best=True))
-    done = Finished(step=80, reason="time budget", best=metrics(2.1), unigram=metrics(3.9), elapsed=60)
-    text = view.finished(done, "<b>x</b>-char-1", "It stays here.")
+    view = TrainingView(patience=4)
+    view.add(evaluation(50, 2.1, 2.0, is_best=True, unigram=3.9))
+    text = view.finished(finished("time budget", 2.1, 3.9), "<b>x</b>-char-1", "It stays here.")
     assert "<strong>&lt;b&gt;x&lt;/b&gt;-char-1</strong> is ready" in text
     assert "**" not in text and "<b>" not in text and text.endswith("<p>It stays here.</p></div>")
 
 
 def test_the_status_speaks_korean_to_a_korean_page():
-    korean = TrainingView(metrics(4.5), patience=3, locale="ko")
+    korean = TrainingView(patience=3, locale="ko")
     korean.add(evaluation(50, 3.2, 3.1, is_best=True))
-    line = korean.status(0.5, 60, elapsed=75, remaining=30)
+    line = korean.status(progress(60, 3.0, fraction=0.5, elapsed=75, remaining=30))
     assert "단계 60" in line and "1:15 경과" in line and "약 0:30 남음" in line and "최고 글자당 3.200비트" in line
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from textgen import CharTokenizer, TrainConfig, prepare_data
-from textgen.batches import TokenFile, TokenStream, split_documents
+from textgen.batches import TokenStream, split_documents
 from textgen.corpus import stream_corpus
 from textgen.metrics import ScoringSet
 from textgen.tokencache import corpus_key
@@ -27,7 +27,7 @@ def test_second_run_reads_the_same_tokens_from_disk(tmp_path):
     assert (cold.cache_hit, warm.cache_hit, fresh.cache_hit) == (False, True, None)
     in_memory = TokenStream.from_documents(fresh.tokenizer, split_documents(DOCS, CONFIG.val_fraction)[0])
     for data in (fresh, cold, warm):
-        assert isinstance(data.train_stream.tokens, TokenFile)  # read by slices, never whole
+        assert isinstance(data.train_stream.tokens, np.memmap)  # mapped from the token file, never read whole
         assert data.train_stream.tokens.dtype == np.uint16  # a small vocabulary fits 16 bits
         np.testing.assert_array_equal(data.train_stream.tokens[:], in_memory.tokens)
         np.testing.assert_array_equal(data.train_stream.starts, in_memory.starts)
@@ -35,9 +35,6 @@ def test_second_run_reads_the_same_tokens_from_disk(tmp_path):
             mine, theirs = getattr(data, split), getattr(fresh, split)
             np.testing.assert_array_equal(mine.stream.tokens[:], theirs.stream.tokens[:])
             np.testing.assert_array_equal(mine.document_characters[:], theirs.document_characters[:])
-        # Per document, a run keeps only the lengths in memory, in 2 bytes; the rest stays on disk.
-        assert data.train_stream.lengths.dtype == np.uint16
-        assert isinstance(data.train.document_characters, TokenFile)
         assert data.tokenizer.to_dict() == fresh.tokenizer.to_dict()
         assert (data.train_documents, data.val_documents) == split_documents(
             DOCS, CONFIG.val_fraction, CONFIG.seed
@@ -147,23 +144,13 @@ def test_the_char_vocabulary_is_the_training_documents_own(lowercase):
     assert fitted.unk_id in data.val.stream.tokens[:]
 
 
-def test_a_sample_of_many_documents_is_drawn_without_permuting_them_all(tmp_path, monkeypatch):
-    """Past PERMUTED_SAMPLE_DOCUMENTS the sample is drawn document by document (from a file too):
-    distinct, sorted, fixed by the seed, and just past the budget."""
-    import textgen.data
+def test_an_evaluation_sample_is_fixed_by_the_seed_and_just_reaches_its_budget():
     from textgen.data import sample_indices
 
     sizes = np.random.default_rng(0).integers(1, 50, 5000).astype(np.uint32)
-    np.save(tmp_path / "sizes.npy", sizes)
-    on_disk = TokenFile.npy(tmp_path / "sizes.npy")
-    permuted = sample_indices(sizes, 2000, seed=3)
-    monkeypatch.setattr(textgen.data, "PERMUTED_SAMPLE_DOCUMENTS", 100)
-    for values in (sizes, on_disk):
-        drawn = sample_indices(values, 2000, seed=3)
-        assert len(set(drawn.tolist())) == len(drawn) and (np.diff(drawn) > 0).all()
-        total = int(sizes[drawn].sum())
-        assert 2000 <= total < 2000 + 50  # up to the first document that reaches the budget
-        assert np.array_equal(drawn, sample_indices(values, 2000, seed=3))
+    drawn = sample_indices(sizes, 2000, seed=3)
+    assert len(set(drawn.tolist())) == len(drawn) and (np.diff(drawn) > 0).all()
+    assert 2000 <= int(sizes[drawn].sum()) < 2000 + 50  # up to the first document that reaches the budget
+    assert np.array_equal(drawn, sample_indices(sizes, 2000, seed=3))
     assert not np.array_equal(drawn, sample_indices(sizes, 2000, seed=4))
-    assert int(sizes[permuted].sum()) >= 2000  # the permuted way reaches the budget the same
     assert np.array_equal(sample_indices(sizes, 10**9, seed=3), np.arange(len(sizes)))  # all, when they fit

@@ -8,13 +8,13 @@ import pytest
 import torch
 from conftest import ROOT
 
-from textgen import Evaluation, Finished, RunInfo, TrainConfig, Trainer, load_folder, prepare_data
+from textgen import Evaluation, Finished, RunInfo, TrainConfig, Trainer, load_folder, prepare_data, run_and_save
 from textgen.device import bf16_works, native_bf16
 from textgen.metrics import ScoringSet, evaluate, score, unigram_metrics
 
 
-def run_to_end(trainer):
-    events = list(trainer.run())
+def run_to_end(trainer, folder=None):
+    events = list(trainer.run() if folder is None else run_and_save(trainer, folder))
     assert isinstance(events[-1], Finished)
     return events
 
@@ -28,8 +28,8 @@ def small_config(**overrides):
 def test_short_training_beats_unigram_on_held_out_headlines(tmp_path, nyt_documents):
     config = small_config()
     data = prepare_data(nyt_documents[:3000], config)
-    trainer = Trainer(config, data, out_dir=tmp_path / "m", info=RunInfo(corpus="NYT"))
-    events = run_to_end(trainer)
+    trainer = Trainer(config, data, info=RunInfo(corpus="NYT"))
+    events = run_to_end(trainer, tmp_path / "m")
     finished = events[-1]
     unigram = unigram_metrics(data.tokenizer, data.train_documents, data.val_documents)
     assert finished.best.bits_per_char < unigram.bits_per_char - 0.5
@@ -85,9 +85,9 @@ def test_bf16_autocast_learns_as_well_as_fp32_and_saves_fp32_weights(tmp_path, n
     losses = {}
     for bf16 in (False, True):
         config = small_config(epochs=1, eval_every=1000, bf16=bf16)
-        trainer = Trainer(config, prepare_data(nyt_documents[:800], config), out_dir=tmp_path / str(bf16))
+        trainer = Trainer(config, prepare_data(nyt_documents[:800], config))
         assert trainer.bf16 is bf16 and trainer.optimizer.defaults["fused"]
-        events = run_to_end(trainer)
+        events = run_to_end(trainer, tmp_path / str(bf16))
         evaluations = [e for e in events if isinstance(e, Evaluation)]
         losses[bf16] = evaluations[-1].val.loss
         assert evaluations[-1].train_loss < events[0].train_loss - 0.5  # it learned
@@ -100,8 +100,8 @@ def test_bf16_autocast_learns_as_well_as_fp32_and_saves_fp32_weights(tmp_path, n
 def test_killed_run_resumes_from_its_saved_step(tmp_path, nyt_documents):
     documents = nyt_documents[:1200]
     config = small_config(epochs=3, eval_every=20)
-    trainer = Trainer(config, prepare_data(documents, config), out_dir=tmp_path / "run")
-    for event in trainer.run():
+    trainer = Trainer(config, prepare_data(documents, config))
+    for event in run_and_save(trainer, tmp_path / "run"):
         if isinstance(event, Evaluation) and event.step == 40:
             break  # killed right after the second evaluation was saved
     saved_weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
@@ -169,7 +169,7 @@ def test_the_resume_state_is_one_unit_a_kill_mid_save_leaves_the_previous_one(
 
     documents = nyt_documents[:1200]
     config = small_config(epochs=3, eval_every=20)
-    trainer = Trainer(config, prepare_data(documents, config), out_dir=tmp_path / "run")
+    trainer = Trainer(config, prepare_data(documents, config))
     real_save = checkpoints.save_file
 
     def killed_at_step_60(tensors, path, metadata=None):
@@ -181,7 +181,7 @@ def test_the_resume_state_is_one_unit_a_kill_mid_save_leaves_the_previous_one(
     monkeypatch.setattr(checkpoints, "save_file", killed_at_step_60)
     weights_at_40 = None
     with pytest.raises(KeyboardInterrupt):
-        for event in trainer.run():
+        for event in run_and_save(trainer, tmp_path / "run"):
             if isinstance(event, Evaluation) and event.step == 40:
                 weights_at_40 = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     monkeypatch.setattr(checkpoints, "save_file", real_save)
@@ -194,7 +194,7 @@ def test_the_resume_state_is_one_unit_a_kill_mid_save_leaves_the_previous_one(
 
     stale = run_dir / f".{checkpoints.STATE_FILE}.abc123.tmp"  # what a SIGKILL leaves behind
     stale.write_bytes(b"x" * 1000)
-    for event in resumed.run():
+    for event in run_and_save(resumed, run_dir):
         if isinstance(event, Evaluation):
             break
     assert not stale.exists()  # the next save of that file removes it
@@ -203,8 +203,8 @@ def test_the_resume_state_is_one_unit_a_kill_mid_save_leaves_the_previous_one(
 def test_evaluations_score_a_fixed_sample_and_the_end_scores_every_held_out_document(tmp_path, nyt_documents):
     config = small_config(epochs=1, eval_every=20, eval_tokens=2000)
     data = prepare_data(nyt_documents[:1500], config)
-    trainer = Trainer(config, data, out_dir=tmp_path / "m")
-    events = run_to_end(trainer)
+    trainer = Trainer(config, data)
+    events = run_to_end(trainer, tmp_path / "m")
     evaluations = [e for e in events if isinstance(e, Evaluation)]
     sampled = {e.val.tokens for e in evaluations}
     assert len(sampled) == 1 and 2000 <= sampled.pop() < 2200  # the same documents each time, ~2,000 tokens
@@ -219,7 +219,7 @@ def test_evaluations_score_a_fixed_sample_and_the_end_scores_every_held_out_docu
 
 def test_evaluations_score_in_the_runs_own_batch_shapes(nyt_documents, monkeypatch):
     """Rows and columns as the run trains (16 x 48 here, not scoring's default 32 x 64): oneDNN keeps a
-    primitive per shape, and scoring in shapes of its own grew the peak 151 MB, not 80 (BENCHMARKS.md 8a)."""
+    primitive per shape, and scoring in shapes of its own grew the peak memory (BENCHMARKS.md)."""
     import textgen.metrics
 
     geometries, real = [], textgen.metrics.document_nats
@@ -233,17 +233,3 @@ def test_evaluations_score_in_the_runs_own_batch_shapes(nyt_documents, monkeypat
     run_to_end(Trainer(config, prepare_data(nyt_documents[:600], config)))
     assert len(geometries) >= 5  # two evaluations (held-out and training samples) and the end
     assert set(geometries) == {(config.batch_size, config.seq_len)}
-
-
-def test_the_first_evaluation_is_estimated_from_the_training_speed(nyt_documents):
-    """Before any evaluation, auto spacing needs its cost: the samples' tokens at the speed training
-    reached (a run that scores 4x the tokens it trained per second waits 4x longer)."""
-    config = small_config(max_minutes=1.0, eval_every=None)
-    trainer = Trainer(config, prepare_data(nyt_documents[:1500], config))
-    trainer._resumed_step, trainer._resumed_elapsed = 0, 0.0
-    trainer.state.step, trainer.state.elapsed = 50, 5.0
-    scored = trainer.val_sample_set.stream.num_targets + trainer.train_sample_set.stream.num_targets
-    per_token = 5.0 / (50 * config.batch_size * config.seq_len)
-    assert trainer.evaluation_estimate() == pytest.approx(scored * per_token)
-    trainer._resumed_step, trainer._resumed_elapsed = 40, 4.0  # resumed at step 40: only its own steps count
-    assert trainer.evaluation_estimate() == pytest.approx(scored * 1.0 / (10 * config.batch_size * config.seq_len))

@@ -3,7 +3,16 @@
 The public API: `app.py`, `train.py` and the benchmarks import from here only.
 """
 
-from .checkpoints import LoadedModel, RunInfo, document_hash, load_folder, save_checkpoint
+from .card import RunInfo
+from .checkpoints import (
+    LoadedModel,
+    TrainedModel,
+    document_hash,
+    load_folder,
+    load_run,
+    save_checkpoint,
+    save_run,
+)
 from .config import TrainConfig
 from .corpus import (
     SUPPORTED_SUFFIXES,
@@ -13,10 +22,12 @@ from .corpus import (
     iter_documents,
     load_corpus,
     read_documents,
+    read_upload,
     stream_corpus,
 )
 from .data import prepare_data
 from .device import resolve_device
+from .distributed import backend as distributed_backend
 from .distributed import rank_and_world
 from .distributed import start as start_distributed
 from .distributed import stop as stop_distributed
@@ -24,6 +35,7 @@ from .errors import CheckpointError, CorpusError, GenerationError, HubError, Tex
 from .explore import CorpusStats, corpus_stats
 from .finetune import FINE_TUNE_LR, fine_tune_setup
 from .hub import check_push, is_repo_ref, load_hub_model, load_model, push_folder, quiet_hub_logging
+from .jobs import PageUpdate, TrainingJob, follow, run_job
 from .messages import LOCALES, labels, locale_of, translate
 from .metrics import Metrics, evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
@@ -34,23 +46,31 @@ from .sampling import (
     MAX_TOKENS_PER_REQUEST,
     SAMPLE_TEMPERATURES,
     Step,
+    finite_number,
     generate,
     generate_steps,
     new_seed,
+    optional_seed,
+    page_settings,
     stream_texts,
     validate_settings,
+    whole_number,
 )
 from .studio import SIZE_PRESETS, ModelRegistry, app_train_config, unpack_model_zip, zip_model
 from .textfile import read_text
 from .tokencache import default_cache_dir
 from .tokenizer import CharTokenizer, Tokenizer, WordTokenizer, fit_tokenizer, load_tokenizer
-from .training import Evaluation, Finished, Progress, Trainer, TrainerState
+from .training import Evaluation, Finished, Progress, Trainer, TrainerState, run_and_save
 from .views import (
+    GeneratedRun,
     TrainingView,
     confidence_html,
+    explore_summary,
     generated_documents,
     histogram_frame,
     novelty_markdown,
+    recording,
+    samples_text,
     top_tokens_frame,
 )
 
@@ -72,6 +92,7 @@ __all__ = [
     "CorpusStream",
     "Evaluation",
     "Finished",
+    "GeneratedRun",
     "GenerationError",
     "HubError",
     "LSTMConfig",
@@ -79,15 +100,18 @@ __all__ = [
     "LoadedModel",
     "Metrics",
     "ModelRegistry",
+    "PageUpdate",
     "Progress",
     "RunInfo",
     "Step",
     "TextgenError",
     "Tokenizer",
     "TrainConfig",
+    "TrainedModel",
     "Trainer",
     "TrainerState",
     "TrainingError",
+    "TrainingJob",
     "TrainingView",
     "WordTokenizer",
     "app_train_config",
@@ -96,10 +120,14 @@ __all__ = [
     "corpus_stats",
     "csv_columns",
     "default_cache_dir",
+    "distributed_backend",
     "document_hash",
     "evaluate",
+    "explore_summary",
     "fine_tune_setup",
+    "finite_number",
     "fit_tokenizer",
+    "follow",
     "generate",
     "generate_steps",
     "generated_documents",
@@ -111,18 +139,27 @@ __all__ = [
     "load_folder",
     "load_hub_model",
     "load_model",
+    "load_run",
     "load_tokenizer",
     "locale_of",
     "new_seed",
     "novelty_markdown",
+    "optional_seed",
+    "page_settings",
     "prepare_data",
     "push_folder",
     "quiet_hub_logging",
     "rank_and_world",
     "read_documents",
     "read_text",
+    "read_upload",
+    "recording",
     "resolve_device",
+    "run_and_save",
+    "run_job",
+    "samples_text",
     "save_checkpoint",
+    "save_run",
     "start_distributed",
     "stop_distributed",
     "stream_corpus",
@@ -132,5 +169,6 @@ __all__ = [
     "unigram_metrics",
     "unpack_model_zip",
     "validate_settings",
+    "whole_number",
     "zip_model",
 ]

@@ -8,6 +8,10 @@ folder is a Hugging Face model repo.
 Writes are atomic file by file (temp file, then rename) and `config.json` is written last, so a
 run killed mid-save leaves either the previous complete folder or one without `config.json`,
 which the loader refuses as incomplete.
+
+A training run's folder also holds `training_state.safetensors` (the latest weights, the optimizer
+and where the run stands, for --resume): `save_run` and `load_run` write and read a run whole, as
+nanochat's checkpoint manager does, so that the training loop itself never touches a file.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +31,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file, save_model
 
+from .card import RunInfo, render_card
 from .errors import CheckpointError
 from .explore import CorpusStats, corpus_stats
-from .metrics import Metrics
 from .model import LSTMConfig, LSTMLanguageModel
 from .tokenizer import Tokenizer, tokenizer_from_dict
 
@@ -43,56 +47,6 @@ CARD_FILE = "README.md"
 STATE_FILE = "training_state.safetensors"  # for --resume: latest weights, optimizer, progress; one file
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)
 MODEL_FILES = (*REQUIRED_FILES, TRAINING_FILE, NOVELTY_FILE, STATS_FILE, CARD_FILE)
-
-
-@dataclass
-class RunInfo:
-    """training.json: where a model came from and how well it does; the model card renders from it."""
-
-    corpus: str = "an unnamed corpus"
-    title: str = ""
-    level: str = "char"
-    command: str = ""  # the command that made it, shown on the card
-    corpus_args: dict = field(default_factory=dict)  # how train.py read the corpus, for --resume
-    dataset_id: str | None = None  # a Hub dataset id, for the card's metadata
-    language: str | None = None
-    metrics: Metrics | None = None  # the best held-out evaluation
-    unigram: Metrics | None = None  # a model that ignores context, on the same split
-    train_config: dict = field(default_factory=dict)
-    train_documents: int = 0
-    val_documents: int = 0
-    step: int = 0
-    training_seconds: float = 0.0
-    stopped_because: str | None = None
-    samples: dict[str, str] = field(default_factory=dict)  # temperature -> text
-    parent: str | None = None  # the model it was fine-tuned from (a folder name or a Hub reference)
-    eval_sample_documents: int = 0  # held-out documents scored at each evaluation (metrics: all of them)
-    evaluation_precision: str = "fp32"  # the arithmetic of the evaluations: a bf16 run scores in bf16
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> RunInfo:
-        """A run's record from JSON anyone may have written: fields of the wrong type are left out."""
-        values = {}
-        for f in fields(cls):
-            value = data.get(f.name)
-            if f.name in ("metrics", "unigram"):
-                value = Metrics.from_dict(value)
-            elif f.name in ("train_documents", "val_documents", "step", "eval_sample_documents"):
-                value = value if isinstance(value, int) and not isinstance(value, bool) else None
-            elif f.name == "training_seconds":
-                value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-            elif f.name in ("corpus_args", "train_config"):
-                value = value if isinstance(value, dict) else None
-            elif f.name == "samples":
-                value = {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
-            else:
-                value = value if isinstance(value, str) else None
-            if value is not None:
-                values[f.name] = value
-        return cls(**values)
 
 
 @dataclass
@@ -345,7 +299,7 @@ def load_folder(directory: str | os.PathLike, device: str | torch.device = "cpu"
 def save_training_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, progress: dict):
     """The latest weights, the optimizer and `progress` (JSON) in one file, written atomically: a run
     killed at any moment leaves either the previous state or this one, never a mix of the two."""
-    tensors = {f"model.{name}": t.detach().cpu().contiguous() for name, t in unique_tensors(model).items()}
+    tensors = {f"model.{name}": t for name, t in cpu_weights(model.state_dict()).items()}
     optimizer_tensors, param_groups = flatten_optimizer(optimizer)
     tensors.update({f"optimizer.{name}": t for name, t in optimizer_tensors.items()})
     metadata = {"progress": json.dumps(progress, ensure_ascii=False), "param_groups": json.dumps(param_groups)}
@@ -383,19 +337,8 @@ def load_training_state(directory: Path, model: torch.nn.Module, optimizer: torc
     return progress
 
 
-def unique_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict with each shared tensor once (safetensors refuses aliases): the tied head goes."""
-    seen: set[int] = set()
-    unique = {}
-    for name, tensor in model.state_dict().items():
-        if tensor.data_ptr() not in seen:
-            seen.add(tensor.data_ptr())
-            unique[name] = tensor
-    return unique
-
-
 def tied_aliases(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The names `unique_tensors` dropped, pointing at the tensor they share."""
+    """The names `cpu_weights` dropped, pointing at the tensor they share."""
     state = model.state_dict()
     by_pointer = {state[name].data_ptr(): tensor for name, tensor in tensors.items()}
     return {name: by_pointer[t.data_ptr()] for name, t in state.items() if name not in tensors}
@@ -417,3 +360,86 @@ def load_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Te
         param_id, key = name.split(".", 1)
         state.setdefault(int(param_id), {})[key] = value
     optimizer.load_state_dict({"state": state, "param_groups": param_groups})
+
+
+# ------------------------------------------------------------------ runs: the checkpoint manager
+
+
+def cpu_weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict's tensors copied to the CPU, each shared tensor once (the tied head goes)."""
+    seen: set[int] = set()
+    weights = {}
+    for name, tensor in state.items():
+        if tensor.data_ptr() not in seen:
+            seen.add(tensor.data_ptr())
+            weights[name] = tensor.detach().cpu().clone()
+    return weights
+
+
+@dataclass
+class TrainedModel:
+    """A trained model as plain data, its weights CPU tensors: what a training run hands back (from
+    another process too: it pickles) and what `save_run` writes as a model folder."""
+
+    config: LSTMConfig
+    weights: dict[str, torch.Tensor]  # as `cpu_weights` gives them
+    tokenizer: Tokenizer
+    info: RunInfo
+    corpus: CorpusFiles | None = None
+
+    def model(self, device: str | torch.device = "cpu") -> LSTMLanguageModel:
+        model = LSTMLanguageModel(self.config)
+        weights = dict(self.weights)
+        if self.config.tied:
+            weights.setdefault("head.weight", weights["embedding.weight"])
+        model.load_state_dict(weights, strict=True)
+        return model.to(device).eval()
+
+    def loaded(self, source: str = "") -> LoadedModel:
+        """As `load_folder` would give it back once saved."""
+        corpus = self.corpus
+        novelty = frozenset(corpus.novelty.decode().split()) if corpus and corpus.novelty else frozenset()
+        stats = CorpusStats.from_dict(json.loads(corpus.stats)) if corpus else None
+        return LoadedModel(self.model(), self.tokenizer, self.info, novelty, stats, source)
+
+
+@dataclass
+class ResumePoint:
+    """Where a run stands: its latest weights and optimizer, and `progress` (JSON: state, config, info)."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    progress: dict
+
+
+def save_run(
+    directory: str | os.PathLike, best: TrainedModel | None = None, latest: ResumePoint | None = None
+) -> None:
+    """Write a run: `best` as its model folder (weights, tokenizer, record, card, corpus files), and
+    `latest` as the state --resume continues from. Either may be left out (the best did not change;
+    a run that will not be resumed)."""
+    directory = Path(directory)
+    if best is not None:
+        card = render_card(best.info, best.config, model_ref=str(directory))
+        save_checkpoint(directory, best.model(), best.tokenizer, best.info, best.corpus, card=card)
+    if latest is not None:
+        save_training_state(directory, latest.model, latest.optimizer, latest.progress)
+
+
+@dataclass
+class SavedRun:
+    """A run as `save_run` left it: the best model, and the progress of its latest state."""
+
+    directory: Path
+    best: LoadedModel
+    progress: dict
+
+    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Put the latest weights and the optimizer's state into `model` and `optimizer`."""
+        load_training_state(self.directory, model, optimizer)
+
+
+def load_run(directory: Path) -> SavedRun:
+    """A run saved by `save_run`, to continue it: refused clearly when it cannot be resumed."""
+    progress = read_training_progress(directory)
+    return SavedRun(directory, load_folder(directory), progress)

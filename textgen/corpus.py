@@ -417,3 +417,12 @@ def load_corpus(
     """`source` is the preset name `nyt` or a path to a file or folder, or a list of them (a mix)."""
     stream = stream_corpus(source, column, where, data_dir)
     return Corpus(name=stream.name, documents=list(stream))
+
+
+def read_upload(path: str | os.PathLike | None, column: str | None = None) -> list[str]:
+    """The documents of a file uploaded to the page: one file of a supported kind, read whole."""
+    if not path:
+        raise CorpusError("upload a .txt, .csv, .json or .jsonl file first")
+    if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise CorpusError("use one of {suffixes}", suffixes=", ".join(SUPPORTED_SUFFIXES)).within(Path(path).name)
+    return load_corpus(str(path), column=column or None).documents

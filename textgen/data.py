@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .batches import TokenFile, TokenStream, take
 from .config import TrainConfig
 from .distributed import barrier, rank_and_world
 from .errors import TrainingError
@@ -21,8 +20,8 @@ from .tokenizer import Tokenizer
 
 @dataclass
 class TrainingData:
-    """A corpus ready to train on: its tokenizer and both splits as tokens (read from disk by
-    slices, so memory does not grow with the corpus), each with what bits per character need."""
+    """A corpus ready to train on: its tokenizer and both splits as tokens (memory-mapped from the
+    store's files), each with what bits per character need."""
 
     tokenizer: Tokenizer
     train: ScoringSet
@@ -32,7 +31,7 @@ class TrainingData:
     documents: Iterable[str] | None = field(default=None, repr=False)  # the corpus, to read again
 
     @property
-    def train_stream(self) -> TokenStream:
+    def train_stream(self):
         return self.train.stream
 
     @property
@@ -52,10 +51,9 @@ class TrainingData:
         return cls(tokenizer, store.train, store.val, store)
 
     def _documents(self, held_out: bool) -> list[str]:
-        mask = self.store.held_out()
-        if self.documents is None or mask is None:
+        if self.documents is None or self.store.held_out is None:
             raise ValueError("these training data keep no corpus to read the documents from")
-        return list(SplitDocuments(self.documents, mask, held_out))
+        return list(SplitDocuments(self.documents, self.store.held_out, held_out))
 
 
 def prepare_data(
@@ -112,30 +110,11 @@ def prepare_data(
     return TrainingData(store.tokenizer, store.train, store.val, store, cache_hit, documents)
 
 
-# Up to this many documents a sample is drawn from a permutation of them all (as it always was);
-# past it, by drawing documents until the budget is reached, so that no array of their size is made.
-PERMUTED_SAMPLE_DOCUMENTS = 2**20
-
-
-def sample_indices(sizes: np.ndarray | TokenFile, budget: float, seed: int) -> np.ndarray:
+def sample_indices(sizes: np.ndarray, budget: float, seed: int) -> np.ndarray:
     """A fixed random sample of documents whose sizes add up to about `budget` (all, if they fit),
     as sorted indices: the same documents at every evaluation, so the curve is comparable."""
     if sizes.sum() <= budget:
         return np.arange(len(sizes))
-    rng = np.random.default_rng(seed)
-    if len(sizes) <= PERMUTED_SAMPLE_DOCUMENTS:
-        order = rng.permutation(len(sizes))
-        taken = int(np.searchsorted(np.cumsum(take(sizes, order)), budget)) + 1  # up to the first that reaches it
-        return np.sort(order[:taken])
-    chosen: dict[int, None] = {}  # in the order drawn, each once
-    total = 0
-    while total < budget:
-        draw = [i for i in rng.integers(len(sizes), size=1024).tolist() if i not in chosen]
-        for index, size in zip(draw, take(sizes, np.array(draw, dtype=np.int64)).tolist()):
-            if index in chosen:  # drawn twice in this round
-                continue
-            chosen[index] = None
-            total += size
-            if total >= budget:
-                break
-    return np.sort(np.fromiter(chosen, dtype=np.int64, count=len(chosen)))
+    order = np.random.default_rng(seed).permutation(len(sizes))
+    taken = int(np.searchsorted(np.cumsum(sizes[order]), budget)) + 1  # up to the first that reaches it
+    return np.sort(order[:taken])

@@ -28,10 +28,11 @@ def launch_command(processes: int, script_and_args: list[str]) -> list[str]:
 
 
 def start() -> bool:
-    """Join torchrun's process group when launched by it (WORLD_SIZE > 1); whether we are distributed."""
+    """Join torchrun's process group when launched by it (one process too: the same path, checked on
+    one GPU); whether we are distributed."""
     if dist.is_available() and dist.is_initialized():
         return True
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    if "LOCAL_RANK" not in os.environ:
         return False
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
@@ -44,6 +45,11 @@ def start() -> bool:
 def stop() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def backend() -> str | None:
+    """The process group's backend (gloo, nccl), or None outside torchrun."""
+    return dist.get_backend() if dist.is_available() and dist.is_initialized() else None
 
 
 def rank_and_world() -> tuple[int, int]:

@@ -20,8 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .batches import TokenFile, TokenStream, group_windows, pieces, plan_groups, select, take, token_chunks
-from .memory import release_free_memory
+from .batches import TokenStream, pieces, plan_groups, plan_windows
 from .model import LSTMLanguageModel
 from .tokenizer import Tokenizer
 
@@ -74,10 +73,9 @@ def summarize(total_nats: float, tokens: int, characters: int, spelling_nats: fl
     )
 
 
-# A run scores in its own batch geometry (Trainer passes its batch size and sequence length; these are
-# TrainConfig's defaults): oneDNN keeps a primitive for every (rows, columns) shape it meets, and the
-# 16 x 256 windows used before met 63 shapes of their own on a large held-out split: scoring 20,000
-# documents grew the peak 151 MB instead of 80, in 1.17x the time (bench/heap.py, BENCHMARKS.md 8a).
+# A run scores in its own batch shapes (Trainer passes its batch size and sequence length; these are
+# TrainConfig's defaults): oneDNN keeps a primitive for every (rows, columns) shape it meets, so
+# scoring in shapes of its own grows memory (BENCHMARKS.md, "Cost against corpus size").
 SCORING_BATCH_SIZE, SCORING_SEQ_LEN = 32, 64
 
 
@@ -96,18 +94,16 @@ def document_nats(
     batched (`batch_size` rows of `seq_len` tokens at a time), nor on which other documents are scored.
     """
     model.eval()
-    all_pieces = pieces(stream)
     total = 0.0
-    # Once, before scoring: what training left freed in the heap (textgen.memory). Every 64 groups
-    # as well saved 2-21 MB of a 78-151 MB growth, in 1.01-1.2x the time (bench/heap.py).
-    release_free_memory()
-    for group in plan_groups(all_pieces.lengths, batch_size * seq_len, seq_len):
-        state = None
-        for window in group_windows(stream, select(all_pieces, group), seq_len, pad_id=0):
-            with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
-                logits, state = model(window.inputs.to(model.device), state)
-            targets = window.targets.to(model.device)
-            total += F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="sum").item()
+    table = pieces(stream)
+    state = None
+    for window in plan_windows(
+        stream, table, plan_groups(table.lengths, batch_size * seq_len, seq_len), seq_len, 0
+    ):
+        with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits, state = model(window.inputs.to(model.device), None if window.fresh else state)
+        targets = window.targets.to(model.device)
+        total += F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="sum").item()
     return total
 
 
@@ -131,9 +127,9 @@ class ScoringSet:
 
     stream: TokenStream
     # (documents,): each document's length + 1, and at word level what spelling its <unk> words costs
-    # (nats; None at char level); a store's stay on disk (a run needs their sums and a sample's).
-    document_characters: np.ndarray | TokenFile
-    document_spelling: np.ndarray | TokenFile | None = None
+    # (nats; None at char level); a store's are memory-mapped.
+    document_characters: np.ndarray
+    document_spelling: np.ndarray | None = None
     token_counts: np.ndarray | None = None  # how often each token is a target, when counted already
 
     @classmethod
@@ -151,7 +147,7 @@ class ScoringSet:
 
     @property
     def characters(self) -> int:
-        return int(self.document_characters.sum())  # a TokenFile's: a chunk at a time
+        return int(self.document_characters.sum())
 
     @property
     def spelling_nats(self) -> float:
@@ -163,9 +159,8 @@ class ScoringSet:
 
     def subset(self, index: np.ndarray) -> ScoringSet:
         """The documents at `index` as a set of their own (their tokens read into memory)."""
-        spelling = None if self.document_spelling is None else take(self.document_spelling, index)
-        characters = take(self.document_characters, index)
-        return ScoringSet(self.stream.subset(index), characters, spelling)  # counts: none
+        spelling = None if self.document_spelling is None else self.document_spelling[index]
+        return ScoringSet(self.stream.subset(index), self.document_characters[index], spelling)  # counts: none
 
 
 def score(
@@ -190,13 +185,11 @@ def evaluate(
 
 def target_counts(documents: ScoringSet, vocab_size: int) -> np.ndarray:
     """How often each token is a target (every token of the stream but the first): counted when the
-    set was tokenized, else now, a chunk at a time."""
-    if documents.token_counts is not None:
-        return np.pad(documents.token_counts, (0, max(0, vocab_size - len(documents.token_counts))))[:vocab_size]
-    counts = np.zeros(vocab_size, dtype=np.int64)
-    for offset, chunk in enumerate(token_chunks(documents.stream.tokens, 2**22)):
-        counts += np.bincount(chunk[1:] if offset == 0 else chunk, minlength=vocab_size)[:vocab_size]
-    return counts
+    set was tokenized, else now."""
+    counts = documents.token_counts
+    if counts is None:
+        counts = np.bincount(documents.stream.tokens[1:], minlength=vocab_size)
+    return np.pad(counts, (0, max(0, vocab_size - len(counts))))[:vocab_size]
 
 
 def unigram_metrics(tokenizer: Tokenizer, train: ScoringSet | list[str], val: ScoringSet | list[str]) -> Metrics:

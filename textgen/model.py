@@ -116,7 +116,14 @@ class LSTMLanguageModel(nn.Module):
     def forward(self, tokens: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """tokens (batch, time) -> logits (batch, time, vocab) and the LSTM's (h, c)."""
         embedded = self.dropout(self.embedding(tokens))  # (batch, time, embedding_dim)
-        output, state = self.lstm(embedded, state)  # (batch, time, hidden_size)
+        if embedded.is_cuda and torch.is_autocast_enabled("cuda"):
+            # Autocast casts a cuDNN LSTM to fp16 whatever dtype it was asked for (AutocastRNN.cpp), and
+            # fp16 without a loss scaler underflows: the LSTM runs in fp32 (TF32 on tensor cores) and
+            # autocast keeps the rest (the head's large matmul) in the precision it was asked for.
+            with torch.autocast("cuda", enabled=False):
+                output, state = self.lstm(embedded.float(), state)
+        else:
+            output, state = self.lstm(embedded, state)  # (batch, time, hidden_size)
         return self.head(self.dropout(output)), state
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:

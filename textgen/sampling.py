@@ -37,6 +37,51 @@ def new_seed() -> int:
     return random.randrange(2**31)
 
 
+def whole_number(value: object, message: str) -> int:
+    """A number a page or an API client sent (1e400, NaN and text included) as an int, or `message`."""
+    try:
+        number = float(value)
+        if math.isfinite(number) and number == int(number):
+            return int(number)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise GenerationError(message, value=str(value)[:20])
+
+
+def finite_number(value: object, message: str) -> float:
+    """A number a page or an API client sent as a finite float, or `message`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise GenerationError(message, value=str(value)[:20])
+    return number
+
+
+def page_settings(
+    temperature: object, length: object, top_k: object, top_p: object, num_samples: object, seed: object
+) -> dict:
+    """A request's settings as the page's widgets (or the REST API) send them, as numbers of the right
+    kind: an empty or negative seed means "draw a fresh one" (None). Ranges are checked when it is run."""
+    return {
+        "temperature": finite_number(temperature, "temperature must be a finite number, not {value}"),
+        "length": whole_number(length, "length must be a whole number, not {value}"),
+        "top_k": whole_number(top_k, "top-k must be a whole number, not {value}"),
+        "top_p": finite_number(top_p, "top-p must be a finite number, not {value}"),
+        "num_samples": whole_number(num_samples, "the number of samples must be a whole number, not {value}"),
+        "seed": optional_seed(seed),
+    }
+
+
+def optional_seed(seed: object) -> int | None:
+    """The page's seed box: empty or negative means "draw a fresh one"."""
+    if seed is None or seed == "":
+        return None
+    seed = whole_number(seed, "the random seed must be a whole number from 0 to 2⁶³-1, not {value}")
+    return None if seed < 0 else seed
+
+
 def validate_settings(
     temperature: float | Sequence[float],
     length: int,

@@ -15,13 +15,21 @@ Measured on a 2-core CPU (AMD EPYC, BENCHMARKS.md "Sizes that fit the corpus"):
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+
+from .schedule import EVALUATIONS_PER_BUDGET
 
 TOKENS_PER_SECOND = 40_000  # a 1 x 256 LSTM's training speed on a 2-core CPU without bf16 (conservative)
 WIDE_COMPUTE = 8_000_000  # tokens a run reads: from here on, a 512 learns more than a 256 ...
 WIDE_CORPUS = 200_000  # ... if there are enough distinct training tokens for it
 DROPOUT_BY_PASSES = ((80.0, 0.5), (10.0, 0.1), (0.0, 0.0))
-EVALUATIONS_PER_BUDGET = 20
+# A short run's periodic evaluations score a smaller sample, so that the first comes within seconds
+# and all of them together stay near this share of its budget (scoring runs at about this many tokens
+# a second on a 2-core CPU, held-out and training samples together: measured in BENCHMARKS.md).
+EVALUATION_SHARE = 0.05
+SCORING_TOKENS_PER_SECOND = 100_000
+MIN_EVAL_TOKENS = 5_000
 MIN_EVAL_STEPS, MAX_EVAL_STEPS = 10, 500
 
 
@@ -57,3 +65,15 @@ def fit_to_corpus(config, train_tokens: int, steps_per_epoch: int):
         dropout=dropout if config.dropout is None else config.dropout,
         eval_every=eval_interval(steps_per_epoch) if config.eval_every is None else config.eval_every,
     )
+
+
+def evaluation_tokens(config) -> float:
+    """Held-out tokens each periodic evaluation scores: `config.eval_tokens` (None: all), fewer when a
+    time budget is too short to score that many EVALUATIONS_PER_BUDGET times within EVALUATION_SHARE."""
+    if config.eval_tokens is None:
+        return math.inf
+    if config.max_minutes is None:
+        return config.eval_tokens
+    seconds = EVALUATION_SHARE * 60 * config.max_minutes / EVALUATIONS_PER_BUDGET
+    affordable = seconds * SCORING_TOKENS_PER_SECOND / 2  # a held-out and a training sample
+    return min(config.eval_tokens, max(MIN_EVAL_TOKENS, affordable))

@@ -3,6 +3,7 @@ that expire, size presets, and model zips (made for download, and loaded back fr
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import torch
 
-from .checkpoints import CONFIG_FILE, MODEL_FILES, REQUIRED_FILES, LoadedModel, load_folder
+from .checkpoints import CONFIG_FILE, MODEL_FILES, REQUIRED_FILES, LoadedModel, TrainedModel, load_folder, save_run
 from .config import TrainConfig
 from .device import DECODING_PRECISIONS, decoding_dtype
 from .engine import DEFAULT_MAX_ROWS, DecodingEngine
@@ -57,11 +58,20 @@ def app_train_config(level: str, preset: str, minutes: float, sample_prompt: str
 class Session:
     directory: Path
     models: dict[str, LoadedModel] = field(default_factory=dict)
-    stop_requested: bool = False
     last_used: float = field(default_factory=time.monotonic)
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
+
+    @property
+    def stop_file(self) -> Path:
+        """Stop creates it; a run (in this process or in ZeroGPU's worker) looks for it after every step."""
+        return self.directory / "stop-training"
+
+    def start_run(self) -> Path:
+        """A run begins: an earlier Stop no longer counts. Its stop file."""
+        self.stop_file.unlink(missing_ok=True)
+        return self.stop_file
 
 
 class ModelRegistry:
@@ -90,6 +100,7 @@ class ModelRegistry:
         self._owners: dict[str, str] = {}  # a page's Gradio session -> its browser's owner id
         self._engines: dict[int, DecodingEngine] = {}  # by id() of a LoadedModel
         self._lock = threading.Lock()
+        self._names = itertools.count(1)  # trained models are numbered per server: names never repeat
 
     # sessions ----------------------------------------------------------------
     def session(self, session_id: str) -> Session:
@@ -117,8 +128,24 @@ class ModelRegistry:
         for session_id in expired:
             self.drop_session(session_id)
 
+    def existing(self, session_id: str) -> Session | None:
+        """The session if it has been made (by a call that stores something), else None."""
+        self.drop_expired()
+        return self._sessions.get(session_id)
+
     def add(self, session_id: str, name: str, loaded: LoadedModel) -> None:
         self.session(session_id).models[name] = loaded
+
+    def new_name(self, stem: str, level: str, size: str) -> str:
+        """A name for a model about to be trained, unique on this server (so are its zip's name)."""
+        return f"{stem[:40]}-{level}-{size}-{next(self._names)}"
+
+    def keep_trained(self, session_id: str, name: str, trained: TrainedModel) -> Path:
+        """A trained model (from the run's last event) saved in the session's folder and added to it."""
+        folder = self.session(session_id).directory / name
+        save_run(folder, trained)
+        self.add(session_id, name, load_folder(folder, self.device))
+        return folder
 
     def link(self, gradio_session: str, owner: str | None) -> str:
         """Tie a page's Gradio session to its browser's owner id (kept in the browser, so it is the

@@ -1,13 +1,13 @@
-"""Tokenize a corpus once, in streaming passes, into files that training reads by slices, as nanoGPT
-keeps `train.bin`; a cache keyed by the corpus and the settings makes the next run start at once.
+"""Tokenize a corpus once, in streaming passes, into files that training memory-maps, as nanoGPT's
+prepare.py writes `train.bin`; a cache keyed by the corpus and the settings makes the next run start
+at once.
 
 A corpus is read as a stream of documents (a list, or a `corpus.CorpusStream` that re-reads its
-files), never held: one pass counts the documents (which fixes the split for the seed), one fits
-the tokenizer on the training documents (skipped when one is given), one encodes every document
-into its split's token file, gathering on the way what the rest of a run needs about the training
-text (the novelty hashes, the Explore statistics) and about each document (its characters, and at
-word level what spelling its `<unk>` words costs), so that bits per character are computed from
-the files alone. A store is a folder:
+files), never held: one pass counts the documents (which fixes the split for the seed) and gathers
+a char vocabulary, one fits a word tokenizer on the training documents (skipped when one is given),
+one encodes every document into its split's token file, gathering on the way what the rest of a run
+needs (the novelty hashes, the Explore statistics, each document's characters and, at word level,
+what spelling its `<unk>` words costs). A store is a folder:
 
     meta.json                     format, token dtype, counts; written last (marks it complete)
     tokenizer.json
@@ -20,14 +20,9 @@ the files alone. A store is a folder:
     held_out.npy                  which documents are held out (bits)
     stats.json                    corpus statistics of the training documents
 
-The per-document arrays are written as the documents are encoded (their length is known from the
-first pass), never held whole; a run keeps the lengths alone in memory, in their narrowest type, and
-reads the rest from disk where it needs them (their sums, a sample's), so that its memory does not
-grow with the number of documents beyond about 7 bytes each (the lengths and an epoch's order).
-
-A cache entry is a store under the key; it is written to a temporary folder and renamed into
-place, so an interrupted run never leaves a half-written entry. Without a cache the store goes to
-a temporary folder that lives as long as the data read from it.
+A cache entry is written to a temporary folder and renamed into place, so an interrupted run never
+leaves a half-written entry. Without a cache the store goes to a temporary folder that is removed as
+soon as it is mapped (the maps keep the files readable until they close).
 """
 
 from __future__ import annotations
@@ -42,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.format import open_memmap
 from tqdm import tqdm
 
-from .batches import DocumentStarts, TokenFile, TokenStream, held_out_mask, smallest_unsigned, token_chunks
+from .batches import TokenStream, held_out_mask
 from .checkpoints import MAX_NOVELTY_DOCUMENTS, document_hashes
 from .errors import TrainingError
 from .explore import CorpusStats, StatsCounter
@@ -101,8 +97,8 @@ class SplitDocuments:
 
 @dataclass
 class Store:
-    """A tokenized corpus: the tokenizer, each split as a ScoringSet whose tokens are read from
-    disk, and what the training documents leave for a model folder (novelty hashes, statistics)."""
+    """A tokenized corpus: the tokenizer, each split as a ScoringSet (tokens memory-mapped), and what
+    the training documents leave for a model folder (novelty hashes, statistics)."""
 
     directory: Path | None  # None: in memory (`in_memory`), or a temporary folder already removed
     tokenizer: Tokenizer
@@ -110,54 +106,15 @@ class Store:
     val: ScoringSet
     novelty: np.ndarray | None  # sorted uint64 hashes of the training documents (None: too many to keep)
     stats: CorpusStats
-    held_out_bits: np.ndarray | None = None  # np.packbits of which documents of the corpus are held out
-    documents: int = 0  # in the corpus
-
-    def held_out(self) -> np.ndarray | None:
-        """(documents,) bool: which documents of the corpus are held out (None: a split made elsewhere)."""
-        if self.held_out_bits is None:
-            return None
-        return np.unpackbits(self.held_out_bits, count=self.documents).astype(bool)
+    held_out: np.ndarray | None = None  # (documents,) bool: which documents of the corpus are held out
 
     @classmethod
     def in_memory(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> Store:
         """A split made elsewhere (a benchmark's), encoded in memory."""
-        hashes = np.unique(document_hashes(train))
         stats = StatsCounter()
         stats.add(train)
-        return cls(
-            None,
-            tokenizer,
-            ScoringSet.of(tokenizer, train),
-            ScoringSet.of(tokenizer, val),
-            hashes,
-            stats.result(),
-        )
-
-
-class _ArrayFile:
-    """A .npy file of a known length, written a part at a time."""
-
-    def __init__(self, path: Path, dtype: np.dtype, length: int):
-        self.dtype, self.length, self.written = np.dtype(dtype), length, 0
-        self.file = open(path, "wb")  # noqa: SIM115 (closed in close())
-        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (length,)}
-        np.lib.format.write_array_header_1_0(self.file, header)
-
-    def add(self, values: np.ndarray) -> None:
-        if self.dtype.kind == "u" and len(values) and int(values.max()) > np.iinfo(self.dtype).max:
-            raise TrainingError("a document is too long to store ({length:,} tokens)", length=int(values.max()))
-        values.astype(self.dtype, copy=False).tofile(self.file)
-        self.written += len(values)
-
-    def close(self) -> None:
-        self.file.close()
-        if self.written != self.length:
-            raise TrainingError(
-                "the corpus changed while it was being read ({then:,} documents, then {now:,})",
-                then=self.length,
-                now=self.written,
-            )
+        train_set, val_set = ScoringSet.of(tokenizer, train), ScoringSet.of(tokenizer, val)
+        return cls(None, tokenizer, train_set, val_set, np.unique(document_hashes(train)), stats.result())
 
 
 class _SplitWriter:
@@ -165,42 +122,53 @@ class _SplitWriter:
     batch of documents at a time."""
 
     def __init__(self, directory: Path, name: str, tokenizer: Tokenizer, documents: int):
-        self.directory, self.name, self.tokenizer = directory, name, tokenizer
-        self.dtype = smallest_unsigned(len(tokenizer) - 1)  # holds every token id
+        self.tokenizer, self.done = tokenizer, 0
+        self.dtype = np.dtype(np.uint16 if len(tokenizer) <= 2**16 else np.uint32)  # holds every token id
         self.file = open(directory / f"{name}.bin", "wb")  # noqa: SIM115 (closed in close())
         np.array([tokenizer.eos_id], dtype=self.dtype).tofile(self.file)
-        self.tokens, self.longest = 1, 0
-        self.lengths = _ArrayFile(directory / f"{name}_lengths.npy", np.uint32, documents)
-        self.characters = _ArrayFile(directory / f"{name}_characters.npy", np.uint32, documents)
-        word = tokenizer.level == "word"
-        self.spelling = _ArrayFile(directory / f"{name}_spelling.npy", np.float64, documents) if word else None
-        self.counts = np.zeros(len(tokenizer), dtype=np.int64)  # how often each token occurs
+        self.tokens, self.counts = 1, np.zeros(len(tokenizer), dtype=np.int64)
+
+        def array(kind: str, dtype) -> np.ndarray:
+            return open_memmap(directory / f"{name}_{kind}.npy", mode="w+", dtype=dtype, shape=(documents,))
+
+        self.lengths, self.characters = array("lengths", np.uint32), array("characters", np.uint32)
+        self.spelling = array("spelling", np.float64) if tokenizer.level == "word" else None
+        self.counts_path = directory / f"{name}_counts.npy"
 
     def add(self, documents: list[str]) -> None:
         if not documents:
             return
+        if self.done + len(documents) > len(self.lengths):
+            raise _changed(len(self.lengths), self.done + len(documents))
         stream = TokenStream.from_documents(self.tokenizer, documents, self.dtype)
         stream.tokens[1:].tofile(self.file)  # the opening <eos> is already there
         self.tokens += len(stream.tokens) - 1
         self.counts += np.bincount(stream.tokens[1:], minlength=len(self.counts))
+        here = slice(self.done, self.done + len(documents))
         lengths = stream.lengths
-        self.longest = max(self.longest, int(lengths.max()))
-        self.lengths.add(lengths)
-        self.characters.add(np.fromiter(map(len, documents), np.int64, len(documents)) + 1)
+        if int(lengths.max()) >= 2**32:
+            raise TrainingError("a document is too long to store ({length:,} tokens)", length=int(lengths.max()))
+        self.lengths[here] = lengths
+        self.characters[here] = np.fromiter(map(len, documents), np.int64, len(documents)) + 1
         if self.spelling is not None:
-            self.spelling.add(spelling_per_document(self.tokenizer, documents))
+            self.spelling[here] = spelling_per_document(self.tokenizer, documents)
+        self.done += len(documents)
 
     def close(self) -> int:
         self.file.close()
         for array in (self.lengths, self.characters, self.spelling):
             if array is not None:
-                array.close()
-        np.save(self.directory / f"{self.name}_counts.npy", self.counts)
+                array.flush()
+        if self.done != len(self.lengths):
+            raise _changed(len(self.lengths), self.done)
+        np.save(self.counts_path, self.counts)
         return self.tokens
 
 
-def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+def _changed(then: int, now: int) -> TrainingError:
+    return TrainingError(
+        "the corpus changed while it was being read ({then:,} documents, then {now:,})", then=then, now=now
+    )
 
 
 def write_store(
@@ -226,12 +194,10 @@ def write_store(
         raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
     held_out = held_out_mask(count, val_fraction, seed)
     tokenizer = characters.tokenizer() if characters is not None else fit(SplitDocuments(documents, held_out))
-    held_out_count = int(held_out.sum())
-    sizes = {"train": count - held_out_count, "val": held_out_count}
+    sizes = {"train": count - int(held_out.sum()), "val": int(held_out.sum())}
     writers = {name: _SplitWriter(directory, name, tokenizer, sizes[name]) for name in SPLITS}
     stats, hashes, index = StatsCounter(STORE_WORD_CHARACTERS), [], 0
-    # Past MAX_NOVELTY_DOCUMENTS a model folder keeps no novelty hashes: none are computed.
-    hashing = sizes["train"] <= MAX_NOVELTY_DOCUMENTS
+    hashing = sizes["train"] <= MAX_NOVELTY_DOCUMENTS  # past it a model folder keeps no novelty hashes
     with tqdm(total=count, desc="tokenizing", **bar) as shown:
         for batch in batches(documents):
             out = held_out[index : index + len(batch)]
@@ -243,42 +209,29 @@ def write_store(
             if hashing:
                 hashes.append(document_hashes(train))
             shown.update(len(batch))
-    if index != count:  # the corpus changed between two passes over it
-        raise TrainingError(
-            "the corpus changed while it was being read ({then:,} documents, then {now:,})", then=count, now=index
-        )
-    lengths = {name: writer.close() for name, writer in writers.items()}
+    tokens = {name: writer.close() for name, writer in writers.items()}
     if characters is not None:  # characters only held-out documents have are <unk>, as if fitted on training
         tokenizer = _keep_training_characters(
             directory, tokenizer, writers["train"].counts, writers["train"].dtype
         )
-    np.save(
-        directory / "novelty.npy", np.unique(_joined(hashes, np.uint64)) if hashing else np.zeros(0, np.uint64)
-    )
+    novelty = np.unique(np.concatenate(hashes)) if hashing and hashes else np.zeros(0, np.uint64)
+    np.save(directory / "novelty.npy", novelty)
     np.save(directory / "held_out.npy", np.packbits(held_out))
-    (directory / "stats.json").write_text(
-        json.dumps(stats.result().to_dict(), ensure_ascii=False), encoding="utf-8"
-    )
-    (directory / "tokenizer.json").write_text(
-        json.dumps(tokenizer.to_dict(), ensure_ascii=False), encoding="utf-8"
-    )
-    meta = {
-        "format": FORMAT,
-        "dtype": writers["train"].dtype.name,
-        "tokens": lengths,
-        "longest": {name: writer.longest for name, writer in writers.items()},
-        "documents": count,
-        "hashed": hashing,
-    }
-    (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")  # last: the store is complete
+    _write_json(directory / "stats.json", stats.result().to_dict())
+    _write_json(directory / "tokenizer.json", tokenizer.to_dict())
+    meta = {"format": FORMAT, "dtype": writers["train"].dtype.name, "tokens": tokens, "documents": count}
+    _write_json(directory / "meta.json", {**meta, "hashed": hashing})  # last: the store is complete
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
 def _keep_training_characters(
     directory: Path, tokenizer: CharTokenizer, train_counts: np.ndarray, dtype: np.dtype
 ) -> CharTokenizer:
     """The tokenizer of the training characters alone, both token files renumbered to it."""
-    counts = np.pad(train_counts, (0, len(tokenizer) - len(train_counts)))
-    keep = counts > 0
+    keep = train_counts > 0
     keep[: len(SPECIALS)] = True
     if keep.all():
         return tokenizer
@@ -292,35 +245,36 @@ def _keep_training_characters(
                 table[block].tofile(target)
         renumbered.replace(path)
         counts_path = directory / f"{name}_counts.npy"
-        old_counts = np.load(counts_path)
-        np.save(
-            counts_path,
-            np.bincount(table[: len(old_counts)], weights=old_counts, minlength=int(keep.sum())).astype(np.int64),
-        )
+        old = np.load(counts_path)
+        np.save(counts_path, np.bincount(table, weights=old, minlength=int(keep.sum())).astype(np.int64))
     return CharTokenizer([token for token, kept in zip(tokenizer.vocab, keep) if kept], tokenizer.lowercase)
 
 
 def read_store(directory: Path) -> Store:
+    """The store in `directory`: token files and per-document sizes memory-mapped, lengths in memory."""
     meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
     tokenizer = tokenizer_from_dict(json.loads((directory / "tokenizer.json").read_text(encoding="utf-8")))
     splits = {}
     for name in SPLITS:
-        tokens = TokenFile(directory / f"{name}.bin", np.dtype(meta["dtype"]), meta["tokens"][name])
-        on_disk = TokenFile.npy(directory / f"{name}_lengths.npy")
-        lengths = np.empty(len(on_disk), dtype=smallest_unsigned(meta["longest"][name]))
-        for start, chunk in zip(range(0, len(on_disk), 2**20), token_chunks(on_disk, 2**20)):
-            lengths[start : start + len(chunk)] = chunk  # into the narrow type a chunk at a time
+        tokens = np.memmap(directory / f"{name}.bin", np.dtype(meta["dtype"]), "r", shape=(meta["tokens"][name],))
+        lengths = np.load(directory / f"{name}_lengths.npy")
+        starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        if starts[-1] + 1 != len(tokens):
+            raise ValueError(f"{name}.bin does not hold its documents' tokens")
         spelling = directory / f"{name}_spelling.npy"
         splits[name] = ScoringSet(
-            TokenStream(tokens, DocumentStarts(lengths)),
-            TokenFile.npy(directory / f"{name}_characters.npy"),
-            TokenFile.npy(spelling) if spelling.exists() else None,
+            TokenStream(tokens, starts),
+            np.load(directory / f"{name}_characters.npy", mmap_mode="r"),
+            np.load(spelling, mmap_mode="r") if spelling.exists() else None,
             np.load(directory / f"{name}_counts.npy"),
         )
+        if len(splits[name].document_characters) != len(lengths):
+            raise ValueError(f"{name}_characters.npy does not match its documents")
     stats = CorpusStats.from_dict(json.loads((directory / "stats.json").read_text(encoding="utf-8")))
-    held_out = np.load(directory / "held_out.npy")
+    held_out = np.unpackbits(np.load(directory / "held_out.npy"), count=meta["documents"]).astype(bool)
     novelty = np.load(directory / "novelty.npy") if meta["hashed"] else None
-    return Store(directory, tokenizer, splits["train"], splits["val"], novelty, stats, held_out, meta["documents"])
+    return Store(directory, tokenizer, splits["train"], splits["val"], novelty, stats, held_out)
 
 
 def _staging(parent: Path, name: str) -> Path:
@@ -339,9 +293,9 @@ def tokenized(
     """The corpus as a store, and whether it came from the cache (None: no cache).
 
     `cache`: (directory, settings): the entry for (documents, settings) is read if it exists, else
-    written there first. Without it the store is written to a temporary folder, read, and removed at
-    once: its token files stay readable through the descriptors the store holds open, and their
-    space is freed when it closes them (or the process ends, however it ends)."""
+    written there first. Without it the store is written to a temporary folder, mapped, and the folder
+    removed at once: its files stay readable through the maps, and their space is freed when the maps
+    close (or the process ends, however it ends)."""
     if cache is None:
         directory = _staging(Path(tempfile.gettempdir()), "textgen-tokens")
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -15,7 +16,7 @@ from .explore import CorpusStats
 from .messages import translate
 from .metrics import Metrics
 from .sampling import Step
-from .training import Evaluation, Finished
+from .training import Evaluation, Finished, Progress
 
 LEARNED_LITTLE = 0.9  # a best model within 10% of the unigram baseline has learned little context
 VISIBLE_WHITESPACE = {" ": "␣", "\n": "⏎", "\t": "⇥"}  # glyphs common fonts have (␠ is rarer)
@@ -31,40 +32,48 @@ def clock(seconds: float) -> str:
 
 @dataclass
 class TrainingView:
-    """The Train tab while a run goes: the loss plot (bits per character: train, held-out and the
-    unigram reference), a status line with its own progress bar, and the latest samples."""
+    """The Train tab while a run goes: the loss plot (bits per character: the training loss as it
+    steps, the training and held-out samples at each evaluation, and the unigram reference), a status
+    line with its own progress bar, and the latest samples. Built from the run's events alone."""
 
-    unigram: Metrics
     patience: int
     locale: str = "en"
+    unigram: Metrics | None = None
     points: list[dict] = field(default_factory=list)
     best: Evaluation | None = None
     bad_evaluations: int = 0
     samples: str = ""
 
+    def progress(self, event: Progress) -> None:
+        """A step's training loss (a running mean over the steps since the last): a point at once."""
+        self.points.append({"step": event.step, "bits_per_char": event.train_bits_per_char, "split": "running"})
+
     def add(self, event: Evaluation) -> None:
+        self.unigram = event.unigram
         for split, metrics in (("train", event.train), ("validation", event.val)):
             self.points.append({"step": event.step, "bits_per_char": metrics.bits_per_char, "split": split})
         if event.is_best:
-            self.best, self.bad_evaluations = event, 0
-        else:
-            self.bad_evaluations += 1
+            self.best = event
+        self.bad_evaluations = event.bad_evaluations
         self.samples = "\n".join(f"T={t}: {text}" for t, text in event.samples.items())
 
     def plot(self) -> pd.DataFrame:
-        last = self.points[-1]["step"] if self.points else 1
-        reference = [
-            {"step": step, "bits_per_char": self.unigram.bits_per_char, "split": "unigram"} for step in (0, last)
-        ]
+        last = max((point["step"] for point in self.points), default=1)
+        reference = []
+        if self.unigram is not None:
+            reference = [
+                {"step": step, "bits_per_char": self.unigram.bits_per_char, "split": "unigram"}
+                for step in (0, last)
+            ]
         return pd.DataFrame(self.points + reference, columns=["step", "bits_per_char", "split"])
 
-    def status(self, fraction: float, step: int, elapsed: float, remaining: float | None) -> str:
+    def status(self, event: Progress | Evaluation) -> str:
         """One line: a progress bar, the step, elapsed and remaining time, the best so far."""
         say = self._say
-        parts = [say("step {step}", step=step), say("{time} elapsed", time=clock(elapsed))]
-        if remaining is not None:
-            parts.append(say("about {time} left", time=clock(remaining)))
-        if self.best is not None:
+        parts = [say("step {step}", step=event.step), say("{time} elapsed", time=clock(event.elapsed))]
+        if event.remaining is not None:
+            parts.append(say("about {time} left", time=clock(event.remaining)))
+        if self.best is not None and self.unigram is not None:
             parts.append(
                 say(
                     "best {bits:.3f} bits/char at step {step} (unigram {unigram:.3f})",
@@ -81,7 +90,7 @@ class TrainingView:
                     patience=self.patience,
                 )
             )
-        percent = min(max(fraction, 0.0), 1.0)
+        percent = min(max(event.fraction, 0.0), 1.0)
         return (
             f'<div class="train-status"><progress value="{percent:.3f}" max="1"></progress> '
             f"{percent:.0%} · {html.escape(' · '.join(parts))}</div>"
@@ -108,7 +117,7 @@ class TrainingView:
             bits=best,
             unigram=unigram,
             why=why,
-            step=self.best.step if self.best is not None else event.step,
+            step=event.best_step,
         )
         if best > LEARNED_LITTLE * unigram:
             text += "\n\n" + say(
@@ -135,6 +144,30 @@ BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
 # ------------------------------------------------------------------ generated text
+
+
+@dataclass
+class GeneratedRun:
+    """One generation, kept for the confidence and novelty views of the sample a user picks."""
+
+    model: str
+    session: str
+    prompt: str
+    steps: list[Step]
+
+
+def recording(batches: Iterable[list[Step]], steps: list[Step]) -> Iterator[list[Step]]:
+    """A generation's batches of steps as they come, each step also kept in `steps` for the views."""
+    for batch in batches:
+        steps.extend(batch)
+        yield batch
+
+
+def samples_text(texts: list[str]) -> str:
+    """Several samples in one text box, numbered; one sample as it is."""
+    if len(texts) == 1:
+        return texts[0]
+    return "\n\n".join(f"[{i}] {text.rstrip()}" for i, text in enumerate(texts, 1))
 
 
 def confidence_html(prompt: str, steps: list[Step], sample: int = 0) -> str:
@@ -205,3 +238,23 @@ def top_tokens_frame(stats: CorpusStats, level: str) -> pd.DataFrame:
     top = stats.top_words if level == "word" else stats.top_chars
     shown = [("".join(VISIBLE_WHITESPACE.get(ch, ch) for ch in token), count) for token, count in top]
     return pd.DataFrame(shown, columns=["token", "count"])
+
+
+def explore_summary(stats: CorpusStats, name: str, level: str, locale: str = "en") -> str:
+    """One line over the Explore plots: documents, characters and distinct tokens of a corpus."""
+    summary = translate(
+        "**{name}**: {documents:,} documents, {characters:,} characters, {vocabulary:,} distinct {unit}",
+        locale,
+        name=name,
+        documents=stats.documents,
+        characters=stats.characters,
+        vocabulary=stats.vocabulary(level),
+        unit=translate("words" if level == "word" else "characters", locale),
+    )
+    if level == "word" and stats.words_from_characters:  # a corpus too large to count all its words
+        summary += translate(
+            " (words counted in its first {characters:,} characters)",
+            locale,
+            characters=stats.words_from_characters,
+        )
+    return summary
