@@ -8,6 +8,7 @@ python train.py --resume runs/alice --max-minutes 5
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shlex
@@ -17,12 +18,15 @@ import traceback
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from textgen import (
     FINE_TUNE_LR,
+    Corpus,
     Evaluation,
     Finished,
+    Layout,
     Progress,
     RunInfo,
     TextgenError,
@@ -38,6 +42,7 @@ from textgen import (
     push_folder,
     quiet_hub_logging,
     rank_and_world,
+    reading_summary,
     run_and_save,
     start_distributed,
     stop_distributed,
@@ -54,7 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--corpus", nargs="+", help="'nyt' (NYT headlines) or a .txt/.csv/.json file or folder; several: a mix"
     )
     data.add_argument("--column", help="CSV column (or JSON field) holding the text")
-    data.add_argument("--where", metavar="COLUMN=VALUE", help="keep only CSV rows where COLUMN is VALUE")
+    data.add_argument(
+        "--where",
+        metavar="FIELD=VALUE",
+        help="keep only the records whose FIELD is VALUE: a CSV column, a JSON field (nested by dotted path: "
+        "fromUser.username), or `speaker` in a chat export (Telegram, WhatsApp, Discord, Slack, Gitter)",
+    )
+    data.add_argument(
+        "--documents",
+        default="auto",
+        metavar="auto|paragraphs|lines|separator=STR",
+        help="how a .txt file divides into documents (default: measured from the file)",
+    )
     data.add_argument("--data-dir", help="folder with the NYT Articles*.csv files (or TEXTGEN_DATA_DIR)")
     data.add_argument(
         "--level", choices=("char", "word"), help=f"default {DEFAULTS.level}; with --init-from, the base's"
@@ -150,7 +166,11 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace, writer
     if args.lr is not None and args.lr <= 0:
         parser.error("--lr must be more than 0")
     if args.where and "=" not in args.where:
-        parser.error("--where takes COLUMN=VALUE")
+        parser.error("--where takes FIELD=VALUE")
+    try:
+        Layout.parse(args.documents)
+    except TextgenError as err:
+        parser.error(f"--documents: {err}")
     if args.push_to_hub:  # before training, not after it
         try:
             check_push(args.push_to_hub)
@@ -202,7 +222,19 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 def corpus_args(args: argparse.Namespace) -> dict:
     where = tuple(args.where.split("=", 1)) if args.where else None
     source = args.corpus[0] if len(args.corpus) == 1 else args.corpus  # one corpus, or a mix of several
-    return {"source": source, "column": args.column, "where": where, "data_dir": args.data_dir}
+    return {
+        "source": source,
+        "column": args.column,
+        "where": where,
+        "data_dir": args.data_dir,
+        "documents": args.documents,
+    }
+
+
+def open_corpus(source: str | list[str], column=None, where=None, data_dir=None, documents: str = "auto"):
+    """The corpus train.py reads, as saved in a run's record (so that --resume reads it the same way)."""
+    where = tuple(where) if where else None
+    return stream_corpus(source, column, where, data_dir, Layout.parse(documents))
 
 
 def make_trainer(args: argparse.Namespace) -> Trainer:
@@ -211,7 +243,7 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         source = dict(RunInfo.from_dict(saved.progress.get("info", {})).corpus_args)
         if args.corpus:
             source.update(corpus_args(args))
-        corpus = stream_corpus(**source)
+        corpus = open_corpus(**source)
         # A resumed run keeps its saved settings; only the flags given now change them.
         given = {"epochs": args.epochs, "max_steps": args.max_steps, "device": args.device}
         overrides = {name: value for name, value in given.items() if value is not None}
@@ -219,7 +251,7 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
             overrides["max_minutes"] = float(saved.progress["state"]["elapsed"]) / 60 + args.max_minutes
         return Trainer.resume(saved, corpus, overrides, cache_dir=token_cache_dir(args), progress=True)
     # Read from the files at every pass, never held: a corpus may be far larger than memory.
-    corpus = stream_corpus(**corpus_args(args))
+    corpus = open_corpus(**corpus_args(args))
     config = train_config(args)
     model = None
     if args.init_from:
@@ -230,6 +262,8 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         started = time.perf_counter()
         data = prepare_data(corpus, config, cache_dir=token_cache_dir(args), progress=True)
         timing("tokenize", time.perf_counter() - started)
+    if rank_and_world()[0] == 0:
+        print(corpus_summary(corpus, data))
     info = RunInfo(
         corpus=corpus.name, corpus_args=corpus_args(args), command="python train.py " + shlex.join(sys.argv[1:])
     )
@@ -237,6 +271,17 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         info.dataset_id, info.language = "aashita/nyt-comments", "en"
     info.parent = args.init_from
     return Trainer(config, data, info=info, model=model)
+
+
+def corpus_summary(corpus, data) -> str:
+    """What reading the corpus found (documents, how they were read, what was cleaned), in plain text."""
+    if data.split == "stretches":  # the store's units are stretches: the documents are counted again
+        lengths = [len(document) for document in corpus]
+    else:
+        lengths = np.concatenate([data.train.document_characters, data.val.document_characters]) - 1
+    documents = list(itertools.islice(corpus, 2))
+    text = reading_summary(Corpus(corpus.name, documents, corpus.reading), examples=2, lengths=lengths)
+    return text.replace("**", "").replace("\n\n> ", "\n  example: ").replace("\n\n", "\n")
 
 
 TIMING_KINDS = {

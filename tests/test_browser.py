@@ -191,6 +191,35 @@ def test_train_and_watch_the_plot_while_it_runs_then_push_picker(browser, app_ur
     page.close()
 
 
+def test_the_plot_moves_within_the_first_third_of_a_one_minute_run(browser, app_url, tmp_path):
+    """Several points before a third of the budget has passed, by the run's own clock (its progress bar):
+    the running training loss at once, and held-out points from the first twentieth of the budget."""
+    corpus = tmp_path / "nietzsche-200k.txt"
+    corpus.write_text(corpus_path("nietzsche.txt").read_text(encoding="utf-8")[:200_000], encoding="utf-8")
+    page = open_page(browser, app_url)
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#upload input[type=file]").set_input_files(str(corpus))
+    page.locator("#upload-summary").get_by_text("documents").first.wait_for(timeout=WAIT)
+    assert "paragraphs" in page.locator("#upload-summary").inner_text()  # what was found, before training
+    set_slider(page, "minutes", "1")
+    page.locator("#train").click()
+    vertices = """(color) => Math.max(0, ...[...document.querySelectorAll('#loss-plot .mark-line path')]
+        .filter(p => getComputedStyle(p).stroke === color)
+        .map(p => ((p.getAttribute('d') || '').match(/[ML]/g) || []).length))"""
+    held_out, running = "rgb(234, 88, 12)", "rgb(199, 210, 254)"  # PLOT_COLORS' validation and running
+    page.wait_for_function(
+        f"() => ({vertices})('{held_out}') >= 2 && ({vertices})('{running}') >= 3", timeout=WAIT
+    )  # two held-out points and three of the running training loss
+    fraction = float(page.locator("#train-status progress").get_attribute("value"))
+    assert fraction < 1 / 3, f"the plot had several points only at {fraction:.0%} of the budget"
+    shot(page, "train-plot-early-desktop")
+    page.locator("#stop-training").click()
+    page.wait_for_function(
+        "() => document.querySelector('#train-status').innerText.includes('is ready')", timeout=120_000
+    )
+    page.close()
+
+
 def test_explore_without_an_upload_shows_a_shipped_models_corpus(browser, app_url):
     page = open_page(browser, app_url)
     page.get_by_role("tab", name="Explore").click()

@@ -158,7 +158,7 @@ def test_streamed_text_and_blocks_are_those_of_the_whole_file(monkeypatch, seed)
     import io
     import random
 
-    from textgen import corpus, textfile
+    from textgen import plaintext, textfile
 
     rng = random.Random(seed)
     alphabet = ["a", "b", " ", "\t", "\n", "\n", "\r\n", "\r", "é", "e\u0301", "한", "\n \t\n"]
@@ -166,12 +166,11 @@ def test_streamed_text_and_blocks_are_those_of_the_whole_file(monkeypatch, seed)
     data = text.encode("utf-8")
     monkeypatch.setattr(textfile, "DETECT_BYTES", rng.randrange(1, 40))
     monkeypatch.setattr(textfile, "READ_BYTES", rng.randrange(1, 40))
-    monkeypatch.setattr(textfile, "BINARY_CHECK_CHARS", 5)
     pieces = list(textfile._decoded_chunks(io.BytesIO(data)))
     expected = whole_file_reference(data, "utf-8")
     assert "".join(pieces) == expected
     assert all(piece.endswith("\n") for piece in pieces[:-1])
-    assert list(corpus._blocks(pieces)) == corpus.BLOCK_SEPARATOR.split(expected)
+    assert list(plaintext.blocks(pieces)) == plaintext.BLOCK_SEPARATOR.split(expected)
 
 
 def test_small_reads_give_the_same_documents_as_one_read(monkeypatch, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import pytest
@@ -32,7 +33,6 @@ from textgen import (
     unpack_model_zip,
     zip_model,
 )
-from textgen import model as model_module
 
 
 def metrics(bits: float) -> Metrics:
@@ -65,18 +65,21 @@ def progress(step: int, bits: float, fraction=0.1, elapsed=1.0, remaining=None) 
     return Progress(step, 1000, 0, bits * 0.69, bits, 0.01, elapsed, fraction, remaining)
 
 
-def finished(reason: str, best_bits: float, unigram_bits: float, best_step: int = 50) -> Finished:
-    return Finished(80, reason, metrics(best_bits), best_step, metrics(unigram_bits), 60.0, None, 2)
+def finished(reason: str, best_bits: float, unigram_bits: float, best_step: int = 50, **facts) -> Finished:
+    facts = {"first_evaluation_step": 25, "passes": 3.0, "vocabulary": 80, "train_characters": 50_000, **facts}
+    return Finished(80, reason, metrics(best_bits), best_step, metrics(unigram_bits), 60.0, None, 2, **facts)
 
 
 def test_the_plot_shows_the_running_loss_at_once_then_samples_beside_the_unigram():
     view = TrainingView(patience=3)
     view.progress(progress(3, 6.1))  # before any evaluation: a point at once, no reference yet
-    assert view.plot().split.tolist() == ["running"]
+    first = view.plot().dropna()
+    assert first.split.tolist() == ["running"]
+    assert set(view.plot().split) == {"running", "train", "validation", "unigram"}  # every series, from the start
     view.add(evaluation(50, 3.2, 3.1, is_best=True))
     view.progress(progress(70, 3.0))
     view.add(evaluation(100, 2.8, 2.6, is_best=True))
-    plot = view.plot()
+    plot = view.plot().dropna()
     assert list(plot.columns) == ["step", "bits_per_char", "split"]
     held_out = plot[plot.split == "validation"]
     assert held_out.step.tolist() == [50, 100] and held_out.bits_per_char.tolist() == [3.2, 2.8]
@@ -107,6 +110,39 @@ def test_the_end_says_why_it_stopped_and_warns_when_it_learned_little():
     assert "It learned little" in text and "ignores context (3.897)" in text
     good = finished("time budget", 2.1, 3.9)
     assert "learned little" not in view.finished(good, "m") and "time budget ran out" in view.finished(good, "m")
+
+
+def trained(val_documents: int = 100, parent: str | None = None):
+    from textgen import RunInfo, TrainedModel
+
+    info = RunInfo(val_documents=val_documents, parent=parent, samples={"0.5": "THE PRESIDENT SAYS"})
+    return TrainedModel(None, {}, None, info)
+
+
+def test_the_advice_says_the_causes_this_run_has_and_no_others():
+    view = TrainingView(patience=4)
+    view.add(evaluation(25, 9.1, 8.0, is_best=True, unigram=9.3))
+    poems = finished("early stop", 9.1, 9.3, best_step=25, vocabulary=2579, train_characters=60_000)
+    poems.model = trained(val_documents=1)
+    text = view.finished(poems, "tang300-char-auto-1")
+    assert "held-out set is 1 documents" in text and "2,579 distinct tokens in 60,000 characters" in text
+    assert "best at the first evaluation (step 25)" in text
+    assert "time budget" not in text and "char level" not in text  # it stopped itself; it is char level
+    short = finished("time budget", 3.0, 4.0, passes=0.4)
+    short.model = trained()
+    text = view.finished(short, "big-char-auto-2")
+    assert "read 40% of the text once: a longer time budget would help" in text
+    assert "held-out set" not in text and "distinct tokens" not in text and "first evaluation" not in text
+
+
+def test_a_fine_tuned_run_that_kept_an_early_step_says_it_may_write_like_its_base():
+    view = TrainingView(patience=4)
+    view.add(evaluation(10, 3.0, 2.9, is_best=True))
+    early = finished("early stop", 3.0, 4.0, best_step=10)
+    early.model = trained(parent="nyt-char")
+    text = view.finished(early, "quotes-char-auto-3")
+    assert "kept step 10 of 80, early: it may still write like its base (nyt-char)" in text
+    assert "THE PRESIDENT SAYS" in text
 
 
 def test_the_end_is_html_for_the_status_box_with_the_name_escaped():
@@ -263,14 +299,14 @@ def test_zip_entries_cannot_climb_out_and_are_checked_like_a_hub_model(tmp_path,
     unpacked = unpack_model_zip(hostile, tmp_path / "into")
     assert unpacked.parent == tmp_path / "into" and sorted(p.name for p in unpacked.iterdir()) == sorted(files)
     assert not (tmp_path / "escape").exists()
-    assert load_folder(unpacked).tokenizer is not None
+    assert load_folder(unpacked).tokenizer.vocab == json.loads(files["tokenizer.json"])["vocab"]
 
     with pytest.raises(CheckpointError, match="not a textgen model: it has no model.safetensors"):
         unpack_model_zip(write_zip(tmp_path / "part.zip", {"config.json": files["config.json"]}), tmp_path)
     (tmp_path / "not.zip").write_bytes(b"plain text")
     with pytest.raises(CheckpointError, match="not.zip: not a readable zip file"):
         unpack_model_zip(tmp_path / "not.zip", tmp_path)
-    monkeypatch.setattr(model_module, "max_model_bytes", lambda: 0)
-    monkeypatch.setattr("textgen.studio.max_model_bytes", lambda: -(64 * 2**20) + 1000)
-    with pytest.raises(CheckpointError, match="larger than any model this server loads"):
-        unpack_model_zip(write_zip(tmp_path / "big.zip", {**files, "model.safetensors": b"0" * 5000}), tmp_path)
+    padded = files["model.safetensors"] + b"0" * (2 * 2**20)  # more than its config's weights can be
+    with pytest.raises(CheckpointError, match="model.safetensors in the zip is larger than a valid one can be"):
+        unpack_model_zip(write_zip(tmp_path / "big.zip", {**files, "model.safetensors": padded}), tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []  # the folder went

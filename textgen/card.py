@@ -33,6 +33,7 @@ class RunInfo:
     stopped_because: str | None = None
     samples: dict[str, str] = field(default_factory=dict)  # temperature -> text
     parent: str | None = None  # the model it was fine-tuned from (a folder name or a Hub reference)
+    split: str = "documents"  # or "stretches": the held-out set is stretches of text (too few documents)
     eval_sample_documents: int = 0  # held-out documents scored at each evaluation (metrics: all of them)
     evaluation_precision: str = "fp32"  # the arithmetic of the evaluations: a bf16 run scores in bf16
 
@@ -75,7 +76,7 @@ A {{ info.level }}-level LSTM language model trained with textgen on **{{ info.c
 | architecture | embedding {{ config.embedding_dim }} → {{ config.num_layers }} × LSTM({{ config.hidden_size }}) → linear{{ " (tied to the embedding)" if tied else "" }} |
 | parameters | {{ "{:,}".format(parameters) }} |
 | vocabulary | {{ config.vocab_size }} tokens ({{ info.level }} level, with `<eos>` and `<unk>`) |
-| training documents | {{ info.train_documents }} (validation: {{ info.val_documents }}, split by document, seed {{ seed }}) |
+| training documents | {{ info.train_documents }} (validation: {{ info.val_documents }}, {{ "split by document" if info.split == "documents" else "stretches of the text: the corpus has too few documents to split by document" }}, seed {{ seed }}) |
 | training | {{ info.step }} steps, {{ info.training_seconds }} s, stopped by {{ info.stopped_because or "—" }} |
 {% if info.parent %}| started from | {{ info.parent }} (fine-tuned: its vocabulary and weights, grown for this corpus) |
 {% endif %}

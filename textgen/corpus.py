@@ -1,133 +1,115 @@
 """Read text from files and folders into a list of documents.
 
-A corpus is a list of documents: a headline, a quote, a saying, a paragraph. Training marks where
-each one ends and sampling can stop there. How a file becomes documents:
+A corpus is a list of documents: a headline, a quote, a saying, a paragraph, a chat message. Training
+marks where each one ends and sampling can stop there. How a file becomes documents:
 
-- .csv: one document per row of the chosen column (optionally only rows where another column has
-  a given value).
-- .json / .jsonl: one document per string, or per object's text field.
-- .txt: one document per paragraph when the file separates multi-line paragraphs with blank
-  lines (Shakespeare's speeches, Nietzsche's aphorisms, a novel), else one per non-empty line (a
-  list of sayings or headlines, blank-line separated or not).
+- .txt: paragraphs, lines, or the stretches between separator lines (`%`, `***`, `<|endoftext|>`),
+  decided by measuring the file (plaintext.py) unless the user chooses; a WhatsApp text export is
+  read as its messages.
+- .csv/.tsv: one document per row of the chosen column.
+- .json / .jsonl: one document per string, or per object's text field; chat exports (Telegram,
+  Discord, Slack, Gitter) are read as their messages.
 
-Files are read as a stream (`iter_documents`, `stream_corpus`; the decoding is `textfile`'s), a few
-MB at a time, so a corpus far larger than memory can be tokenized; the encoding and the
-paragraph-or-line choice are taken on the whole file up to DETECT_BYTES (32 MB), on its first
-DETECT_BYTES beyond that.
+Rows, objects and messages are records with fields (chats.py), so `where=(FIELD, VALUE)` keeps some
+of them, by dotted path for nested fields, and `speaker` for any chat message. Files are read as a
+stream (`iter_documents`, `stream_corpus`; the decoding is textfile's), a few MB at a time, so a
+corpus far larger than memory can be tokenized; a .txt's layout is decided on its first 32 MB. What
+reading found (the layout, the export, what was cleaned, who speaks) is kept in a `Reading`.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import itertools
 import json
 import os
-import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import textfile
+from .chats import Filter, Record, is_whatsapp, json_chat, message_text, whatsapp
 from .errors import CorpusError
-from .textfile import read_chunks, read_lines, read_text
+from .plaintext import Layout, clean_document, detect_layout, lines
+from .plaintext import documents as plain_documents
+from .textfile import Cleaning, read_chunks, read_lines, read_text
 
 SUPPORTED_SUFFIXES = (".txt", ".csv", ".tsv", ".json", ".jsonl")
 TEXT_FIELDS = ("text", "quoteText", "quote", "content", "body", "headline", "message", "sentence")
 NYT_URL = "https://www.kaggle.com/datasets/aashita/nyt-comments"
 DATA_DIR_ENV = "TEXTGEN_DATA_DIR"
+MAX_COLUMNS = 1000  # a text corpus with more columns than this is almost surely not one
+
+
+@dataclass
+class Reading:
+    """What reading a corpus found, to show before training: its kind, a text file's layout, what
+    was cleaned, and for chat exports how many messages each speaker wrote."""
+
+    kind: str = ""  # "text", "CSV", "JSON", "JSON lines", or a chat export: "Telegram", "WhatsApp", ...
+    layout: Layout | None = None
+    cleaning: Cleaning = field(default_factory=Cleaning)
+    speakers: Counter = field(default_factory=Counter)
 
 
 @dataclass
 class Corpus:
     name: str
     documents: list[str]
-
-
-# --------------------------------------------------------------------------- splitting
-
-BLOCK_SEPARATOR = re.compile(r"\n[ \t]*\n")  # a blank line (spaces and tabs allowed) between blocks
-
-
-TRAILING_SPACE = re.compile(r"[ \t]+\n")
-
-
-def clean_document(text: str) -> str:
-    """Without spaces at line ends or around it. (The search runs only where a line can end in one.)"""
-    if " \n" in text or "\t\n" in text:
-        text = TRAILING_SPACE.sub("\n", text)
-    return text.strip()
-
-
-def _blocks(chunks: Iterable[str]) -> Iterator[str]:
-    """`BLOCK_SEPARATOR.split(text)` over text arriving in pieces that end at line breaks.
-
-    Only the last character of the unfinished block can start a separator (it is a line break,
-    and a separator wholly inside the block would already have been found), so each piece is split
-    together with that character alone and the unfinished block is kept as a list, never re-joined:
-    a file with no blank line at all streams in linear time."""
-    pending: list[str] = []  # the unfinished block, in pieces
-    for chunk in chunks:
-        edge = pending.pop() if pending else ""
-        parts = BLOCK_SEPARATOR.split(edge[-1:] + chunk)
-        parts[0] = edge[:-1] + parts[0]
-        if len(parts) == 1:
-            pending.append(parts[0])
-            continue
-        yield "".join(pending) + parts[0]
-        yield from parts[1:-1]
-        pending = [parts[-1]]
-    yield "".join(pending)
-
-
-def _paragraph_layout(chunks: Iterable[str]) -> bool:
-    """Whether blank lines separate multi-line paragraphs: more than one block with text, and the
-    median block spans several lines (at most half of them are single lines)."""
-    blocks = single = 0
-    for block in _blocks(chunks):
-        if block.strip():
-            blocks += 1
-            single += "\n" not in block.strip("\n")
-    return blocks > 1 and single <= blocks // 2
-
-
-def _plain_documents(chunks: Iterable[str], paragraphs: bool) -> Iterator[str]:
-    if paragraphs:
-        for block in _blocks(chunks):
-            doc = clean_document(block)
-            if doc:
-                yield doc
-        return
-    for chunk in chunks:
-        for line in chunk.split("\n"):  # a line has no "\n", so cleaning it is stripping it
-            doc = line.strip()
-            if doc:
-                yield doc
-
-
-def split_plain_text(text: str) -> list[str]:
-    """Paragraphs when blank lines separate multi-line paragraphs, else non-empty lines."""
-    return list(_plain_documents([text], _paragraph_layout([text])))
-
-
-def _text_file_documents(path: Path) -> Iterator[str]:
-    """A .txt file's documents, streamed: the layout is decided on its first DETECT_BYTES."""
-    prefix, size = [], 0
-    for chunk in read_chunks(path):  # decoded text: characters, a bound close enough to bytes
-        prefix.append(chunk)
-        size += len(chunk)
-        if size >= textfile.DETECT_BYTES:
-            break
-    yield from _plain_documents(read_chunks(path), _paragraph_layout(prefix))
-
-
-MAX_COLUMNS = 1000  # a text corpus with more columns than this is almost surely not one
+    reading: Reading = field(default_factory=Reading)
 
 
 def listed(names: list[str], limit: int = 12) -> str:
     """Names for a message: the first `limit`, then how many more (a 100,000-column CSV stays short)."""
     shown = ", ".join(name[:40] for name in names[:limit])
     return shown + (f", … ({len(names):,} in all)" if len(names) > limit else "")
+
+
+def split_plain_text(text: str) -> list[str]:
+    """A text's documents in the layout it measures as (see plaintext.py)."""
+    return list(plain_documents([text], detect_layout([text])))
+
+
+# --------------------------------------------------------------------------- files to records
+
+
+def _text_file_records(path: Path, layout: Layout | None, reading: Reading) -> Iterator[Record | str]:
+    """A .txt file's documents (or a WhatsApp export's messages), streamed; the layout is decided
+    on its first DETECT_BYTES, once for each version of the file."""
+    measured = layout or _measured_layout(str(path), *_version(path))
+    if measured == WHATSAPP:
+        reading.kind = "WhatsApp"
+        yield from whatsapp(lines(read_chunks(path, reading.cleaning)))
+        return
+    reading.kind, reading.layout = "text", measured
+    yield from plain_documents(read_chunks(path, reading.cleaning), measured)  # text alone: no fields
+
+
+WHATSAPP = Layout("messages")  # a WhatsApp text export, read by chats.whatsapp
+
+
+def _version(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return 0, 0  # reading it will say what is wrong
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=64)
+def _measured_layout(path: str, size: int, mtime: int) -> Layout:
+    """How a .txt file divides, measured on its first DETECT_BYTES (a corpus is read several times a
+    run: the file's size and time say whether it is the same)."""
+    prefix, read = [], 0
+    for chunk in read_chunks(path):  # decoded text: characters, a bound close enough to bytes
+        prefix.append(chunk)
+        read += len(chunk)
+        if read >= textfile.DETECT_BYTES:
+            break
+    return WHATSAPP if is_whatsapp(lines(prefix)) else detect_layout(prefix)
 
 
 def csv_delimiter(path: str | os.PathLike) -> str:
@@ -169,10 +151,10 @@ def file_size(path: str | os.PathLike) -> int:
 
 
 def split_csv(
-    lines: Iterable[str], column: str | None, where: tuple[str, str] | None, delimiter: str = ","
-) -> Iterator[str]:
-    """One document per row of `column` (guessed when None), from the CSV's lines as they are read."""
-    reader = csv.DictReader(lines, delimiter=delimiter)
+    rows: Iterable[str], column: str | None, where: tuple[str, str] | None, delimiter: str = ","
+) -> Iterator[Record]:
+    """One record per row (its columns as fields), its text from `column` (guessed when None)."""
+    reader = csv.DictReader(rows, delimiter=delimiter)
     try:
         columns = reader.fieldnames or []
         if not columns:
@@ -189,49 +171,51 @@ def split_csv(
                     "the CSV has no column {name!r}; it has: {columns}", name=name[:40], columns=listed(columns)
                 )
         for row in reader:
-            if where and (row.get(where[0]) or "") != where[1]:
-                continue
-            doc = clean_document(row.get(column) or "")
-            if doc:
-                yield doc
+            yield Record(row.get(column) or "", row)
     except csv.Error as err:
         raise CorpusError("not a readable CSV ({reason})", reason=err) from None
 
 
-def _json_document(item: object, field: str | None) -> str | None:
-    if isinstance(item, str):
-        return item
-    if isinstance(item, dict):
-        if field is not None:
-            value = item.get(field)
-        else:
-            value = next((item[k] for k in TEXT_FIELDS if isinstance(item.get(k), str)), None)
-            if value is None:
-                strings = [v for v in item.values() if isinstance(v, str)]
-                value = strings[0] if len(strings) == 1 else None
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _json_documents(items: Iterable[object], field: str | None) -> Iterator[str]:
-    """The documents of a list of strings or objects; an error if no item has text."""
+def _json_records(items: Iterable[object], text_field: str | None) -> Iterator[Record]:
+    """Records of a list of strings or objects (their text from `text_field`, a dotted path, or a
+    field like "text"); an error if no item has text."""
     seen_items = seen_text = False
     for item in items:
         seen_items = True
-        doc = _json_document(item, field)
-        if doc is None:
+        if isinstance(item, str):
+            seen_text = True
+            yield Record(item)
             continue
-        seen_text = True
-        doc = clean_document(doc)
-        if doc:
-            yield doc
+        if not isinstance(item, dict):
+            continue
+        record = Record("", item)
+        if text_field is not None:
+            value = message_text(_dotted(item, text_field))
+        else:
+            value = next(
+                (message_text(item[k]) for k in TEXT_FIELDS if message_text(item.get(k)) is not None), None
+            )
+            if value is None:
+                strings = [v for v in item.values() if isinstance(v, str)]
+                value = strings[0] if len(strings) == 1 else None
+        if value is not None:
+            seen_text = True
+            record.text = value
+            yield record
     if seen_items and not seen_text:
-        if field:
-            raise CorpusError("the JSON objects have no string field {field!r}", field=field)
+        if text_field:
+            raise CorpusError("the JSON objects have no string field {field!r}", field=text_field)
         raise CorpusError(
             "the JSON objects have no text field (one of {fields}); pass the field name as the column",
             fields=", ".join(TEXT_FIELDS),
         )
+
+
+def _dotted(item: dict, path: str) -> object:
+    value: object = item
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _parsed_json(text: str, line: int | None = None) -> object:
@@ -245,21 +229,48 @@ def _parsed_json(text: str, line: int | None = None) -> object:
         raise CorpusError("the JSON is nested too deeply; expected a list of strings or of objects") from None
 
 
-def split_json(text: str, field: str | None) -> Iterator[str]:
-    """A JSON file's documents: a list (or an object holding one list) of strings or objects."""
+def split_json(text: str, text_field: str | None, reading: Reading | None = None) -> Iterator[Record]:
+    """A JSON file's records: a chat export's messages, or a list (or an object holding one list) of
+    strings or objects."""
+    reading = reading if reading is not None else Reading()
     items = _parsed_json(text)
+    chat = json_chat(items)
+    if chat is not None:
+        reading.kind, records = chat
+        return records
+    reading.kind = "JSON"
     if isinstance(items, dict):
         lists = [v for v in items.values() if isinstance(v, list)]
         items = lists[0] if len(lists) == 1 else [items]
     if not isinstance(items, list):
         raise CorpusError("expected a JSON list of strings or of objects with a text field")
-    return _json_documents(items, field)
+    return _json_records(items, text_field)
 
 
-def split_jsonl(lines: Iterable[str], field: str | None) -> Iterator[str]:
-    """A JSON-lines file's documents, one item per non-blank line, read as they come."""
-    items = (_parsed_json(line, number) for number, line in enumerate(lines, 1) if line.strip())
-    return _json_documents(items, field)
+def split_jsonl(rows: Iterable[str], text_field: str | None) -> Iterator[Record]:
+    """A JSON-lines file's records, one item per non-blank line, read as they come."""
+    items = (_parsed_json(line, number) for number, line in enumerate(rows, 1) if line.strip())
+    return _json_records(items, text_field)
+
+
+def _file_records(
+    path: Path, column: str | None, where, layout: Layout | None, reading: Reading
+) -> Iterator[Record]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv"):
+            reading.kind = "CSV"
+            allow_fields_up_to(file_size(path))
+            yield from split_csv(read_lines(path, reading.cleaning), column, where, csv_delimiter(path))
+        elif suffix == ".json":
+            yield from split_json(read_text(path, reading.cleaning), column, reading)
+        elif suffix == ".jsonl":
+            reading.kind = "JSON lines"
+            yield from split_jsonl(read_lines(path, reading.cleaning), column)
+        else:
+            yield from _text_file_records(path, layout, reading)
+    except CorpusError as err:
+        raise err.within(path.name) from None
 
 
 # --------------------------------------------------------------------------- public API
@@ -278,40 +289,46 @@ def corpus_files(path: str | os.PathLike) -> list[Path]:
     return files
 
 
-def _file_documents(path: Path, column: str | None, where: tuple[str, str] | None) -> Iterator[str]:
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".csv", ".tsv"):
-            allow_fields_up_to(file_size(path))
-            yield from split_csv(read_lines(path), column, where, csv_delimiter(path))
-        elif suffix == ".json":
-            yield from split_json(read_text(path), column)
-        elif suffix == ".jsonl":
-            yield from split_jsonl(read_lines(path), column)
-        else:
-            yield from _text_file_documents(path)
-    except CorpusError as err:
-        raise err.within(path.name) from None
-
-
 def iter_documents(
     path: str | os.PathLike,
     column: str | None = None,
     where: tuple[str, str] | None = None,
+    layout: Layout | None = None,
+    reading: Reading | None = None,
 ) -> Iterator[str]:
     """The documents of one file or a folder of supported files (see the module docstring), read as
-    a stream: only the document being read is held."""
+    a stream: only the document being read is held. `reading` (if given) is filled as it goes."""
+    reading = reading if reading is not None else Reading()
+    keep = Filter(where) if where else None
     for file in corpus_files(path):
-        yield from _file_documents(file, column, where)
+        for record in _file_records(file, column, where, layout, reading):
+            if isinstance(record, str):  # plain text's documents: cleaned already, no fields
+                if keep is None:
+                    yield record
+                    continue
+                record = Record(record)
+            if record.speaker is not None:
+                reading.speakers[record.speaker] += 1
+            if keep is not None and not keep.keeps(record):
+                continue
+            document = clean_document(record.text)
+            if document:
+                yield document
+    if keep is not None:
+        try:
+            keep.check()
+        except CorpusError as err:
+            raise err.within(Path(path).name) from None
 
 
 def read_documents(
     path: str | os.PathLike,
     column: str | None = None,
     where: tuple[str, str] | None = None,
+    layout: Layout | None = None,
 ) -> list[str]:
     """Read one file or a folder of supported files into documents (see the module docstring)."""
-    return list(iter_documents(path, column, where))
+    return list(iter_documents(path, column, where, layout))
 
 
 def nyt_files(data_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -354,16 +371,19 @@ NYT_NAME = "NYT headlines (Kaggle aashita/nyt-comments)"
 @dataclass
 class CorpusStream:
     """A corpus read afresh from its files at every pass over it, so that one far larger than memory
-    is never held: iterate it for its documents (as often as needed). `fingerprint()` digests the
-    files' bytes and how they are read, to key a token cache without reading them as text."""
+    is never held: iterate it for its documents (as often as needed); `reading` says what the last
+    pass found. `fingerprint()` digests the files' bytes and how they are read, to key a token cache
+    without reading them as text."""
 
     name: str
     files: list[Path]
-    read: Callable[[], Iterator[str]]
+    read: Callable[[Reading], Iterator[str]]
     options: dict
+    reading: Reading = field(default_factory=Reading)
 
     def __iter__(self) -> Iterator[str]:
-        return self.read()
+        self.reading = Reading()
+        return self.read(self.reading)
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(json.dumps(self.options, sort_keys=True).encode())
@@ -384,26 +404,28 @@ def stream_corpus(
     column: str | None = None,
     where: tuple[str, str] | None = None,
     data_dir: str | os.PathLike | None = None,
+    layout: Layout | None = None,
 ) -> CorpusStream:
     """Like `load_corpus`, but the documents are read from the files at every pass instead of held.
     Checks at once that the files exist and the corpus is not empty."""
     sources = [source] if isinstance(source, str) else list(source)
-    parts: list[tuple[str, list[Path], Callable[[], Iterator[str]]]] = []
+    parts: list[tuple[str, list[Path], Callable[[Reading], Iterator[str]]]] = []
     for one in sources:
         if one == "nyt":
             files = nyt_files(data_dir)
-            parts.append((NYT_NAME, files, lambda files=files: iter_nyt_headlines(files)))
+            parts.append((NYT_NAME, files, lambda reading, files=files: iter_nyt_headlines(files)))
         else:
             files = corpus_files(one)
-            parts.append((Path(one).name, files, lambda one=one: iter_documents(one, column, where)))
+            read = lambda reading, one=one: iter_documents(one, column, where, layout, reading)  # noqa: E731
+            parts.append((Path(one).name, files, read))
     stream = CorpusStream(
         " + ".join(name for name, _, _ in parts),
         [file for _, files, _ in parts for file in files],
-        lambda: itertools.chain.from_iterable(read() for _, _, read in parts),
-        {"sources": [Path(one).name for one in sources], "column": column, "where": where},
+        lambda reading: itertools.chain.from_iterable(read(reading) for _, _, read in parts),
+        {"sources": [Path(one).name for one in sources], "column": column, "where": where, "layout": str(layout)},
     )
     for _, files, read in parts:  # each part has text (the first document of each is enough)
-        if next(read(), None) is None:
+        if next(read(Reading()), None) is None:
             raise CorpusError("the corpus is empty (no text after removing blank lines)").within(files[0].name)
     return stream
 
@@ -413,16 +435,23 @@ def load_corpus(
     column: str | None = None,
     where: tuple[str, str] | None = None,
     data_dir: str | os.PathLike | None = None,
+    layout: Layout | None = None,
 ) -> Corpus:
     """`source` is the preset name `nyt` or a path to a file or folder, or a list of them (a mix)."""
-    stream = stream_corpus(source, column, where, data_dir)
-    return Corpus(name=stream.name, documents=list(stream))
+    stream = stream_corpus(source, column, where, data_dir, layout)
+    documents = list(stream)
+    return Corpus(stream.name, documents, stream.reading)
 
 
-def read_upload(path: str | os.PathLike | None, column: str | None = None) -> list[str]:
-    """The documents of a file uploaded to the page: one file of a supported kind, read whole."""
+def read_upload(
+    path: str | os.PathLike | None,
+    column: str | None = None,
+    where: tuple[str, str] | None = None,
+    layout: Layout | None = None,
+) -> Corpus:
+    """A file uploaded to the page: one file of a supported kind, read whole."""
     if not path:
         raise CorpusError("upload a .txt, .csv, .json or .jsonl file first")
     if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise CorpusError("use one of {suffixes}", suffixes=", ".join(SUPPORTED_SUFFIXES)).within(Path(path).name)
-    return load_corpus(str(path), column=column or None).documents
+    return load_corpus(str(path), column=column or None, where=where, layout=layout)

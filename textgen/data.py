@@ -14,7 +14,7 @@ from .config import TrainConfig
 from .distributed import barrier, rank_and_world
 from .errors import TrainingError
 from .metrics import ScoringSet
-from .tokencache import Fit, SplitDocuments, Store, tokenized
+from .tokencache import Fit, SplitDocuments, Store, Stretches, tokenized
 from .tokenizer import Tokenizer
 
 
@@ -29,6 +29,11 @@ class TrainingData:
     store: Store = field(repr=False)
     cache_hit: bool | None = None  # with a token cache: read from it (True) or stored by this run (False)
     documents: Iterable[str] | None = field(default=None, repr=False)  # the corpus, to read again
+
+    @property
+    def split(self) -> str:
+        """ "documents", or "stretches" where the corpus had too few documents to split by document."""
+        return self.store.split
 
     @property
     def train_stream(self):
@@ -53,7 +58,8 @@ class TrainingData:
     def _documents(self, held_out: bool) -> list[str]:
         if self.documents is None or self.store.held_out is None:
             raise ValueError("these training data keep no corpus to read the documents from")
-        return list(SplitDocuments(self.documents, self.store.held_out, held_out))
+        documents = Stretches(self.documents, self.store.stretch) if self.split == "stretches" else self.documents
+        return list(SplitDocuments(documents, self.store.held_out, held_out))
 
 
 def prepare_data(

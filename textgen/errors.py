@@ -19,7 +19,10 @@ class TextgenError(Exception):
         super().__init__(template)
 
     def within(self, context: str) -> TextgenError:
-        """The same error, said of `context` (a file or repo name): "context: message"."""
+        """The same error, said of `context` (a file or repo name): "context: message". A context it
+        already names (a file's error passed up through its reader) is not said twice."""
+        if self.context == context or self.context.startswith(f"{context}: "):
+            return self
         self.context = f"{context}: {self.context}" if self.context else context
         return self
 

@@ -40,6 +40,7 @@ class TrainingJob:
     info: RunInfo
     stop_file: Path  # Stop on the page creates it; the run looks for it after every step
     base: LoadedModel | None = None  # start from this model (its vocabulary, grown, and its weights)
+    locale: str = "en"  # the page's language, for what the run says
 
     def gpu_seconds(self) -> int:
         """How long the run may hold a GPU: its budget and the work around it."""

@@ -3,7 +3,9 @@
 The text comes out NFC-normalized with `\n` line ends, in pieces that end at line breaks (where no
 character composes across and a `\r\n` is never split), so the pieces joined are exactly the whole
 file decoded at once. The encoding is decided on the whole file up to DETECT_BYTES (32 MB), on its
-first DETECT_BYTES beyond that; a file that looks binary is refused.
+first DETECT_BYTES beyond that. Terminal escape sequences (colour codes around a poem's title) and
+control characters other than tab and line break are removed and counted (`Cleaning`); a file is
+refused as binary only on evidence: a NUL byte, or bytes that do not decode.
 """
 
 from __future__ import annotations
@@ -11,18 +13,70 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import charset_normalizer
 
 from .errors import CorpusError
+from .messages import translate
 
 DETECT_BYTES = 32 * 2**20  # the encoding (and a .txt's layout) is decided on this much of a file
 READ_BYTES = 2**20  # a streaming read
-BINARY_CHECK_CHARS = 10_000
+# ECMA-48: a CSI sequence (colours end in "m"), an OSC string (a window title), or a two-character escape.
+ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*([@-~])|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and line break
+CONTROL_NAMES = {
+    "\x08": "backspace",
+    "\x0c": "form feed",
+    "\x07": "bell",
+    "\x0b": "vertical tab",
+    "\x1b": "escape",
+}
+
+
+@dataclass
+class Cleaning:
+    """What reading a file removed from its text: terminal escape sequences and control characters."""
+
+    colour_codes: int = 0
+    escape_codes: int = 0
+    controls: Counter = field(default_factory=Counter)  # by name
+
+    def clean(self, text: str) -> str:
+        if "\x1b" in text:
+            text = ESCAPE.sub(self._escape, text)
+        if CONTROL.search(text):
+            for ch in CONTROL.findall(text):
+                self.controls[CONTROL_NAMES.get(ch, f"U+{ord(ch):04X}")] += 1
+            text = CONTROL.sub("", text)
+        return text
+
+    def _escape(self, match: re.Match) -> str:
+        if match.group(1) == "m":
+            self.colour_codes += 1
+        else:
+            self.escape_codes += 1
+        return ""
+
+    def __bool__(self) -> bool:
+        return bool(self.colour_codes or self.escape_codes or self.controls)
+
+    def parts(self, locale: str = "en") -> list[str]:
+        """What was removed, one phrase per kind, in `locale`."""
+        parts = []
+        if self.colour_codes:
+            parts.append(translate("{count:,} terminal colour codes", locale, count=self.colour_codes))
+        if self.escape_codes:
+            parts.append(translate("{count:,} other terminal escape sequences", locale, count=self.escape_codes))
+        for name, count in self.controls.most_common():
+            parts.append(translate("{count:,} control characters ({name})", locale, count=count, name=name))
+        return parts
 
 
 def detect_encoding(data: bytes, complete: bool = True) -> str:
@@ -47,7 +101,7 @@ def detect_encoding(data: bytes, complete: bool = True) -> str:
             return "utf-16-le"
         if even > 0.3 * half and odd < 0.05 * half:
             return "utf-16-be"
-        raise CorpusError("looks like a binary file, not text")
+        raise binary(data.index(b"\x00"))
     try:
         codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
         return "utf-8"
@@ -66,20 +120,29 @@ def detect_encoding(data: bytes, complete: bool = True) -> str:
     return "cp949" if best.encoding == "euc_kr" else best.encoding
 
 
-def _decoded_chunks(stream: BinaryIO) -> Iterator[str]:
+def binary(offset: int) -> CorpusError:
+    return CorpusError("looks like a binary file, not text (a NUL byte at byte {byte:,})", byte=offset)
+
+
+def _decoded_chunks(stream: BinaryIO, cleaning: Cleaning | None = None) -> Iterator[str]:
     """A byte stream's text in pieces that each end at a line break (the last may not): decoded with
-    the detected codec, `\n` line ends, a trailing DOS end-of-file mark dropped, NFC-normalized.
+    the detected codec, `\n` line ends, a trailing DOS end-of-file mark dropped, NFC-normalized,
+    escape sequences and control characters removed (counted in `cleaning`).
 
     A line break is a safe place to cut: no character composes across it, and a `\r\n` is never
     split, so the pieces joined are exactly the whole text normalized at once."""
+    cleaning = cleaning if cleaning is not None else Cleaning()
     head = stream.read(DETECT_BYTES)
     codec = detect_encoding(head, complete=len(head) < DETECT_BYTES)
+    wide = codec.startswith(("utf-16", "utf-32"))  # their NULs are half of every ASCII character
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     blocks = _byte_blocks(stream, head)
-    carry, position, data, checked = "", 0, next(blocks, b""), False
+    carry, position, data = "", 0, next(blocks, b"")
     while True:
         following = next(blocks, None)
         final = following is None
+        if not wide and (nul := bytes(data).find(b"\x00")) >= 0:
+            raise binary(position + nul)
         try:
             text = carry + decoder.decode(data, final=final)
         except UnicodeDecodeError as err:
@@ -101,17 +164,9 @@ def _decoded_chunks(stream: BinaryIO) -> Iterator[str]:
         else:
             cut = text.rfind("\n") + 1
             carry = text[cut:] + carry
-        piece = unicodedata.normalize("NFC", text[:cut])
-        if not checked and (len(piece) >= BINARY_CHECK_CHARS or final):
-            start = piece[:BINARY_CHECK_CHARS]
-            controls = sum(1 for ch in start if unicodedata.category(ch) == "Cc" and ch not in "\n\t")
-            if controls > 0.01 * len(start):
-                raise CorpusError("looks like a binary file, not text")
-            checked = True
-        if piece and checked:
+        piece = cleaning.clean(unicodedata.normalize("NFC", text[:cut]))
+        if piece:
             yield piece
-        elif piece:
-            carry = piece + carry  # hold text back until the binary check has enough of it
         if final:
             return
         data = following
@@ -128,12 +183,12 @@ def _byte_blocks(stream: BinaryIO, head: bytes) -> Iterator[memoryview | bytes]:
             yield block
 
 
-def decode_bytes(data: bytes) -> str:
+def decode_bytes(data: bytes, cleaning: Cleaning | None = None) -> str:
     """Decode, normalize to NFC and `\n` line ends, and drop a trailing DOS end-of-file mark."""
-    return "".join(_decoded_chunks(io.BytesIO(data)))
+    return "".join(_decoded_chunks(io.BytesIO(data), cleaning))
 
 
-def read_chunks(path: str | os.PathLike) -> Iterator[str]:
+def read_chunks(path: str | os.PathLike, cleaning: Cleaning | None = None) -> Iterator[str]:
     """A file's text as `decode_bytes` gives it, in pieces ending at line breaks, read a few MB at a time."""
     path = Path(path)
     try:
@@ -146,20 +201,20 @@ def read_chunks(path: str | os.PathLike) -> Iterator[str]:
         raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(str(path)) from None
     with stream:
         try:
-            yield from _decoded_chunks(stream)
+            yield from _decoded_chunks(stream, cleaning)
         except CorpusError as err:
             raise err.within(path.name) from None
         except OSError as err:
             raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(path.name) from None
 
 
-def read_text(path: str | os.PathLike) -> str:
-    return "".join(read_chunks(path))
+def read_text(path: str | os.PathLike, cleaning: Cleaning | None = None) -> str:
+    return "".join(read_chunks(path, cleaning))
 
 
-def read_lines(path: str | os.PathLike) -> Iterator[str]:
+def read_lines(path: str | os.PathLike, cleaning: Cleaning | None = None) -> Iterator[str]:
     """The file's lines, each with its `\n` (split at `\n` only, as `io.StringIO` does)."""
-    for chunk in read_chunks(path):
+    for chunk in read_chunks(path, cleaning):
         lines = chunk.split("\n")
         for line in lines[:-1]:
             yield line + "\n"

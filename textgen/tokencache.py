@@ -107,6 +107,8 @@ class Store:
     novelty: np.ndarray | None  # sorted uint64 hashes of the training documents (None: too many to keep)
     stats: CorpusStats
     held_out: np.ndarray | None = None  # (documents,) bool: which documents of the corpus are held out
+    split: str = "documents"  # or "stretches": too few documents, so stretches of their text were split
+    stretch: int = 0  # their length in characters
 
     @classmethod
     def in_memory(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> Store:
@@ -165,6 +167,36 @@ class _SplitWriter:
         return self.tokens
 
 
+# Fewer documents than this cannot be split by document (one or two would be the whole held-out set):
+# the text is cut into about STRETCHES stretches, at least MIN_STRETCH characters each, split instead.
+MIN_SPLIT_DOCUMENTS = 20
+STRETCHES = 100
+MIN_STRETCH = 256
+
+
+class Stretches:
+    """A corpus's documents cut into stretches of about `size` characters, at a line break or a space
+    where there is one in the second half of a stretch: read again at every iteration."""
+
+    def __init__(self, documents: Iterable[str], size: int):
+        self.documents, self.size = documents, size
+
+    def __iter__(self) -> Iterator[str]:
+        for document in self.documents:
+            start = 0
+            while len(document) - start > self.size:
+                end = start + self.size
+                cut = max(
+                    document.rfind("\n", start + self.size // 2, end),
+                    document.rfind(" ", start + self.size // 2, end),
+                )
+                cut = end if cut < 0 else cut + 1
+                yield document[start:cut]
+                start = cut
+            if start < len(document):
+                yield document[start:]
+
+
 def _changed(then: int, now: int) -> TrainingError:
     return TrainingError(
         "the corpus changed while it was being read ({then:,} documents, then {now:,})", then=then, now=now
@@ -185,11 +217,17 @@ def write_store(
     if not progress:
         bar["disable"] = True  # else tqdm's own default: off when not a terminal, or by TQDM_DISABLE
     characters = CharacterSet(fit.lowercase) if isinstance(fit, Fit) and fit.level == "char" else None
-    count = 0
+    count = length = 0
     for batch in batches(tqdm(documents, desc="reading", **bar)):  # the first pass: count (and characters)
         count += len(batch)
+        length += sum(map(len, batch))
         if characters is not None:
             characters.add(batch)
+    split, stretch = "documents", 0
+    if count < MIN_SPLIT_DOCUMENTS:  # a few long documents: hold out stretches of their text instead
+        split, stretch = "stretches", max(MIN_STRETCH, -(-length // STRETCHES))
+        documents = Stretches(documents, stretch)
+        count = sum(1 for _ in documents)
     if count < 2:
         raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
     held_out = held_out_mask(count, val_fraction, seed)
@@ -219,7 +257,14 @@ def write_store(
     np.save(directory / "held_out.npy", np.packbits(held_out))
     _write_json(directory / "stats.json", stats.result().to_dict())
     _write_json(directory / "tokenizer.json", tokenizer.to_dict())
-    meta = {"format": FORMAT, "dtype": writers["train"].dtype.name, "tokens": tokens, "documents": count}
+    meta = {
+        "format": FORMAT,
+        "dtype": writers["train"].dtype.name,
+        "tokens": tokens,
+        "documents": count,
+        "split": split,
+        "stretch": stretch,
+    }
     _write_json(directory / "meta.json", {**meta, "hashed": hashing})  # last: the store is complete
 
 
@@ -274,7 +319,8 @@ def read_store(directory: Path) -> Store:
     stats = CorpusStats.from_dict(json.loads((directory / "stats.json").read_text(encoding="utf-8")))
     held_out = np.unpackbits(np.load(directory / "held_out.npy"), count=meta["documents"]).astype(bool)
     novelty = np.load(directory / "novelty.npy") if meta["hashed"] else None
-    return Store(directory, tokenizer, splits["train"], splits["val"], novelty, stats, held_out)
+    split, stretch = meta.get("split", "documents"), meta.get("stretch", 0)
+    return Store(directory, tokenizer, splits["train"], splits["val"], novelty, stats, held_out, split, stretch)
 
 
 def _staging(parent: Path, name: str) -> Path:

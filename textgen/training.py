@@ -79,6 +79,10 @@ class Finished:
     elapsed: float
     model: TrainedModel | None  # the kept weights (CPU) and everything its folder holds; None off rank 0
     evaluations: int  # how many the run made
+    first_evaluation_step: int  # when it made the first
+    passes: float  # how many times it read its training text
+    vocabulary: int  # tokens the model knows
+    train_characters: int  # in its training text
 
 
 def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
@@ -105,6 +109,7 @@ class TrainerState:
     best_step: int = 0
     bad_evaluations: int = 0  # since the best
     evaluations: int = 0
+    first_evaluation_step: int = 0
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainerState:
@@ -173,8 +178,8 @@ class Trainer:
 
     def epoch_windows(self, epoch: int) -> Iterator[Window]:
         plan, count = self._plan(epoch, self.config)
-        stream = self.data.train_stream.reopened()  # a fresh map each epoch: its pages can go
-        windows = plan_windows(stream, self.pieces, plan, self.config.seq_len, self.data.tokenizer.eos_id)
+        stream, pad = self.data.train_stream, self.data.tokenizer.eos_id
+        windows = plan_windows(stream, self.pieces, plan, self.config.seq_len, pad)
         yield from itertools.islice(windows, count)
 
     def progress_fraction(self) -> float:
@@ -223,6 +228,7 @@ class Trainer:
         metrics, train_metrics = self.score(self.val_sample_set), self.score(self.train_sample_set)
         run = self.state
         run.evaluations += 1
+        run.first_evaluation_step = run.first_evaluation_step or run.step
         is_best = metrics.loss < run.best_val_loss
         if is_best:
             run.best_val_loss, run.best_metrics, run.best_step = metrics.loss, metrics, run.step
@@ -348,8 +354,20 @@ class Trainer:
         self.info.eval_sample_documents = self.val_sample_set.num_documents
         self.info.evaluation_precision = "bf16" if self.bf16 else "fp32"
         kept = self.best() if self.rank == 0 and self.best_weights is not None else None
+        passes = run.step * self.tokens_per_step / max(self.data.train_stream.num_targets, 1)
         return Finished(
-            run.step, reason, run.best_metrics, run.best_step, self.unigram, run.elapsed, kept, run.evaluations
+            run.step,
+            reason,
+            run.best_metrics,
+            run.best_step,
+            self.unigram,
+            run.elapsed,
+            kept,
+            run.evaluations,
+            run.first_evaluation_step,
+            passes,
+            len(self.data.tokenizer),
+            self.data.train.characters,
         )
 
     # ------------------------------------------------------------------ what is saved
@@ -362,6 +380,7 @@ class Trainer:
             train_config=asdict(self.config),
             train_documents=self.data.train.num_documents,
             val_documents=self.data.val.num_documents,
+            split=self.data.split,
             step=run.step,
             best_step=run.best_step,
             training_seconds=round(run.elapsed, 1),

@@ -4,14 +4,18 @@ Explore plots. Every string goes through `translate`, in the page's language."""
 
 from __future__ import annotations
 
+import functools
 import html
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .checkpoints import LoadedModel, document_hash
+from .corpus import Corpus
 from .explore import CorpusStats
 from .messages import translate
 from .metrics import Metrics
@@ -19,6 +23,10 @@ from .sampling import Step
 from .training import Evaluation, Finished, Progress
 
 LEARNED_LITTLE = 0.9  # a best model within 10% of the unigram baseline has learned little context
+PLOT_SERIES = ("running", "train", "validation", "unigram")
+FEW_DOCUMENTS = 20  # fewer than this cannot be split by document: stretches of text are held out
+EARLY_BEST = 0.2  # a fine-tuned run whose best step is this early may still write like its base
+RARE_VOCABULARY = 500  # above this many tokens, fewer than 100 characters of text each is too few
 VISIBLE_WHITESPACE = {" ": "␣", "\n": "⏎", "\t": "⇥"}  # glyphs common fonts have (␠ is rarer)
 
 
@@ -58,6 +66,8 @@ class TrainingView:
         self.samples = "\n".join(f"T={t}: {text}" for t, text in event.samples.items())
 
     def plot(self) -> pd.DataFrame:
+        """The points so far, and every series from the first frame: a chart keeps the series (and
+        colours) of its first data, so the ones to come are there as an empty point each."""
         last = max((point["step"] for point in self.points), default=1)
         reference = []
         if self.unigram is not None:
@@ -65,7 +75,11 @@ class TrainingView:
                 {"step": step, "bits_per_char": self.unigram.bits_per_char, "split": "unigram"}
                 for step in (0, last)
             ]
-        return pd.DataFrame(self.points + reference, columns=["step", "bits_per_char", "split"])
+        seen = {point["split"] for point in self.points + reference}
+        waiting = [
+            {"step": 0, "bits_per_char": math.nan, "split": split} for split in PLOT_SERIES if split not in seen
+        ]
+        return pd.DataFrame(self.points + reference + waiting, columns=["step", "bits_per_char", "split"])
 
     def status(self, event: Progress | Evaluation) -> str:
         """One line: a progress bar, the step, elapsed and remaining time, the best so far."""
@@ -119,15 +133,65 @@ class TrainingView:
             why=why,
             step=event.best_step,
         )
+        advice = self.advice(event)
         if best > LEARNED_LITTLE * unigram:
             text += "\n\n" + say(
                 "**It learned little:** {bits:.3f} bits/char is barely better than a model that ignores "
-                "context ({unigram:.3f}). Try a longer time budget, a smaller size, the char level instead "
-                "of word, or more text.",
+                "context ({unigram:.3f}).",
                 bits=best,
                 unigram=unigram,
             )
+        if advice:
+            text += "\n\n" + " ".join(advice)
+        if event.model is not None and event.model.info.parent and event.best_step <= EARLY_BEST * event.step:
+            kept = event.model.info.samples.get("0.5") or next(iter(event.model.info.samples.values()), "")
+            text += "\n\n" + say(
+                "It kept step {step} of {steps}, early: it may still write like its base ({parent}). "
+                "Its samples at T=0.5: “{sample}”. A longer budget, or more text, moves it further from the base.",
+                step=event.best_step,
+                steps=event.step,
+                parent=event.model.info.parent,
+                sample=kept[:160],
+            )
         return status_html(text + ("\n\n" + note if note else ""))
+
+    def advice(self, event: Finished) -> list[str]:
+        """Why a run learned little or stopped early, from what it knows; only what applies to it."""
+        say, found = self._say, []
+        info = event.model.info if event.model is not None else None
+        if info is not None and info.val_documents < FEW_DOCUMENTS:
+            found.append(
+                say(
+                    "Its held-out set is {count} documents: the figure is a rough one, and early stopping "
+                    "follows its noise.",
+                    count=info.val_documents,
+                )
+            )
+        if event.vocabulary > RARE_VOCABULARY and event.train_characters < 100 * event.vocabulary:
+            found.append(
+                say(
+                    "{vocabulary:,} distinct tokens in {characters:,} characters of training text: most appear "
+                    "too rarely to learn; more text helps most.",
+                    vocabulary=event.vocabulary,
+                    characters=event.train_characters,
+                )
+            )
+        if event.reason == "time budget" and event.passes < 1:
+            found.append(
+                say(
+                    "In its time it read {share:.0%} of the text once: a longer time budget would help.",
+                    share=event.passes,
+                )
+            )
+        if event.reason == "early stop" and event.best_step == event.first_evaluation_step:
+            found.append(
+                say(
+                    "Its held-out loss was best at the first evaluation (step {step}) and only grew after: it "
+                    "memorizes this text quickly. More text, or a smaller size, would help.",
+                    step=event.best_step,
+                )
+            )
+        return found
 
     def _say(self, template: str, **values) -> str:
         return translate(template, self.locale, **values)
@@ -233,6 +297,11 @@ def histogram_frame(stats: CorpusStats) -> pd.DataFrame:
     return pd.DataFrame(stats.length_bins, columns=["length", "documents"])
 
 
+def speakers_frame(speakers: Counter, top: int = 20) -> pd.DataFrame:
+    """A chat's most active speakers, by their messages."""
+    return pd.DataFrame(speakers.most_common(top), columns=["speaker", "messages"])
+
+
 def top_tokens_frame(stats: CorpusStats, level: str) -> pd.DataFrame:
     """The most frequent characters or words, with spaces and line breaks made visible."""
     top = stats.top_words if level == "word" else stats.top_chars
@@ -258,3 +327,57 @@ def explore_summary(stats: CorpusStats, name: str, level: str, locale: str = "en
             characters=stats.words_from_characters,
         )
     return summary
+
+
+# ------------------------------------------------------------------ what an upload holds
+
+GIANT_DOCUMENT = 20_000  # characters: a reading whose median document is longer looks wrong
+
+
+def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengths=None) -> str:
+    """What reading a corpus found, before training (Markdown): how many documents and how long,
+    how the file was read, what was cleaned, who speaks, a few examples, and a warning where the
+    reading looks wrong. `lengths`: every document's, where `corpus` holds only the first few."""
+    say = functools.partial(translate, locale=locale)
+    documents = corpus.documents
+    lengths = sorted(map(len, documents) if lengths is None else map(int, lengths))
+    reading = corpus.reading
+    how = say(reading.kind or "text")
+    if reading.layout is not None:
+        how = {
+            "paragraphs": say("paragraphs (blank lines between them)"),
+            "lines": say("one per line"),
+            "separator": say("separated by lines “{separator}”", separator=reading.layout.separator),
+        }[reading.layout.kind]
+    elif reading.speakers:
+        how = say("{kind} export, messages", kind=reading.kind)
+    parts = [
+        say(
+            "**{count:,} documents** ({how}), median {median:,} characters, longest {longest:,}",
+            count=len(lengths),
+            how=how,
+            median=lengths[len(lengths) // 2] if lengths else 0,
+            longest=lengths[-1] if lengths else 0,
+        )
+    ]
+    if reading.cleaning:
+        removed = ", ".join(reading.cleaning.parts(locale))
+        parts.append(say("removed {what}", what=removed))
+    if reading.speakers:
+        top = ", ".join(f"{name} ({count:,})" for name, count in reading.speakers.most_common(6))
+        parts.append(say("{count:,} speakers: {top}", count=len(reading.speakers), top=top))
+    text = "; ".join(parts) + "."
+    if lengths and len(lengths) < FEW_DOCUMENTS:
+        text += "\n\n" + say(
+            "Only {count} documents: too few to hold some out, so stretches of the text are held out "
+            "instead. If the file has one document per line or per separator line, choose that reading.",
+            count=len(lengths),
+        )
+    elif lengths and lengths[len(lengths) // 2] > GIANT_DOCUMENT:
+        text += "\n\n" + say(
+            "The documents are very long (median {median:,} characters): if the file has one document "
+            "per line or per separator line, choose that reading.",
+            median=lengths[len(lengths) // 2],
+        )
+    shown = [document[:160].replace("\n", " ⏎ ") for document in documents[:examples]]
+    return text + "".join(f"\n\n> {html.escape(example)}" for example in shown)
