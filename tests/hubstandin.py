@@ -23,6 +23,8 @@ USER = "alice"
 @dataclass
 class Repo:
     private: bool = False
+    kind: str = "model"  # or "space"
+    sdk: str | None = None  # a Space's
     files: dict[str, bytes] = field(default_factory=dict)
     sha: str = "0" * 40
     commits: list[dict] = field(default_factory=list)
@@ -162,9 +164,10 @@ class StandInHub:
                     if repo_id in hub.repos:
                         return self.reply(409, {"error": "You already created this model repo", "url": url})
                     private = payload.get("private") or payload.get("visibility") == "private"
-                    hub.repos[repo_id] = Repo(private=bool(private))
+                    kind = payload.get("type") or "model"
+                    hub.repos[repo_id] = Repo(private=bool(private), kind=kind, sdk=payload.get("sdk"))
                     return self.reply(200, {"url": url, "name": repo_id})
-                if match := re.match(r"^/api/models/([^/]+/[^/]+)/preupload/([^/]+)$", path):
+                if match := re.match(r"^/api/(?:models|spaces)/([^/]+/[^/]+)/preupload/([^/]+)$", path):
                     payload = json.loads(raw)
                     self.record({"files": [f["path"] for f in payload.get("files", [])]})
                     if match.group(1) not in hub.repos:
@@ -174,7 +177,7 @@ class StandInHub:
                         for f in payload.get("files", [])
                     ]
                     return self.reply(200, {"files": files})
-                if match := re.match(r"^/api/models/([^/]+/[^/]+)/commit/([^/]+)$", path):
+                if match := re.match(r"^/api/(?:models|spaces)/([^/]+/[^/]+)/commit/([^/]+)$", path):
                     repo_id = match.group(1)
                     repo = hub.repos.get(repo_id)
                     if repo is None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
+from .checkpoints import load_folder
 from .corpus import read_documents
 from .device import DECODING_PRECISIONS, decoding_dtype, resolve_device
 from .errors import CorpusError, TextgenError
 from .export import export_onnx
-from .hub import load_model, push_folder, quiet_hub_logging
+from .hub import check_push, load_model, push_folder, push_space, quiet_hub_logging
 from .metrics import evaluate
-from .sampling import generate_steps, new_seed, validate_settings
+from .sampling import check_prompt, generate_steps, new_seed, validate_settings
+from .webpage import export_web
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,18 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write a model for other runtimes (ONNX)")
     export.add_argument("--model", required=True, help="model folder or Hub repo id user/name[@revision]")
-    export.add_argument("out", help="folder to write model.onnx, tokenizer.json, config.json, README.md into")
-    export.add_argument("--format", choices=("onnx",), default="onnx")
+    export.add_argument("out", help="folder to write into")
+    export.add_argument(
+        "--format",
+        choices=("onnx", "web"),
+        default="onnx",
+        help="onnx: model.onnx, tokenizer.json, config.json, README.md; web: all that and a page that writes "
+        "in the browser (a static Space)",
+    )
 
-    push = commands.add_parser("push", help="push a model folder to the Hugging Face Hub")
-    push.add_argument("directory")
-    push.add_argument("repo_id", help="user/name")
+    push = commands.add_parser("push", help="push a model folder to the Hugging Face Hub (or as a web page)")
+    push.add_argument("directory", help="a model folder")
+    push.add_argument("repo_id", nargs="?", help="user/name: the model repo")
+    push.add_argument("--space", metavar="USER/NAME", help="publish the model as a web page: a static Space")
     push.add_argument("--private", action="store_true")
     return parser
 
 
 def run_generate(args: argparse.Namespace) -> None:
     validate_settings(args.temperature, args.length, args.top_k, args.top_p, args.num_samples, args.seed)
+    check_prompt(args.prompt)  # before the model loads, and before any of it is printed
     device = resolve_device(args.device)
     loaded = load_model(args.model, device)
     unknown = sorted({token.strip() for token in loaded.tokenizer.unknown_tokens(args.prompt)} - {""})
@@ -98,6 +109,18 @@ def run_evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(evaluate(loaded.model, loaded.tokenizer, documents).to_dict()))
 
 
+def run_push(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if (args.repo_id is None) == (args.space is None):
+        parser.error("push to a model repo (REPO_ID) or as a web page (--space USER/NAME): one of them")
+    if args.repo_id is not None:
+        print(push_folder(args.directory, args.repo_id, private=args.private))
+        return
+    check_push(args.space)  # before the export's work
+    with tempfile.TemporaryDirectory(prefix="textgen-web-") as folder:
+        export_web(load_folder(args.directory), folder, name=Path(args.directory).name)
+        print(push_space(folder, args.space, private=args.private))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -108,9 +131,10 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "evaluate":
             run_evaluate(args)
         elif args.command == "export":
-            print(export_onnx(load_model(args.model), args.out, name=Path(args.model).name))
+            export = export_web if args.format == "web" else export_onnx
+            print(export(load_model(args.model), args.out, name=Path(args.model).name))
         else:
-            print(push_folder(args.directory, args.repo_id, private=args.private))
+            run_push(parser, args)
     except TextgenError as err:
         parser.exit(2, f"textgen: error: {err}\n")
     except KeyboardInterrupt:

@@ -8,7 +8,10 @@ it, and README.md there says how to run it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -24,7 +27,8 @@ USAGE = """# {name} as ONNX
 `model.onnx` is one step of the LSTM: inputs `tokens` (int64, [batch]), `h` and `c` (float32,
 [{layers}, batch, {hidden}]); outputs `logits` ([batch, {vocab}]) and the new `h_out`, `c_out`.
 Start from zeros for `h` and `c` and feed `<eos>` (id {eos}) first, then the seed text's tokens, then
-your sampled tokens one step at a time. `tokenizer.json` maps tokens to text (`vocab`: id -> token;
+your sampled tokens one step at a time; after writing `<eos>`, set `h` and `c` to zeros again (a new
+document starts from the zero state, as in training). `tokenizer.json` maps tokens to text (`vocab`: id -> token;
 char level: one character each; word level: each token carries its leading space).
 
 ```python
@@ -71,9 +75,10 @@ def export_onnx(loaded: LoadedModel, out_dir: str | Path, name: str = "model") -
     state_shape = (config.num_layers, batch, config.hidden_size)
     example = (torch.zeros(batch, dtype=torch.long), torch.zeros(state_shape), torch.zeros(state_shape))
     rows = torch.export.Dim("batch", min=1, max=4096)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # the exporter's notes on its own internals, not the user's to act on
         program = torch.onnx.export(
-            OneStep(model),
+            OneStep(model).eval(),
             example,
             dynamo=True,
             input_names=["tokens", "h", "c"],

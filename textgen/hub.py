@@ -7,7 +7,16 @@ import re
 from pathlib import Path
 
 import torch
-from huggingface_hub import CommitOperationAdd, HfApi, constants, get_session, get_token, hf_hub_download
+from huggingface_hub import (
+    CommitOperationAdd,
+    HfApi,
+    constants,
+    get_hf_file_metadata,
+    get_session,
+    get_token,
+    hf_hub_download,
+    hf_hub_url,
+)
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -30,6 +39,7 @@ from .checkpoints import (
     TRAINING_FILE,
     WEIGHTS_FILE,
     LoadedModel,
+    file_limits,
     load_folder,
     read_config,
     read_json,
@@ -130,16 +140,29 @@ def hub_reachable(timeout: float = OFFLINE_PROBE_SECONDS) -> bool:
 
 
 def download_model(ref: str, token: str | None = None) -> Path:
-    """Fetch a repo's files into the Hub cache, checking config and tokenizer before the weights.
-    Offline, files come from the cache, and a model that is not there is refused at once."""
+    """Fetch a repo's files into the Hub cache, config first: each file's size is checked against
+    what a valid one can hold (file_limits, by the model the config describes) before it is fetched,
+    and config and tokenizer are read before the weights. A model refused on the way leaves nothing in
+    the cache. Offline, files come from the cache, and a model that is not there is refused at once."""
     repo_id, revision = parse_model_ref(ref)
     api = HfApi(token=token)
     cache_only = constants.HF_HUB_OFFLINE or not hub_reachable()
+    fetched: list[Path] = []
+    limits = file_limits()
 
     def fetch(filename: str, required: bool = True) -> Path | None:
-        # Files one by one, config first, so a foreign or hostile repo is refused before its weights.
         try:
-            return Path(
+            if not cache_only:
+                url = hf_hub_url(repo_id, filename, revision=revision)
+                size = get_hf_file_metadata(url, token=token).size
+                if size is not None and size > limits[filename]:
+                    raise CheckpointError(
+                        "{name} is {size:,.1f} MB, over the {limit:,.1f} MB a valid one can hold",
+                        name=filename,
+                        size=size / 2**20,
+                        limit=limits[filename] / 2**20,
+                    )
+            path = Path(
                 hf_hub_download(repo_id, filename, revision=revision, token=token, local_files_only=cache_only)
             )
         except RemoteEntryNotFoundError:  # not LocalEntryNotFoundError (offline, not cached): a sibling
@@ -150,21 +173,36 @@ def download_model(ref: str, token: str | None = None) -> Path:
             if required:
                 raise
             return None  # offline: an optional file that is not in the cache
+        fetched.append(path)
+        return path
 
     try:
         config_path = fetch(CONFIG_FILE)
-        read_config(config_path)  # foreign configs and absurd sizes stop here, before the weights
-        read_json(fetch(TOKENIZER_FILE))
+        limits = file_limits(read_config(config_path))  # foreign configs and absurd sizes stop here
+        read_json(fetch(TOKENIZER_FILE), limits[TOKENIZER_FILE])
         fetch(WEIGHTS_FILE)
         for optional in (TRAINING_FILE, NOVELTY_FILE, STATS_FILE, CARD_FILE):
             fetch(optional, required=False)
-    except HubError:
+    except BaseException as err:
+        if not cache_only:
+            forget(fetched)
+        if isinstance(err, HubError):
+            raise
+        if isinstance(err, CheckpointError):
+            raise err.recast(HubError).within(repo_id) from None
+        if isinstance(err, Exception):  # HTTP errors, and transport errors of whatever HTTP library is used
+            raise hub_error(err, repo_id) from None
         raise
-    except CheckpointError as err:
-        raise err.recast(HubError).within(repo_id) from None
-    except Exception as err:  # HTTP errors, and transport errors of whatever HTTP library the client uses
-        raise hub_error(err, repo_id) from None
     return config_path.parent
+
+
+def forget(paths: list[Path]) -> None:
+    """Remove downloaded files from the Hub cache: each snapshot's link and the blob it points to."""
+    for path in paths:
+        blob = path.resolve()
+        path.unlink(missing_ok=True)
+        if blob != path:
+            blob.unlink(missing_ok=True)
 
 
 def load_model(ref: str, device: str | torch.device = "cpu", token: str | None = None) -> LoadedModel:
@@ -230,4 +268,24 @@ def push_folder(
         commit = api.create_commit(repo_id, operations=operations, commit_message="Upload textgen LSTM model")
     except Exception as err:  # HTTP errors, and transport errors of whatever HTTP library the client uses
         raise hub_error(err, repo_id) from None
+    return commit.commit_url
+
+
+def push_space(
+    directory: str | os.PathLike, space_id: str, token: str | None = None, private: bool = False
+) -> str:
+    """Create a static Space `space_id` if needed and upload the web page folder `directory` to it
+    (`webpage.export_web`'s): a page anyone can open, hosted free. Returns the commit's URL."""
+    token = check_push(space_id, token)
+    api = HfApi(token=token)
+    try:
+        api.create_repo(space_id, repo_type="space", space_sdk="static", private=private, exist_ok=True)
+        commit = api.upload_folder(
+            folder_path=str(directory),
+            repo_id=space_id,
+            repo_type="space",
+            commit_message="Upload a textgen model as a web page",
+        )
+    except Exception as err:  # HTTP errors, and transport errors of whatever HTTP library the client uses
+        raise hub_error(err, space_id) from None
     return commit.commit_url

@@ -1,0 +1,121 @@
+// textgen's sampler in the browser: the model's one-step ONNX function run by onnxruntime-web,
+// token by token, off the page's thread. It mirrors textgen/sampling.py: `<eos>` first, then the
+// seed's tokens, then one step per token; `<unk>` is never written; temperature 0 is argmax.
+importScripts("ort/ort.wasm.min.js");
+ort.env.wasm.wasmPaths = new URL("ort/", self.location.href).href;
+ort.env.wasm.numThreads = 1; // a static Space is not cross-origin isolated: no shared memory
+
+const EOS = 0;
+const UNK = 1;
+// textgen/tokenizer.py WORD_PATTERN: a word (inner ' ’ . , allowed) or a mark, with the space before
+// it; line breaks; runs of other whitespace. Python's \w is a Unicode letter, number or "_".
+const WORD_PATTERN = / ?[\p{L}\p{N}_]+(?:['’.,][\p{L}\p{N}_]+)*| ?[^\p{L}\p{N}_\s]|\n|[^\S\n]+(?!\S)|[^\S\n]+/gu;
+
+let session = null;
+let tokenizer = null;
+let config = null;
+let index = null;
+let running = 0; // the run in progress; a new one (or Stop) ends the one before
+
+async function load() {
+  const [tok, cfg] = await Promise.all([
+    fetch("tokenizer.json").then((r) => r.json()),
+    fetch("config.json").then((r) => r.json()),
+  ]);
+  session = await ort.InferenceSession.create("model.onnx", { executionProviders: ["wasm"] });
+  tokenizer = tok;
+  config = cfg;
+  index = new Map(tok.vocab.map((token, id) => [token, id]));
+}
+
+function encode(text) {
+  const prepared = tokenizer.lowercase ? text.toLowerCase() : text;
+  const pieces = tokenizer.level === "word" ? prepared.match(WORD_PATTERN) || [] : Array.from(prepared);
+  return pieces.map((piece) => (index.has(piece) ? index.get(piece) : UNK));
+}
+
+function piece(id) {
+  return id === EOS ? "\n" : tokenizer.vocab[id];
+}
+
+async function step(token, h, c) {
+  const feeds = {
+    tokens: new ort.Tensor("int64", BigInt64Array.from([BigInt(token)]), [1]),
+    h,
+    c,
+  };
+  const out = await session.run(feeds);
+  return [out.logits.data, out.h_out, out.c_out];
+}
+
+// mulberry32: a small seeded generator, so that a link with `rseed` writes the same text again.
+function generator(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function choose(logits, temperature, topK, random) {
+  const scores = Float64Array.from(logits);
+  scores[UNK] = -Infinity; // a class of rare words, never a word to print
+  if (temperature === 0) {
+    let best = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+    return best;
+  }
+  let cut = -Infinity;
+  if (topK > 0 && topK < scores.length) cut = Array.from(scores).sort((a, b) => b - a)[topK - 1];
+  let top = -Infinity;
+  for (const s of scores) top = Math.max(top, s);
+  const weights = scores.map((s) => (s < cut ? 0 : Math.exp((s - top) / temperature)));
+  let total = 0;
+  for (const w of weights) total += w;
+  let target = random() * total;
+  for (let i = 0; i < weights.length; i++) {
+    target -= weights[i];
+    if (target < 0 && weights[i] > 0) return i;
+  }
+  return weights.findLastIndex((w) => w > 0);
+}
+
+function zeros(shape) {
+  return new ort.Tensor("float32", new Float32Array(shape[0] * shape[1] * shape[2]), shape);
+}
+
+async function write({ seed, temperature, length, topK, randomSeed }) {
+  const run = ++running;
+  const shape = [config.num_layers, 1, config.hidden_size];
+  let h = zeros(shape);
+  let c = zeros(shape);
+  let logits;
+  for (const token of [EOS, ...encode(seed)]) {
+    [logits, h, c] = await step(token, h, c);
+    if (run !== running) return;
+  }
+  const random = generator(randomSeed);
+  for (let i = 0; i < length; i++) {
+    const token = choose(logits, temperature, topK, random);
+    self.postMessage({ type: "piece", text: piece(token) });
+    if (token === EOS) [h, c] = [zeros(shape), zeros(shape)]; // a new document starts from the zero state
+    if (i + 1 < length) [logits, h, c] = await step(token, h, c);
+    if (run !== running) return;
+  }
+  self.postMessage({ type: "done" });
+}
+
+const loading = load();
+self.onmessage = async (event) => {
+  try {
+    await loading;
+    self.postMessage({ type: "ready" });
+    if (event.data.type === "write") await write(event.data);
+    if (event.data.type === "stop") running++;
+  } catch (error) {
+    self.postMessage({ type: "error", text: String(error) });
+  }
+};
