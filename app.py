@@ -13,7 +13,8 @@ import spaces  # isort: skip
 import functools
 import inspect
 import os
-from dataclasses import replace
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
@@ -21,14 +22,17 @@ import torch
 
 from textgen import (
     FINE_TUNE_LR,
+    LAYOUTS,
     LOCALES,
     MAX_LENGTH,
     MAX_SAMPLES,
     SAMPLE_TEMPERATURES,
     SIZE_PRESETS,
     SUPPORTED_SUFFIXES,
+    Corpus,
     CorpusError,
     GeneratedRun,
+    Layout,
     ModelRegistry,
     RunInfo,
     TextgenError,
@@ -36,10 +40,12 @@ from textgen import (
     TrainingJob,
     TrainingView,
     app_train_config,
+    check_push,
     confidence_html,
     corpus_stats,
     csv_columns,
     explore_summary,
+    export_web,
     finite_number,
     follow,
     generated_documents,
@@ -51,11 +57,14 @@ from textgen import (
     optional_seed,
     page_settings,
     push_folder,
+    push_space,
     read_upload,
+    reading_summary,
     recording,
     resolve_device,
     run_job,
     samples_text,
+    speakers_frame,
     stream_texts,
     top_tokens_frame,
     translate,
@@ -67,17 +76,18 @@ ROOT = Path(__file__).resolve().parent
 CHECKPOINT_DIR = Path(os.environ.get("TEXTGEN_CHECKPOINTS", ROOT / "checkpoints"))
 DEFAULT_MODEL = os.environ.get("TEXTGEN_DEFAULT_MODEL", "nyt-char")
 MAX_UPLOAD_MB = float(os.environ.get("TEXTGEN_MAX_UPLOAD_MB", "10"))
-MAX_TRAIN_MINUTES = float(os.environ.get("TEXTGEN_MAX_TRAIN_MINUTES", "10"))
+# On ZeroGPU only a decorated call may touch CUDA (the main process is told a GPU exists, but using
+# it raises): models load and generate on the CPU there, and training runs in `train_on_device`, each
+# run on a GPU of its own for at most its budget and 30 s (a free account has 3.5 GPU minutes a day).
+ZERO_GPU = os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true")
+DEVICE = "cpu" if ZERO_GPU else os.environ.get("TEXTGEN_DEVICE", "auto")
+MAX_TRAIN_MINUTES = float(os.environ.get("TEXTGEN_MAX_TRAIN_MINUTES", "2" if ZERO_GPU else "10"))
 # Generation requests mostly wait for their model's engine, which steps them together, so many may
 # be in flight; the engine caps the rows it steps at once (TEXTGEN_MAX_BATCH_ROWS) and queues the rest.
 GENERATE_CONCURRENCY = int(os.environ.get("TEXTGEN_GENERATE_CONCURRENCY", "64"))
 MAX_BATCH_ROWS = int(os.environ.get("TEXTGEN_MAX_BATCH_ROWS", "64"))
-TRAIN_CONCURRENCY = int(os.environ.get("TEXTGEN_TRAIN_CONCURRENCY", "1"))
+TRAIN_CONCURRENCY = int(os.environ.get("TEXTGEN_TRAIN_CONCURRENCY", "4" if ZERO_GPU else "1"))
 SESSION_TTL_MINUTES = float(os.environ.get("TEXTGEN_SESSION_TTL_MINUTES", "60"))
-# On ZeroGPU only a decorated call may touch CUDA (the main process is told a GPU exists, but using
-# it raises): models load and generate on the CPU there, and training runs in `train_on_device`.
-ZERO_GPU = os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true")
-DEVICE = "cpu" if ZERO_GPU else os.environ.get("TEXTGEN_DEVICE", "auto")
 # The weights' precision for generating: auto is bf16 on a CPU that does bf16 natively (twice the
 # streams per second there, for 0.0001 bits/char: BENCHMARKS.md), else fp32.
 DECODING_PRECISION = os.environ.get("TEXTGEN_DECODING_PRECISION", "auto")
@@ -149,16 +159,89 @@ def page_errors(handler):
 def train_on_device(job: TrainingJob):
     """The one call that needs a GPU: on ZeroGPU it holds one in a worker process (the job and every
     event pickled across); elsewhere it runs here, on whatever device this machine has."""
-    yield from run_job(job)
+    try:
+        yield from run_job(job)
+    except TextgenError as err:  # from ZeroGPU's worker only a gr.Error comes back as itself
+        raise gr.Error(err.render(job.locale), print_exception=False) from None
 
 
-@page_errors
-def upload_columns(path: str | None, request: gr.Request = None):
-    """After an upload: offer the CSV's columns (or nothing for plain text)."""
-    if not path or Path(path).suffix.lower() not in (".csv", ".tsv"):
-        return gr.update(choices=[], value=None, visible=False)
-    columns, guess = csv_columns(path)
-    return gr.update(choices=columns, value=guess or (columns[0] if columns else None), visible=True)
+@dataclass
+class UploadPanel:
+    """An upload and how to read it: the CSV column, a text file's documents (auto, paragraphs, lines
+    or between separator lines), a chat's speaker; and what reading it found, shown at once."""
+
+    upload: gr.File
+    column: gr.Dropdown
+    documents: gr.Radio
+    separator: gr.Textbox
+    speaker: gr.Dropdown
+    summary: gr.Markdown
+
+    @property
+    def inputs(self) -> list:
+        return [self.upload, self.column, self.documents, self.separator, self.speaker]
+
+
+def upload_panel(upload_id: str, api_name: str | bool) -> UploadPanel:
+    upload = gr.File(label=I18N("upload"), file_types=list(SUPPORTED_SUFFIXES), type="filepath", elem_id=upload_id)
+    column = gr.Dropdown(label=I18N("column"), visible=False, allow_custom_value=True)
+    documents = gr.Radio(list(LAYOUTS), value="auto", label=I18N("documents"), visible=False)
+    separator = gr.Textbox(value="", label=I18N("separator"), max_lines=1, visible=False)
+    speaker = gr.Dropdown(label=I18N("speaker"), choices=[], value=None, visible=False)
+    summary = gr.Markdown(elem_id=f"{upload_id}-summary")
+    panel = UploadPanel(upload, column, documents, separator, speaker, summary)
+
+    @page_errors
+    def inspect(path, column=None, documents="auto", separator="", speaker=None, request: gr.Request = None):
+        """After an upload: the CSV's columns, the text file's reading, the chat's speakers, the summary."""
+        if not path:
+            hidden = gr.update(visible=False)
+            return {
+                panel.column: hidden,
+                panel.documents: hidden,
+                panel.separator: hidden,
+                panel.speaker: hidden,
+                panel.summary: "",
+            }
+        suffix = Path(path).suffix.lower()
+        columns, guess = csv_columns(path) if suffix in (".csv", ".tsv") else ([], None)
+        column = guess or (columns[0] if columns else None)
+        corpus = upload_corpus(path, column, "auto", "", "")
+        speakers = corpus.reading.speakers
+        everyone = (say("everyone", request), "")
+        return {
+            panel.column: gr.update(choices=columns, value=column, visible=bool(columns)),
+            panel.documents: gr.update(value="auto", visible=corpus.reading.layout is not None),
+            panel.separator: gr.update(value="", visible=False),
+            panel.speaker: gr.update(
+                choices=[everyone, *((f"{name} ({count:,})", name) for name, count in speakers.most_common())],
+                value="",
+                visible=bool(speakers),
+            ),
+            panel.summary: reading_summary(corpus, page_locale(request)),
+        }
+
+    @page_errors
+    def summarize(path, column=None, documents="auto", separator="", speaker=None, request: gr.Request = None):
+        if not path:
+            return {panel.summary: "", panel.separator: gr.update(visible=documents == "separator")}
+        corpus = upload_corpus(path, column, documents, separator, speaker)
+        return {
+            panel.summary: reading_summary(corpus, page_locale(request)),
+            panel.separator: gr.update(visible=documents == "separator"),
+        }
+
+    outputs = [column, documents, separator, speaker, summary]
+    upload.upload(inspect, panel.inputs, outputs, api_name=api_name)
+    for control in (column.input, documents.input, separator.submit, speaker.input):
+        control(summarize, panel.inputs, [summary, separator], api_name=False)
+    return panel
+
+
+def upload_corpus(path, column, documents, separator, speaker) -> Corpus:
+    """The upload read as the panel says: the column, the documents' layout, the speaker."""
+    layout = Layout.parse(f"separator={separator or ''}" if documents == "separator" else documents)
+    return read_upload(path, column, ("speaker", speaker) if speaker else None, layout)
 
 
 def model_choices(request: gr.Request):
@@ -375,10 +458,7 @@ def warn_unknown(tokenizer, prompt: str, request: gr.Request | None) -> None:
 def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
     with gr.Row():
         with gr.Column():
-            upload = gr.File(
-                label=I18N("upload"), file_types=list(SUPPORTED_SUFFIXES), type="filepath", elem_id="upload"
-            )
-            column = gr.Dropdown(label=I18N("column"), visible=False, allow_custom_value=True)
+            panel = upload_panel("upload", api_name="inspect_upload")
             start_from = gr.Dropdown(
                 [SCRATCH, *models], value=SCRATCH, label=I18N("start_from"), info=I18N("start_from_info")
             )
@@ -404,20 +484,22 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
             )
             samples = gr.Textbox(label=I18N("samples"), lines=5, elem_id="train-samples")
             archive = gr.File(label=I18N("download"), height=100, elem_id="archive")
-            with gr.Group():
-                push_model = gr.Dropdown(
-                    label=I18N("push_model"), choices=[], allow_custom_value=True, elem_id="push-model"
-                )
-                with gr.Row():
-                    repo_id = gr.Textbox(label=I18N("repo_id"))
-                    token = gr.Textbox(label=I18N("token"), type="password", visible=not ON_SPACE)
-                if ON_SPACE:
-                    gr.LoginButton()
-                push_button = gr.Button(I18N("push"))
-            push_status = gr.Markdown()
+            push_model = share_panel()
 
     @page_errors
-    def train(path, column, level, size, minutes, prompt, start_from=SCRATCH, request: gr.Request = None):
+    def train(
+        path,
+        column,
+        level,
+        size,
+        minutes,
+        prompt,
+        start_from=SCRATCH,
+        documents="auto",
+        separator="",
+        speaker=None,
+        request: gr.Request = None,
+    ):
         """Train on the upload (from scratch, or further from a model) on the device, stream the plot,
         the status and samples, and keep the model in this session."""
         sid, locale = session_id(request), page_locale(request)
@@ -425,14 +507,14 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
         if minutes <= 0:
             raise TrainingError("the time budget must be more than 0 minutes")
         config = app_train_config(level, size, min(minutes, MAX_TRAIN_MINUTES), prompt or "")
-        documents = read_upload(path, column)
+        corpus = upload_corpus(path, column, documents, separator, speaker)
         base = None if start_from in (None, "", SCRATCH) else REGISTRY.get(start_from, sid)
         if base is not None:
             config = replace(config, lr=FINE_TUNE_LR)
         session = REGISTRY.session(sid)
         name = REGISTRY.new_name(Path(path).stem, base.tokenizer.level if base else config.level, size)
         info = RunInfo(corpus=Path(path).name, title=name, parent=None if base is None else start_from)
-        job = TrainingJob(documents, config, info, session.start_run(), base)
+        job = TrainingJob(corpus.documents, config, info, session.start_run(), base, locale)
         view = TrainingView(config.patience, locale)
         for update in follow(train_on_device(job), view, STATUS_SECONDS):
             session.touch()  # a long run keeps its session from expiring
@@ -465,25 +547,10 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
             session.stop_file.touch()
         return say("stopping after the next evaluation…", request)
 
-    @page_errors
-    def push(model, repo_id, token=None, oauth_token: gr.OAuthToken | None = None, request: gr.Request = None):
-        """Push one of this session's models: as the user signed in with Hugging Face (on a Space), or
-        with a token they paste (locally). The token is never logged or kept."""
-        if model not in REGISTRY.own(session_id(request)):
-            raise TrainingError("pick a model you trained or loaded in this session")
-        token = oauth_token.token if oauth_token is not None else (token or "").strip()
-        if not token:
-            raise TrainingError(
-                "sign in with Hugging Face first" if ON_SPACE else "paste a Hugging Face token with write access"
-            )
-        source = REGISTRY.get(model, session_id(request)).source
-        return say("pushed: {url}", request, url=push_folder(source, (repo_id or "").strip(), token=token))
-
-    upload.upload(upload_columns, upload, column, api_name="columns")
     start_from.focus(base_choices, None, start_from, api_name=False, queue=False)
     train_button.click(
         train,
-        [upload, column, level, size, minutes, sample_prompt, start_from],
+        [panel.upload, panel.column, level, size, minutes, sample_prompt, start_from, *panel.inputs[2:]],
         [loss_plot, samples, status, generate_model, archive],
         api_name="train",
         concurrency_id="train",
@@ -491,7 +558,52 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
         show_progress="hidden",  # the status line has its own progress bar; the plot stays in view
     ).then(newest_own_model, None, push_model, api_name=False, queue=False)
     stop_button.click(stop_training, None, status, api_name="stop", queue=False)
-    push_button.click(push, [push_model, repo_id, token], push_status, api_name="push")
+
+
+def share_panel() -> gr.Dropdown:
+    """Under the plot: push one of this session's models to the Hub, or publish it as a web page (a
+    static Space); returns the model picker. The token is never logged or kept."""
+    with gr.Group():
+        model = gr.Dropdown(label=I18N("push_model"), choices=[], allow_custom_value=True, elem_id="push-model")
+        with gr.Row():
+            repo_id = gr.Textbox(label=I18N("repo_id"), elem_id="repo-id")
+            token = gr.Textbox(label=I18N("token"), type="password", visible=not ON_SPACE)
+        if ON_SPACE:
+            gr.LoginButton()
+        with gr.Row():
+            push_button = gr.Button(I18N("push"), elem_id="push")
+            publish_button = gr.Button(I18N("publish"), elem_id="publish")
+    status = gr.Markdown(elem_id="share-status")
+
+    def own_model(name: str | None, token: str | None, oauth_token, request: gr.Request):
+        """The session's model and the token to push it with: as the user signed in with Hugging Face
+        (on a Space), or the one they pasted (locally)."""
+        if name not in REGISTRY.own(session_id(request)):
+            raise TrainingError("pick a model you trained or loaded in this session")
+        token = oauth_token.token if oauth_token is not None else (token or "").strip()
+        if not token:
+            raise TrainingError(
+                "sign in with Hugging Face first" if ON_SPACE else "paste a Hugging Face token with write access"
+            )
+        return REGISTRY.get(name, session_id(request)), token
+
+    @page_errors
+    def push(model, repo_id, token=None, oauth_token: gr.OAuthToken | None = None, request: gr.Request = None):
+        loaded, token = own_model(model, token, oauth_token, request)
+        return say("pushed: {url}", request, url=push_folder(loaded.source, (repo_id or "").strip(), token=token))
+
+    @page_errors
+    def publish(model, repo_id, token=None, oauth_token: gr.OAuthToken | None = None, request: gr.Request = None):
+        loaded, token = own_model(model, token, oauth_token, request)
+        space_id = (repo_id or "").strip()
+        check_push(space_id, token)  # before the export's work
+        with tempfile.TemporaryDirectory(prefix="textgen-web-") as folder:
+            url = push_space(export_web(loaded, folder, name=model), space_id, token=token)
+        return say("published as a web page: {url}", request, url=url)
+
+    push_button.click(push, [model, repo_id, token], status, api_name="push")
+    publish_button.click(publish, [model, repo_id, token], status, api_name="publish")
+    return model
 
 
 # ---------------------------------------------------------------- explore
@@ -500,8 +612,7 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
 def explore_tab(models: list[str], default_model: str | None) -> None:
     with gr.Row():
         with gr.Column():
-            upload = gr.File(label=I18N("upload"), file_types=list(SUPPORTED_SUFFIXES), type="filepath")
-            column = gr.Dropdown(label=I18N("column"), visible=False, allow_custom_value=True)
+            panel = upload_panel("explore-upload", api_name=False)
             model = gr.Dropdown(choices=models, value=default_model, label=I18N("explore_model"))
             level = gr.Radio(["char", "word"], value="char", label=I18N("level"))
             explore_button = gr.Button(I18N("explore"), variant="primary", elem_id="explore")
@@ -513,23 +624,36 @@ def explore_tab(models: list[str], default_model: str | None) -> None:
             top_tokens = gr.BarPlot(
                 x="token", y="count", label=I18N("top_tokens"), sort="-y", y_lim=[0, None], x_label_angle=0
             )
+            speakers = gr.BarPlot(
+                x="speaker", y="messages", label=I18N("speakers"), sort="-y", y_lim=[0, None], visible=False
+            )
 
     @page_errors
-    def explore(path, column, level, model, request: gr.Request = None):
-        """Statistics of this tab's upload or, without one, of the chosen model's training corpus."""
+    def explore(
+        path, column, level, model, documents="auto", separator="", speaker=None, request: gr.Request = None
+    ):
+        """Statistics of this tab's upload (read as its panel says) or, without one, of the chosen model's
+        training corpus; a chat's most active speakers."""
+        speaker_plot = gr.update(visible=False)
         if path:
-            stats, name = corpus_stats(read_upload(path, column)), Path(path).name
+            corpus = upload_corpus(path, column, documents, separator, speaker)
+            stats, name = corpus_stats(corpus.documents), Path(path).name
+            if corpus.reading.speakers:
+                speaker_plot = gr.update(value=speakers_frame(corpus.reading.speakers), visible=True)
         else:
             stats = REGISTRY.get(model, session_id(request)).stats
             name = say("the training corpus of {model}", request, model=model)
         if stats is None:
             raise CorpusError("this model has no corpus statistics: upload its corpus here")
         locale = page_locale(request)
-        return explore_summary(stats, name, level, locale), histogram_frame(stats), top_tokens_frame(stats, level)
+        frames = histogram_frame(stats), top_tokens_frame(stats, level)
+        return explore_summary(stats, name, level, locale), *frames, speaker_plot
 
-    upload.upload(upload_columns, upload, column, api_name=False)
     explore_button.click(
-        explore, [upload, column, level, model], [summary, histogram, top_tokens], api_name="explore"
+        explore,
+        [panel.upload, panel.column, level, model, *panel.inputs[2:]],
+        [summary, histogram, top_tokens, speakers],
+        api_name="explore",
     )
 
 
@@ -559,6 +683,7 @@ def launch(demo: gr.Blocks, **kwargs):
     # One thread per torch op: a training run and a generation then share the 2 cores instead of
     # oversubscribing them (which slowed both by 10x and more when measured).
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    REGISTRY.expire_every(min(60.0, 60 * SESSION_TTL_MINUTES / 4))
     return demo.queue(default_concurrency_limit=GENERATE_CONCURRENCY).launch(
         max_file_size=int(MAX_UPLOAD_MB * 2**20), i18n=I18N, max_threads=GENERATE_CONCURRENCY + 16, **kwargs
     )

@@ -30,7 +30,7 @@ def corpus(seed: int) -> list[str]:
     """Random documents: mostly short, some far longer than a piece, over a small alphabet."""
     rng = np.random.default_rng(seed)
     alphabet = list("abcdefgh ijklmn,.서울\n")
-    count = int(rng.integers(2, 400))
+    count = int(rng.integers(20, 400))  # fewer are split by stretches of text, on purpose not as before
     lengths = rng.integers(1, [20, 200, 3000][seed % 3], count)
     return ["".join(rng.choice(alphabet, int(n))).strip() or "x" for n in lengths]
 

@@ -6,7 +6,8 @@ Builds corpora of the given sizes in MB (tiny Shakespeare and Nietzsche, repeate
 for each runs `train.py --corpus FILE --max-minutes BUDGET/60` as a fresh process: once with an
 empty token cache (cold), then with the cache that run filled (warm), alone and as 2 processes
 under torchrun. Reports: whole-process wall time, peak resident memory (the largest single
-process), tokenizing speed (MB/s; for a warm run, the time to find the entry by the files' digest), the
+process; and, sampled from /proc, its private part and the token files' mapped pages apart),
+tokenizing speed (MB/s; for a warm run, the time to find the entry by the files' digest), the
 median training step, the time periodic evaluations took against training time, and the final
 whole-held-out evaluation. `--folder` keeps the corpora (and their caches) between runs.
 The timings inside a run come from train.py's own per-step and per-evaluation log (TEXTGEN_TIMINGS).
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -62,6 +64,9 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path, roo
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=stdout, stderr=stderr, text=True)
+        peaks = {"RssAnon": 0, "RssFile": 0}
+        sampling = threading.Thread(target=sample_peaks, args=(process.pid, peaks), daemon=True)
+        sampling.start()
         # wait4 gives this run's own peak (RUSAGE_CHILDREN would keep the largest of all runs so far);
         # it covers the process and the descendants it waited for (torchrun's workers).
         _, status, usage = os.wait4(process.pid, 0)
@@ -82,6 +87,9 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path, roo
     return {
         "wall_s": round(wall, 1),
         "peak_rss_mb": round(peak),
+        # of which: private memory, and clean pages of the memory-mapped token files (page cache)
+        "peak_anonymous_mb": round(peaks["RssAnon"] / 1024),
+        "peak_file_backed_mb": round(peaks["RssFile"] / 1024),
         # reading and tokenizing (cold), or finding the cache entry by the files' digest (warm)
         "tokenize_s": round(tokenized["seconds"], 1),
         "tokenize_mb_per_s": round(mb / tokenized["seconds"], 1),
@@ -93,6 +101,26 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path, roo
         "final_evaluation_s": round(sum(final), 1),
         "last_line": re.sub(r"\s+", " ", output.strip().splitlines()[-1])[:160],
     }
+
+
+def sample_peaks(pid: int, peaks: dict, seconds: float = 0.05) -> None:
+    """The largest anonymous and file-backed resident memory (kB) of `pid` and its children (torchrun's
+    workers), read from /proc every `seconds` until it ends."""
+    while True:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return
+        for one in [str(pid), *children]:
+            try:
+                status = Path(f"/proc/{one}/status").read_text()
+            except OSError:
+                continue
+            for key in peaks:
+                found = re.search(rf"^{key}:\s+(\d+) kB", status, re.MULTILINE)
+                if found:
+                    peaks[key] = max(peaks[key], int(found.group(1)))
+        time.sleep(seconds)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -111,9 +111,21 @@ def train_upload(client, path, minutes: float, prompt: str = "") -> tuple[str, s
 
 def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path):
     sayings = corpus_path("saying_cp949.txt")
-    assert client.predict(path=handle_file(str(sayings)), api_name="/columns")["visible"] is False  # plain text
-    columns = client.predict(path=handle_file(str(ROOT / "examples" / "chat.csv")), api_name="/columns")
-    assert columns["visible"] is True and columns["value"] == "text" and "user" in str(columns["choices"])
+    reading = {
+        "column": None,
+        "documents": "auto",
+        "separator": "",
+        "speaker": None,
+        "api_name": "/inspect_upload",
+    }
+    column, documents, _, speaker, summary = client.predict(path=handle_file(str(sayings)), **reading)
+    assert not column["visible"] and documents["visible"] and not speaker["visible"]  # plain text
+    assert "**546 documents** (one per line)" in summary
+    column, documents, _, _, summary = client.predict(
+        path=handle_file(str(ROOT / "examples" / "chat.csv")), **reading
+    )
+    assert column["visible"] is True and column["value"] == "text" and "user" in str(column["choices"])
+    assert documents["visible"] is False and "documents** (CSV)" in summary
     status, name, archive = train_upload(client, sayings, minutes=0.25, prompt="사랑")
     assert "ready" in status and "bits/char" in status
     assert name.startswith("saying_cp949-char-tiny")
@@ -153,15 +165,27 @@ def test_push_from_the_page_then_load_by_repo_id(client, standin_hub, app_log):
 
 
 def test_explore_an_upload_and_a_shipped_models_corpus_without_its_files(client):
-    summary, histogram, top = client.predict(
+    summary, histogram, top, speakers = client.predict(
         path=handle_file(str(corpus_path("quotes_cp1252.json"))),
         column=None,
         level="word",
         model="nyt-char",
         api_name="/explore",
     )
-    assert "5,421 documents" in summary
-    summary, histogram, top = client.predict(
+    assert "5,421 documents" in summary and speakers["visible"] is False
+    *_, speakers = client.predict(
+        path=handle_file(str(ROOT / "examples" / "whatsapp.txt")),
+        column=None,
+        level="char",
+        model="nyt-char",
+        api_name="/explore",
+    )
+    assert speakers["visible"] is True and [row[0] for row in speakers["value"]["data"]] == [
+        "Alice",
+        "Bob",
+        "Chen",
+    ]
+    summary, histogram, top, _ = client.predict(
         path=None, column=None, level="char", model="nyt-word", api_name="/explore"
     )
     assert "the training corpus of nyt-word" in summary and "7,710 documents" in summary
@@ -281,7 +305,9 @@ def test_upload_errors_never_show_server_paths(client, app_url, tmp_path):
     with pytest.raises(AppError) as err:
         train_upload(client, path, minutes=0.1)
     assert "empty.txt" in str(err.value) and "/tmp" not in str(err.value) and "gradio" not in str(err.value)
-    events = rest_call(app_url, "train", [None, None, "char", "tiny", float("nan"), "", "scratch"])
+    events = rest_call(
+        app_url, "train", [None, None, "char", "tiny", float("nan"), "", "scratch", "auto", "", None]
+    )
     assert "event: error" in events and "time budget must be a finite number" in events
 
 
@@ -304,9 +330,15 @@ def test_train_further_from_a_shipped_model(client, tmp_path):
     upload = tmp_path / "headlines.txt"
     upload.write_text((ROOT / "examples" / "held_out.txt").read_text(encoding="utf-8") * 4, encoding="utf-8")
     _, _, status, model_choice, archive = client.predict(
-        path=handle_file(str(upload)), column=None, level="word", size="auto", minutes=0.1, prompt="",
-        start_from="nyt-char", api_name="/train",
-    )  # fmt: skip
+        path=handle_file(str(upload)),
+        column=None,
+        level="word",
+        size="auto",
+        minutes=0.1,
+        prompt="",
+        start_from="nyt-char",
+        api_name="/train",
+    )
     name = model_choice if isinstance(model_choice, str) else model_choice["value"]
     assert "ready" in status and name.startswith("headlines-char-")  # the base's level, not the one asked
     with zipfile.ZipFile(archive) as zipped:

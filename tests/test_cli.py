@@ -147,7 +147,9 @@ def test_generate_shipped_models_and_evaluate(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--temperature", "-1"], "temperature must be a number, 0 or more"),
+        (["--temperature", "-1"], "temperature must be a number from 0 to 2"),
+        (["--temperature", "1000"], "temperature must be a number from 0 to 2"),
+        (["--top-k", str(2**63)], "top-k must be 0 (off) or a number of tokens up to 500,000"),
         (["--length", "0"], "length must be between 1 and"),
         (["--length", "1000000"], "length must be between 1 and"),
         (["--top-p", "0"], "top-p must be in (0, 1]"),

@@ -136,8 +136,12 @@ def test_refuses_foreign_pickle_and_absurd_repos_before_the_weights(hub):
     with pytest.raises(HubError, match="hidden_size=10000000 is outside"):
         load_model("bob/huge")
     assert not any(r["path"].endswith("bob/huge/resolve/main/model.safetensors") for r in standin.requests)
-    with pytest.raises(HubError, match="its config.json describes: they do not match"):
-        load_model("bob/mismatch")
+    with pytest.raises(HubError, match=r"model.safetensors is 8.2 MB, over the 1.2 MB a valid one can hold"):
+        load_model("bob/mismatch")  # from its size as the Hub states it, before it is fetched
+    assert not any(
+        r["path"].endswith("bob/mismatch/resolve/main/model.safetensors") and r["method"] == "GET"
+        for r in standin.requests
+    )
 
 
 def test_clear_one_line_errors(hub, monkeypatch):

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from conftest import ROOT
 
 from textgen import CharTokenizer, GenerationError, LSTMConfig, LSTMLanguageModel, generate, generate_steps
 from textgen.sampling import choose_tokens, nucleus_mask
@@ -159,3 +160,31 @@ def test_unk_is_never_generated(model_and_tokenizer):
             generate_steps(model, tokenizer, "the", temperature=temperature, length=40, num_samples=3, seed=0)
         )
         assert all(tokenizer.unk_id not in step.token_ids for step in steps)
+
+
+def test_a_document_written_after_eos_starts_from_the_zero_state_as_in_training():
+    from textgen.sampling import restart_documents
+
+    tokenizer = CharTokenizer.fit(["hello world", "another line"])
+    torch.manual_seed(0)
+    model = LSTMLanguageModel(LSTMConfig(vocab_size=len(tokenizer), embedding_dim=16, hidden_size=16)).eval()
+    eos = tokenizer.eos_id
+    state = (torch.randn(1, 2, 16), torch.randn(1, 2, 16))
+    chosen = torch.tensor([eos, 5])
+    restarted = restart_documents(chosen, state, eos)
+    assert torch.equal(restarted[0][:, 1], state[0][:, 1])  # the row still writing keeps its state
+    with torch.inference_mode():
+        logits, _ = model.step(chosen, restarted)
+        fresh, _ = model.step(torch.tensor([eos]), model.initial_state(1))
+    torch.testing.assert_close(logits[0], fresh[0])  # the new document: as from the zero state
+
+
+def test_the_shipped_headline_model_writes_no_empty_lines_or_lines_opening_with_a_space():
+    """What carrying the state across <eos> did: half the word model's lines opened with a space."""
+    from textgen import load_folder
+
+    for name in ("nyt-char", "nyt-word"):
+        loaded = load_folder(ROOT / "checkpoints" / name)
+        (text,) = generate(loaded.model, loaded.tokenizer, "", temperature=0.8, length=300, seed=1)
+        lines = text.split("\n")[:-1]  # the last may be cut off by the length
+        assert len(lines) >= 3 and all(line and not line.startswith(" ") for line in lines), lines

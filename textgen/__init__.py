@@ -18,6 +18,7 @@ from .corpus import (
     SUPPORTED_SUFFIXES,
     Corpus,
     CorpusStream,
+    Reading,
     csv_columns,
     iter_documents,
     load_corpus,
@@ -34,11 +35,12 @@ from .distributed import stop as stop_distributed
 from .errors import CheckpointError, CorpusError, GenerationError, HubError, TextgenError, TrainingError
 from .explore import CorpusStats, corpus_stats
 from .finetune import FINE_TUNE_LR, fine_tune_setup
-from .hub import check_push, is_repo_ref, load_hub_model, load_model, push_folder, quiet_hub_logging
+from .hub import check_push, is_repo_ref, load_hub_model, load_model, push_folder, push_space, quiet_hub_logging
 from .jobs import PageUpdate, TrainingJob, follow, run_job
 from .messages import LOCALES, labels, locale_of, translate
 from .metrics import Metrics, evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
+from .plaintext import LAYOUTS, Layout
 from .sampling import (
     MAX_LENGTH,
     MAX_PROMPT_CHARS,
@@ -69,13 +71,17 @@ from .views import (
     generated_documents,
     histogram_frame,
     novelty_markdown,
+    reading_summary,
     recording,
     samples_text,
+    speakers_frame,
     top_tokens_frame,
 )
+from .webpage import export_web
 
 __all__ = [
     "FINE_TUNE_LR",
+    "LAYOUTS",
     "LOCALES",
     "MAX_LENGTH",
     "MAX_PROMPT_CHARS",
@@ -97,11 +103,13 @@ __all__ = [
     "HubError",
     "LSTMConfig",
     "LSTMLanguageModel",
+    "Layout",
     "LoadedModel",
     "Metrics",
     "ModelRegistry",
     "PageUpdate",
     "Progress",
+    "Reading",
     "RunInfo",
     "Step",
     "TextgenError",
@@ -124,6 +132,7 @@ __all__ = [
     "document_hash",
     "evaluate",
     "explore_summary",
+    "export_web",
     "fine_tune_setup",
     "finite_number",
     "fit_tokenizer",
@@ -148,11 +157,13 @@ __all__ = [
     "page_settings",
     "prepare_data",
     "push_folder",
+    "push_space",
     "quiet_hub_logging",
     "rank_and_world",
     "read_documents",
     "read_text",
     "read_upload",
+    "reading_summary",
     "recording",
     "resolve_device",
     "run_and_save",
@@ -160,6 +171,7 @@ __all__ = [
     "samples_text",
     "save_checkpoint",
     "save_run",
+    "speakers_frame",
     "start_distributed",
     "stop_distributed",
     "stream_corpus",

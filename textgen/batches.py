@@ -108,15 +108,15 @@ class TokenStream:
         """The documents at `index` (in that order) as a stream of their own, in memory."""
         index = np.asarray(index, dtype=np.int64)
         opens, ends = self.starts[index], self.starts[index + 1]
-        parts = [self.tokens[:1]] + [self.tokens[a + 1 : b + 1] for a, b in zip(opens.tolist(), ends.tolist())]
+        tokens = np.asarray(self.reopened().tokens)  # a map of its own, released when this returns
+        parts = [tokens[:1]] + [tokens[a + 1 : b + 1] for a, b in zip(opens.tolist(), ends.tolist())]
         starts = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(ends - opens, out=starts[1:])
         return TokenStream(np.concatenate(parts), starts)
 
     def reopened(self) -> TokenStream:
-        """The same stream with its token file mapped afresh (nanoGPT's way of keeping a memory map
-        from holding every page it has touched); an array in memory, or a file already removed (a store
-        without a cache), stays as it is."""
+        """The same stream with its token file mapped afresh, the pages the old map touched released;
+        an array in memory, or a file already removed (a store without a cache), stays as it is."""
         if not isinstance(self.tokens, np.memmap) or not os.path.exists(self.tokens.filename):
             return self
         tokens = np.memmap(self.tokens.filename, self.tokens.dtype, "r", self.tokens.offset, self.tokens.shape)
@@ -138,14 +138,17 @@ def pieces(stream: TokenStream, max_piece: int | None = None) -> Pieces:
     """Each document as one piece, or cut into pieces of at most `max_piece` targets: piece i is
     document i's first stretch, and the further stretches of the long documents follow, in stream order."""
     lengths = stream.lengths
-    if max_piece is None or len(lengths) == 0 or int(lengths.max()) <= max_piece:
-        return Pieces(stream.starts[:-1], lengths)
+    longest = int(lengths.max()) if len(lengths) else 0
+    narrow = np.int32 if min(longest, max_piece or longest) < 2**31 else np.int64  # 4 bytes a piece
+    if max_piece is None or longest <= max_piece:
+        return Pieces(stream.starts[:-1], lengths.astype(narrow))
     long = np.flatnonzero(lengths > max_piece)
     counts = -(-lengths[long] // max_piece) - 1  # further pieces of each long document
     cut = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + 1  # 1, 2, ... within it
     rest = np.repeat(lengths[long], counts) - cut * max_piece
     offsets = np.concatenate([stream.starts[:-1], np.repeat(stream.starts[long], counts) + cut * max_piece])
-    return Pieces(offsets, np.concatenate([np.minimum(lengths, max_piece), np.minimum(rest, max_piece)]))
+    firsts = np.minimum(lengths, max_piece, out=lengths).astype(narrow)  # lengths is a fresh array: reused
+    return Pieces(offsets, np.concatenate([firsts, np.minimum(rest, max_piece).astype(narrow)]))
 
 
 def round_up(n: int | np.ndarray, multiple: int = PAD_MULTIPLE) -> int | np.ndarray:
@@ -187,8 +190,8 @@ def plan_groups(
     length, so every step costs about the same; longer pieces get `tokens_per_step // seq_len`
     rows. With `rng`, pieces of equal length are shuffled and the group order is random.
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
     order = np.argsort(-lengths, kind="stable")
+    order = order.astype(np.int32) if len(order) < 2**31 else order  # 4 bytes a piece, for the epoch
     if rng is not None:  # shuffle each run of equal lengths, longest first
         edges = np.flatnonzero(np.diff(lengths[order])) + 1
         for begin, end in itertools.pairwise([0, *edges.tolist(), len(order)]):
@@ -196,7 +199,7 @@ def plan_groups(
                 rng.shuffle(order[begin:end])
     bounds, columns, start = [0], [], 0
     while start < len(order):
-        width = round_up(int(lengths[order[start]]))
+        width = round_up(int(lengths[int(order[start])]))
         start = min(start + max(1, tokens_per_step // min(width, seq_len)), len(order))
         bounds.append(start)
         columns.append(width)
@@ -228,6 +231,7 @@ def group_windows(stream: TokenStream, group: Pieces, seq_len: int, pad_id: int)
     costs one window of memory, not the whole piece."""
     columns = round_up(int(group.lengths.max()))
     rows = len(group.lengths)
+    tokens = np.asarray(stream.tokens)  # a plain view of the map: slicing an np.memmap costs microseconds
     for start in range(0, columns, seq_len):
         width = min(seq_len, columns - start)
         inputs = np.full((rows, width), pad_id, dtype=np.int64)
@@ -235,13 +239,15 @@ def group_windows(stream: TokenStream, group: Pieces, seq_len: int, pad_id: int)
         for row, (offset, length) in enumerate(zip(group.offsets.tolist(), group.lengths.tolist())):
             count = min(width, length - start)
             if count > 0:
-                span = stream.tokens[offset + start : offset + start + count + 1]  # inputs, shifted: targets
+                span = tokens[offset + start : offset + start + count + 1]  # inputs, shifted: targets
                 inputs[row, :count] = span[:count]
                 targets[row, :count] = span[1:]
         yield Window(torch.from_numpy(inputs), torch.from_numpy(targets), start == 0)
 
 
 def plan_windows(stream: TokenStream, table: Pieces, plan: Plan, seq_len: int, pad_id: int) -> Iterator[Window]:
-    """Every window of a plan's groups, in its order."""
+    """Every window of a plan's groups, in its order. Each group maps the token file afresh (nanoGPT
+    does so per batch): a group reads a few rows from all over the file, and a map kept open would
+    hold every page it ever touched, up to the whole file, in the process's resident memory."""
     for group in plan:
-        yield from group_windows(stream, table[group], seq_len, pad_id)
+        yield from group_windows(stream.reopened(), table[group], seq_len, pad_id)

@@ -20,6 +20,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,8 +35,8 @@ from safetensors.torch import load_file, save_file, save_model
 from .card import RunInfo, render_card
 from .errors import CheckpointError
 from .explore import CorpusStats, corpus_stats
-from .model import LSTMConfig, LSTMLanguageModel
-from .tokenizer import Tokenizer, tokenizer_from_dict
+from .model import BYTES_PER_PARAMETER, LSTMConfig, LSTMLanguageModel, max_model_bytes
+from .tokenizer import MAX_TOKEN_CHARS, Tokenizer, tokenizer_from_dict
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -74,14 +75,28 @@ def document_hashes(documents: list[str]) -> np.ndarray:
     return np.fromiter(map(document_hash_value, documents), dtype=np.uint64, count=len(documents))
 
 
+# What a save killed mid-write leaves beside its file: ours (`.NAME.XXXXXXXX.tmp`), and the one
+# safetensors writes before renaming it to ours (Python's tempfile: `.tmpXXXXXXXX`, letters, digits, _).
+SAFETENSORS_TEMP = re.compile(r"\.tmp[A-Za-z0-9_]{6,8}")
+
+
+def remove_stale_temporaries(directory: Path, name: str | None = None) -> None:
+    """Remove what killed saves left in `directory`: the temporaries of `name`'s writes (all files'
+    if None), and safetensors' own. Only one process writes a run's folder, so none is in use."""
+    pattern = f".{glob.escape(name)}.*.tmp" if name else ".*.tmp"
+    stale = [*directory.glob(pattern), *(p for p in directory.glob(".tmp*") if SAFETENSORS_TEMP.fullmatch(p.name))]
+    for path in stale:
+        path.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside `path`, renamed over it when the block ends; removed if the block fails.
 
-    A process killed mid-write leaves its temporary file; the next write of the same file removes it.
+    A process killed mid-write leaves its temporary file (and safetensors' own); the next write in the
+    folder removes them, and so does resuming the run.
     """
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    remove_stale_temporaries(path.parent, path.name)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
@@ -156,16 +171,32 @@ def save_checkpoint(
     return directory
 
 
-# Sizes a file may have before it is read: far above ours (a 500,000-word tokenizer is ~15 MB).
+# Sizes a file may have before it is read or fetched: what a valid one can hold, far above ours.
 MAX_JSON_BYTES = {
     CONFIG_FILE: 64 * 2**10,
-    TOKENIZER_FILE: 64 * 2**20,
+    TOKENIZER_FILE: 64 * 2**20,  # before the config says how many tokens there are: see file_limits
     TRAINING_FILE: 16 * 2**20,
     STATS_FILE: 2**20,
 }
 DEFAULT_MAX_JSON_BYTES = 64 * 2**20
 MAX_NOVELTY_BYTES = 64 * 2**20  # 17 bytes a training document: about 4 million documents
 MAX_NOVELTY_DOCUMENTS = MAX_NOVELTY_BYTES // 17
+MAX_CARD_BYTES = 2**20
+# A token is at most MAX_TOKEN_CHARS characters (tokenizer.py), of at most 4 bytes in UTF-8, and JSON
+# adds a few around it; the word tokenizer's character counts add at most this much.
+TOKEN_JSON_BYTES = 4 * MAX_TOKEN_CHARS + 8
+CHAR_COUNTS_BYTES = 4 * 2**20
+
+
+def file_limits(config: LSTMConfig | None = None) -> dict[str, int]:
+    """The most bytes each file of a model folder may have, checked before it is read or fetched;
+    with `config`, the tokenizer's and the weights' follow from its vocabulary and its size."""
+    limits = {**MAX_JSON_BYTES, NOVELTY_FILE: MAX_NOVELTY_BYTES, CARD_FILE: MAX_CARD_BYTES}
+    limits[WEIGHTS_FILE] = max_model_bytes() + 2**20
+    if config is not None:
+        limits[TOKENIZER_FILE] = config.vocab_size * TOKEN_JSON_BYTES + CHAR_COUNTS_BYTES
+        limits[WEIGHTS_FILE] = config.num_parameters() * BYTES_PER_PARAMETER + 2**20  # float32, and a header
+    return limits
 
 
 def check_size(path: Path, limit: int) -> None:
@@ -186,8 +217,8 @@ def write_info(directory: Path, info: RunInfo) -> None:
     atomic_write(directory / TRAINING_FILE, json.dumps(info.to_dict(), ensure_ascii=False, indent=2).encode())
 
 
-def read_json(path: Path) -> dict:
-    check_size(path, MAX_JSON_BYTES.get(path.name, DEFAULT_MAX_JSON_BYTES))
+def read_json(path: Path, limit: int | None = None) -> dict:
+    check_size(path, limit or MAX_JSON_BYTES.get(path.name, DEFAULT_MAX_JSON_BYTES))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -209,9 +240,9 @@ def read_config(path: Path) -> LSTMConfig:
 
 def load_weights(model: LSTMLanguageModel, path: Path) -> None:
     """Weights that match the config's shapes and are finite floating-point numbers, or refused."""
-    described = model.config.num_parameters() * 4  # float32 at most; a header of a few KB besides
+    described = model.config.num_parameters() * BYTES_PER_PARAMETER  # float32 at most; a header besides
     size = path.stat().st_size if path.is_file() else 0
-    if size > described + 2**20:
+    if size > file_limits(model.config)[WEIGHTS_FILE]:
         raise CheckpointError(
             "{name} is {size:,.1f} MB, far more than the {described:,.1f} MB of weights its config.json "
             "describes: they do not match",
@@ -267,8 +298,9 @@ def load_folder(directory: str | os.PathLike, device: str | torch.device = "cpu"
             str(directory)
         )
     config = read_config(directory / CONFIG_FILE)
+    limits = file_limits(config)
     try:
-        tokenizer = tokenizer_from_dict(read_json(directory / TOKENIZER_FILE))
+        tokenizer = tokenizer_from_dict(read_json(directory / TOKENIZER_FILE, limits[TOKENIZER_FILE]))
     except ValueError as err:
         raise CheckpointError("not a textgen tokenizer: {reason}", reason=err).within(TOKENIZER_FILE) from None
     if len(tokenizer) != config.vocab_size:
@@ -287,7 +319,7 @@ def load_folder(directory: str | os.PathLike, device: str | torch.device = "cpu"
     novelty_path, stats_path = directory / NOVELTY_FILE, directory / STATS_FILE
     novelty = frozenset()
     if novelty_path.is_file():
-        check_size(novelty_path, MAX_NOVELTY_BYTES)
+        check_size(novelty_path, limits[NOVELTY_FILE])
         novelty = frozenset(novelty_path.read_text(encoding="utf-8", errors="replace").split())
     stats = CorpusStats.from_dict(read_json(stats_path)) if stats_path.is_file() else None
     return LoadedModel(model.to(device).eval(), tokenizer, info, novelty, stats, str(directory))
@@ -440,6 +472,8 @@ class SavedRun:
 
 
 def load_run(directory: Path) -> SavedRun:
-    """A run saved by `save_run`, to continue it: refused clearly when it cannot be resumed."""
+    """A run saved by `save_run`, to continue it: refused clearly when it cannot be resumed. What a
+    save killed mid-write left in the folder goes."""
     progress = read_training_progress(directory)
+    remove_stale_temporaries(Path(directory))
     return SavedRun(directory, load_folder(directory), progress)

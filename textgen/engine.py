@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from .model import LSTMLanguageModel, State
-from .sampling import Sampler, Step, choose_tokens, prime
+from .sampling import Sampler, Step, choose_tokens, prime, restart_documents
 from .tokenizer import Tokenizer
 
 DEFAULT_MAX_ROWS = 64  # samples stepped together; more requests wait their turn
@@ -227,7 +227,8 @@ class DecodingEngine:
                 chosen = torch.tensor(
                     [i for job in batch.jobs for i in job.sampler.previous], device=self.model.device
                 )
-            logits, state = self.model.step(chosen, batch.state)  # one batched step for everyone
+            state = restart_documents(chosen, batch.state, self.tokenizer.eos_id)
+            logits, state = self.model.step(chosen, state)  # one batched step for everyone
             batch.logits, batch.state = logits.float(), state
 
     def _regroup(self, batch: _Batch | None, joining: list[Job], leaving: list[Job]) -> _Batch | None:

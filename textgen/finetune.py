@@ -20,7 +20,7 @@ from .checkpoints import LoadedModel
 from .config import TrainConfig
 from .data import prepare_data
 from .model import LSTMConfig, LSTMLanguageModel
-from .tokenizer import SPECIALS, CharTokenizer, Tokenizer, WordTokenizer
+from .tokenizer import MAX_TOKEN_CHARS, SPECIALS, CharTokenizer, Tokenizer, WordTokenizer
 
 NEW_ROW_NOISE = 0.01
 # Fine-tuning defaults, measured (BENCHMARKS.md, "Starting from a model"): a quarter of the
@@ -33,7 +33,9 @@ def new_tokens(base: Tokenizer, documents: Iterable[str], min_count: int = 2) ->
     counts = Counter(piece for doc in documents for piece in base.split(base.prepare(doc)))
     least = 1 if base.level == "char" else min_count
     missing = [
-        token for token, n in counts.items() if n >= least and token not in base.index and token not in SPECIALS
+        token
+        for token, n in counts.items()
+        if n >= least and token not in base.index and token not in SPECIALS and len(token) <= MAX_TOKEN_CHARS
     ]
     return sorted(missing, key=lambda token: (-counts[token], token))
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import GenerationError
-from .model import LSTMLanguageModel, State
+from .model import MAX_VOCAB_SIZE, LSTMLanguageModel, State
 from .tokenizer import Tokenizer
 
 MAX_LENGTH = 5000
@@ -20,7 +20,9 @@ MAX_SAMPLES = 64
 MAX_TOKENS_PER_REQUEST = 20_000
 MAX_PROMPT_CHARS = 10_000  # priming reads the seed once; 10,000 characters take well under a second
 MAX_SEED = 2**63 - 1
-SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)  # samples while training, and the page's "compare temperatures"
+SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
+# Past 2 the text is noise (the page's slider stops there); the command line keeps the same rule.
+MAX_TEMPERATURE = 2.0  # samples while training, and the page's "compare temperatures"
 
 
 @dataclass
@@ -92,8 +94,13 @@ def validate_settings(
 ) -> None:
     """Every setting a request can send, checked before any work: finite, in range, within budget."""
     temperatures = [temperature] if isinstance(temperature, (int, float)) else list(temperature)
-    if not all(isinstance(t, (int, float)) and math.isfinite(t) and t >= 0 for t in temperatures):
-        raise GenerationError("temperature must be a number, 0 or more (0 always picks the likeliest token)")
+    if not all(
+        isinstance(t, (int, float)) and math.isfinite(t) and 0 <= t <= MAX_TEMPERATURE for t in temperatures
+    ):
+        raise GenerationError(
+            "temperature must be a number from 0 to {max:g} (0 always picks the likeliest token)",
+            max=MAX_TEMPERATURE,
+        )
     for value, message in (
         (length, "length must be a whole number"),
         (top_k, "top-k must be a whole number"),
@@ -103,8 +110,8 @@ def validate_settings(
             raise GenerationError(message)
     if not 1 <= length <= MAX_LENGTH:
         raise GenerationError("length must be between 1 and {max} tokens", max=MAX_LENGTH)
-    if top_k < 0:
-        raise GenerationError("top-k must be 0 (off) or a positive number of tokens")
+    if not 0 <= top_k <= MAX_VOCAB_SIZE:
+        raise GenerationError("top-k must be 0 (off) or a number of tokens up to {max:,}", max=MAX_VOCAB_SIZE)
     if not (isinstance(top_p, (int, float)) and math.isfinite(top_p) and 0 < top_p <= 1):
         raise GenerationError("top-p must be in (0, 1]; 1 turns it off")
     if not 1 <= num_samples <= MAX_SAMPLES:
@@ -168,14 +175,18 @@ def choose_tokens(
     return chosen, probs.gather(1, chosen.unsqueeze(1)).squeeze(1)
 
 
-def encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
-    """`<eos>` (start of a document) followed by the prompt's tokens."""
+def check_prompt(prompt: str) -> None:
     if len(prompt) > MAX_PROMPT_CHARS:
         raise GenerationError(
             "the seed text is {chars:,} characters; at most {max:,} (the model reads it once)",
             chars=len(prompt),
             max=MAX_PROMPT_CHARS,
         )
+
+
+def encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
+    """`<eos>` (start of a document) followed by the prompt's tokens."""
+    check_prompt(prompt)
     ids = tokenizer.encode(prompt)
     if ids and all(i == tokenizer.unk_id for i in ids):
         unknown = "".join(tokenizer.unknown_tokens(prompt))[:40]
@@ -263,6 +274,17 @@ class Sampler:
         return chosen, self.record(chosen.tolist(), probs.tolist())
 
 
+def restart_documents(chosen: torch.Tensor, state: State, eos_id: int) -> State:
+    """The state with the rows that just ended a document (chose `<eos>`) back at zero: the next
+    document starts as every training document and every held-out one does, from the zero state with
+    `<eos>` first. Carrying the state across `<eos>` is something the model never saw (it wrote empty
+    lines and lines that open with a space)."""
+    ended = (chosen == eos_id).view(1, -1, 1)  # (1, rows, 1)
+    if not bool(ended.any()):
+        return state
+    return state[0].masked_fill(ended, 0), state[1].masked_fill(ended, 0)
+
+
 @torch.inference_mode()
 def prime(model: LSTMLanguageModel, sampler: Sampler) -> tuple[torch.Tensor, State]:
     """Read the sampler's seed text once: logits (n, vocab) in their own memory, and the state, for
@@ -289,7 +311,7 @@ def generate_steps(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str =
         yield step
         if sampler.done:
             return
-        logits, state = model.step(chosen, state)  # one token: the fused-cell fast path
+        logits, state = model.step(chosen, restart_documents(chosen, state, tokenizer.eos_id))  # the fused cell
         logits = logits.float()
 
 

@@ -4,6 +4,7 @@ that expire, size presets, and model zips (made for download, and loaded back fr
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import shutil
 import tempfile
@@ -17,13 +18,22 @@ from pathlib import Path, PurePosixPath
 
 import torch
 
-from .checkpoints import CONFIG_FILE, MODEL_FILES, REQUIRED_FILES, LoadedModel, TrainedModel, load_folder, save_run
+from .checkpoints import (
+    CONFIG_FILE,
+    MODEL_FILES,
+    REQUIRED_FILES,
+    LoadedModel,
+    TrainedModel,
+    file_limits,
+    load_folder,
+    read_config,
+    save_run,
+)
 from .config import TrainConfig
 from .device import DECODING_PRECISIONS, decoding_dtype
 from .engine import DEFAULT_MAX_ROWS, DecodingEngine
 from .errors import CheckpointError, TrainingError
 from .hub import is_repo_ref, load_hub_model
-from .model import max_model_bytes
 
 # "auto" leaves the width to the corpus size and the time budget (sizing.py); the others fix it.
 # Dropout and the evaluation interval follow the corpus in every preset.
@@ -36,6 +46,7 @@ SIZE_PRESETS = {
 HUB_CACHE_SIZE = 4
 OWNER_ID = re.compile(r"[0-9a-f]{32}")
 MAX_ZIP_MEMBERS = 50
+UNPACK_SECONDS = 60  # one upload's unpacking, at most
 
 
 def app_train_config(level: str, preset: str, minutes: float, sample_prompt: str = "") -> TrainConfig:
@@ -120,6 +131,19 @@ class ModelRegistry:
         if session is not None:
             shutil.rmtree(session.directory, ignore_errors=True)
 
+    def expire_every(self, seconds: float) -> threading.Thread:
+        """Drop expired sessions on a timer too, not only when a request comes: a server nobody calls
+        any more gives their files back."""
+
+        def sweep() -> None:
+            while True:
+                time.sleep(seconds)
+                self.drop_expired()
+
+        thread = threading.Thread(target=sweep, name="textgen-session-expiry", daemon=True)
+        thread.start()
+        return thread
+
     def drop_expired(self) -> None:
         """Remove sessions unused for `session_ttl` seconds: API clients never send the page's unload."""
         now = time.monotonic()
@@ -186,7 +210,9 @@ class ModelRegistry:
 
     # lookup --------------------------------------------------------------------
     def get(self, name: str, session_id: str | None = None) -> LoadedModel:
-        name = (name or "").strip()
+        if not isinstance(name, str):  # an API call can send any JSON
+            raise CheckpointError("pick a model by its name")
+        name = name.strip()
         session = self._sessions.get(session_id) if session_id else None
         if session is not None and name in session.models:
             session.touch()
@@ -242,50 +268,78 @@ def zip_model(directory: str | Path, destination: str | Path) -> Path:
 
 def unpack_model_zip(archive: str | Path, destination: str | Path) -> Path:
     """A downloaded model zip into a new folder under `destination`: only the model files (from the
-    zip's root or one folder), none over its size limit; then the caller loads it with every check a
-    Hub model gets. Names that would climb out of the folder are never used: files are written under
-    their known names."""
+    zip's root or one folder), each refused before anything is written when the size the zip declares
+    for it is more than a valid file can hold (file_limits: config.json first, then the rest by what
+    it describes), and cut off at that size while inflating whatever the zip declares; at most
+    UNPACK_SECONDS. Names that would climb out of the folder are never used: files are written under
+    their known names. On any failure the folder goes."""
     archive, destination = Path(archive), Path(destination)
+    folder = None
     try:
         with zipfile.ZipFile(archive) as zipped:
-            members = [m for m in zipped.infolist() if not m.is_dir()]
-            if len(members) > MAX_ZIP_MEMBERS:
-                raise CheckpointError(
-                    "the zip holds {count} files; a model zip holds at most {max}",
-                    count=len(members),
-                    max=MAX_ZIP_MEMBERS,
-                )
-            found = {
-                PurePosixPath(m.filename).name: m for m in members if PurePosixPath(m.filename).name in MODEL_FILES
-            }
-            missing = [name for name in REQUIRED_FILES if name not in found]
-            if missing:
-                raise CheckpointError(
-                    "the zip is not a textgen model: it has no {files}", files=", ".join(missing)
-                )
-            limit = max_model_bytes() + 64 * 2**20
-            too_big = [m.filename for m in found.values() if m.file_size > limit]
-            if too_big:
-                raise CheckpointError(
-                    "{name} in the zip is larger than any model this server loads", name=too_big[0][:60]
-                )
+            found = _model_members(zipped)
+            limits = file_limits()
+            _refuse_declared(found, limits)
             destination.mkdir(parents=True, exist_ok=True)
             folder = Path(tempfile.mkdtemp(prefix=f"{archive.stem[:40]}-", dir=destination))
+            deadline = time.monotonic() + UNPACK_SECONDS
+            _extract(zipped, found[CONFIG_FILE], folder / CONFIG_FILE, limits[CONFIG_FILE], deadline)
+            limits = file_limits(read_config(folder / CONFIG_FILE))  # the rest, by the model it describes
+            _refuse_declared(found, limits)
             for name, member in found.items():
-                with zipped.open(member) as source, open(folder / name, "wb") as target:
-                    if _copy_limited(source, target, limit) > limit:
-                        raise CheckpointError(
-                            "{name} in the zip is larger than any model this server loads", name=name
-                        )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
-        raise CheckpointError("not a readable zip file ({reason})", reason=err).within(archive.name) from None
+                if name != CONFIG_FILE:
+                    _extract(zipped, member, folder / name, limits[name], deadline)
+    except BaseException as err:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(err, (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError)):
+            raise CheckpointError("not a readable zip file ({reason})", reason=err).within(archive.name) from None
+        if isinstance(err, CheckpointError):
+            raise err.within(archive.name) from None
+        raise
     return folder
 
 
-def _copy_limited(source, target, limit: int, chunk: int = 2**20) -> int:
-    """Copy at most limit + 1 bytes (a zip can claim a small size and unpack to a huge one)."""
+def _model_members(zipped: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    members = [m for m in zipped.infolist() if not m.is_dir()]
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise CheckpointError(
+            "the zip holds {count} files; a model zip holds at most {max}", count=len(members), max=MAX_ZIP_MEMBERS
+        )
+    found = {PurePosixPath(m.filename).name: m for m in members if PurePosixPath(m.filename).name in MODEL_FILES}
+    missing = [name for name in REQUIRED_FILES if name not in found]
+    if missing:
+        raise CheckpointError("the zip is not a textgen model: it has no {files}", files=", ".join(missing))
+    return found
+
+
+def _refuse_declared(found: dict[str, zipfile.ZipInfo], limits: dict[str, int]) -> None:
+    for name, member in found.items():
+        if member.file_size > limits[name]:
+            raise _too_big(name, limits[name])
+
+
+def _too_big(name: str, limit: int) -> CheckpointError:
+    return CheckpointError(
+        "{name} in the zip is larger than a valid one can be ({limit:,.1f} MB at most)",
+        name=name,
+        limit=limit / 2**20,
+    )
+
+
+def _extract(zipped: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, limit: int, deadline: float) -> None:
+    with zipped.open(member) as source, open(target, "wb") as out:
+        if _copy_limited(source, out, limit, deadline) > limit:
+            raise _too_big(target.name, limit)
+
+
+def _copy_limited(source, target, limit: int, deadline: float = math.inf, chunk: int = 2**20) -> int:
+    """Copy at most limit + 1 bytes (a zip can claim a small size and unpack to a huge one), until
+    `deadline` (time.monotonic())."""
     copied = 0
     while copied <= limit:
+        if time.monotonic() > deadline:
+            raise CheckpointError("the zip took too long to unpack")
         block = source.read(min(chunk, limit + 1 - copied))
         if not block:
             break

@@ -27,6 +27,9 @@ SPECIALS = (EOS, UNK)
 # joining the tokens gives the text back: "G.O.P.’s Big-Day" -> "G.O.P" "." "’" "s" " Big" "-" "Day".
 WORD_PATTERN = re.compile(r" ?\w+(?:['’.,]\w+)*| ?[^\w\s]|\n|[^\S\n]+(?!\S)|[^\S\n]+")
 WORD_FORMAT = 2  # tokenizer.json "version" of word tokenizers whose tokens carry their spaces
+# A word longer than this is never a token of its own (it is <unk>, spelled out by the spelling model):
+# it bounds what a valid tokenizer.json can hold, so that a hostile one is refused before it is parsed.
+MAX_TOKEN_CHARS = 32
 # Documents are counted and encoded about this much text at a time: large enough for numpy to
 # amortize, small enough that no buffer grows the heap (measured: 4 M doubled the peak memory).
 BATCH_CHARACTERS = 1_000_000
@@ -232,7 +235,9 @@ class WordTokenizer(Tokenizer):
         counts = Counter(
             piece for doc in documents for piece in cls.pattern.findall(doc.lower() if lowercase else doc)
         )
-        words = sorted(w for w, n in counts.items() if n >= min_count and w not in SPECIALS)
+        words = sorted(
+            w for w, n in counts.items() if n >= min_count and w not in SPECIALS and len(w) <= MAX_TOKEN_CHARS
+        )
         words.sort(key=lambda w: -counts[w])  # frequent first; stable, so ties stay sorted
         char_counts: Counter[str] = Counter()
         for word, n in counts.items():
@@ -280,6 +285,8 @@ def tokenizer_from_dict(data: dict) -> Tokenizer:
         raise ValueError(f"not a textgen tokenizer (level {str(level)[:20]!r})")
     if not all(isinstance(token, str) and token for token in vocab):
         raise ValueError("every vocabulary entry must be a non-empty string")
+    if any(len(token) > MAX_TOKEN_CHARS for token in vocab):
+        raise ValueError(f"a vocabulary entry is longer than {MAX_TOKEN_CHARS} characters")
     if len(set(vocab)) != len(vocab):
         raise ValueError("the vocabulary repeats entries")
     kwargs = {"lowercase": bool(data.get("lowercase", False))}
