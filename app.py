@@ -27,10 +27,10 @@ from textgen import (
     MAX_LENGTH,
     MAX_SAMPLES,
     SAMPLE_TEMPERATURES,
-    SIZE_PRESETS,
     SUPPORTED_SUFFIXES,
     Corpus,
     CorpusError,
+    CoWriter,
     GeneratedRun,
     Layout,
     ModelRegistry,
@@ -40,6 +40,7 @@ from textgen import (
     TrainingJob,
     TrainingView,
     app_train_config,
+    check_prompt,
     check_push,
     confidence_html,
     corpus_stats,
@@ -53,9 +54,12 @@ from textgen import (
     labels,
     locale_of,
     new_seed,
+    next_tokens,
+    next_tokens_html,
     novelty_markdown,
     optional_seed,
     page_settings,
+    prime_text,
     push_folder,
     push_space,
     read_upload,
@@ -64,6 +68,8 @@ from textgen import (
     resolve_device,
     run_job,
     samples_text,
+    series_name,
+    shown_token,
     speakers_frame,
     stream_texts,
     top_tokens_frame,
@@ -96,12 +102,27 @@ DECODING_PRECISION = os.environ.get("TEXTGEN_DECODING_PRECISION", "auto")
 # offline: local runs keep the token box instead.
 ON_SPACE = bool(os.environ.get("SPACE_ID"))
 SCRATCH = "scratch"  # the "Start from" choice that trains a new model
+COWRITE_MORE = 20  # tokens "write more" adds
 STATUS_SECONDS = 1.0  # between training status updates
-PLOT_COLORS = {"running": "#c7d2fe", "train": "#4f46e5", "validation": "#ea580c", "unigram": "#9ca3af"}
+SERIES_COLORS = {"running": "#c7d2fe", "train": "#4f46e5", "validation": "#ea580c", "unigram": "#9ca3af"}
 # The button may sit far below the results (a long Advanced panel, a phone): bring them into view.
 SCROLL_TO_RESULTS = "() => document.getElementById('results')?.scrollIntoView({block: 'start'})"
+SCROLL_TO_STATUS = "() => document.getElementById('train-status')?.scrollIntoView({block: 'start'})"
 
 I18N = gr.I18n(**{locale: labels(locale) for locale in LOCALES})
+LEVEL_CHOICES = [(I18N("level_char"), "char"), (I18N("level_word"), "word")]
+SIZE_CHOICES = [
+    (I18N("size_auto"), "auto"),
+    (I18N("size_tiny"), "tiny"),
+    (I18N("size_small"), "small"),
+    (I18N("size_medium"), "medium"),
+]
+LAYOUT_CHOICES = [
+    (I18N("layout_auto"), "auto"),
+    (I18N("layout_paragraphs"), "paragraphs"),
+    (I18N("layout_lines"), "lines"),
+    (I18N("layout_separator"), "separator"),
+]
 # Shipped models for everyone, trained and uploaded ones private to a browser session.
 REGISTRY = ModelRegistry(
     CHECKPOINT_DIR,
@@ -110,6 +131,11 @@ REGISTRY = ModelRegistry(
     max_batch_rows=MAX_BATCH_ROWS,
     decoding_precision=DECODING_PRECISION,
 )
+
+
+def plot_colors() -> dict[str, str]:
+    """The loss plot's colours, by the series' names in every language (the plot shows the page's)."""
+    return {series_name(key, locale): color for key, color in SERIES_COLORS.items() for locale in LOCALES}
 
 
 def session_id(request: gr.Request | None) -> str:
@@ -185,7 +211,12 @@ class UploadPanel:
 def upload_panel(upload_id: str, api_name: str | bool) -> UploadPanel:
     upload = gr.File(label=I18N("upload"), file_types=list(SUPPORTED_SUFFIXES), type="filepath", elem_id=upload_id)
     column = gr.Dropdown(label=I18N("column"), visible=False, allow_custom_value=True)
-    documents = gr.Radio(list(LAYOUTS), value="auto", label=I18N("documents"), visible=False)
+    documents = gr.Radio(
+        [(I18N(f"layout_{layout}"), layout) for layout in LAYOUTS],
+        value="auto",
+        label=I18N("documents"),
+        visible=False,
+    )
     separator = gr.Textbox(value="", label=I18N("separator"), max_lines=1, visible=False)
     speaker = gr.Dropdown(label=I18N("speaker"), choices=[], value=None, visible=False)
     summary = gr.Markdown(elem_id=f"{upload_id}-summary")
@@ -250,7 +281,7 @@ def model_choices(request: gr.Request):
 
 
 def base_choices(request: gr.Request):
-    return gr.update(choices=[SCRATCH, *REGISTRY.choices(session_id(request))])
+    return gr.update(choices=[(I18N("scratch"), SCRATCH), *REGISTRY.choices(session_id(request))])
 
 
 def claim_owner(owner: str | None, request: gr.Request) -> str:
@@ -294,17 +325,16 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
                 randomize = gr.Checkbox(value=True, label=I18N("new_seed"))
                 stop_at_eos = gr.Checkbox(value=False, label=I18N("stop_eos"))
                 model_zip = gr.File(
-                    label=I18N("load_zip"), file_types=[".zip"], type="filepath", height=120, elem_id="model-zip"
+                    label=I18N("load_zip"), file_types=[".zip"], type="filepath", height=170, elem_id="model-zip"
                 )
             with gr.Row():
                 generate_button = gr.Button(I18N("generate"), variant="primary", elem_id="generate")
-                compare_button = gr.Button(I18N("compare"), elem_id="compare")
+                compare_button = gr.Button(I18N("compare"), elem_id="compare", min_width=120)
                 stop_button = gr.Button(I18N("stop_generating"), elem_id="stop-generating")
         with gr.Column(scale=3), gr.Tabs(selected="text", elem_id="results") as result_tabs:
             with gr.Tab(I18N("text_tab"), id="text"):
                 output = gr.Textbox(label=I18N("output"), lines=10, elem_id="output", buttons=["copy"])
                 sample = gr.Radio([1], value=1, label=I18N("sample"), visible=False, elem_id="sample")
-                gr.Markdown(I18N("confidence"))
                 confidence = gr.HTML(elem_id="confidence")
                 novelty = gr.Markdown(elem_id="novelty")
             with gr.Tab(I18N("compare_tab"), id="compare"), gr.Row():
@@ -312,10 +342,13 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
                     gr.Textbox(label=f"T = {t}", lines=8, elem_id=f"compare-{i}", min_width=160)
                     for i, t in enumerate(SAMPLE_TEMPERATURES)
                 ]
+            with gr.Tab(I18N("cowrite_tab"), id="cowrite") as cowrite_tab:
+                cowrite_panel(model, prompt, temperature, top_k, cowrite_tab)
     run = gr.State()
     examples = [["nyt-char", "Trump", 0.5, 120], ["nyt-word", "The", 0.8, 30], ["nyt-char", "How to", 1.0, 120]]
     gr.Examples(  # labels, not a table: Gradio shows untranslated I18n headers in example tables
         examples,
+        label=I18N("examples"),
         inputs=[model, prompt, temperature, length],
         example_labels=[f"{m}: “{p}”, T={t}" for m, p, t, _ in examples],
     )
@@ -383,7 +416,7 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
         loaded = REGISTRY.get(run.model, run.session)
         documents = generated_documents(loaded, run.prompt, run.steps, index)
         return {
-            confidence: confidence_html(run.prompt, run.steps, index),
+            confidence: confidence_html(run.prompt, run.steps, index, page_locale(request)),
             novelty: novelty_markdown(loaded, documents, page_locale(request)),
         }
 
@@ -439,9 +472,93 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
         concurrency_limit=GENERATE_CONCURRENCY,
     )
     stop_button.click(None, None, None, cancels=[generating, comparing], api_name=False)
+    stop_button.click(generation_stopped, None, None, api_name=False, queue=False)
     model.focus(model_choices, None, model, api_name=False, queue=False)
     model_zip.upload(load_model_zip, model_zip, model, api_name="load_zip")
     return model
+
+
+def cowrite_panel(model: gr.Dropdown, prompt: gr.Textbox, temperature: gr.Slider, top_k: gr.Number, tab: gr.Tab):
+    """Write with the model: its likeliest next tokens at the temperature (a chart and the entropy),
+    click one to append it, or let it write 20 more; undo steps back. The state is carried."""
+    text = gr.Textbox(label=I18N("cowrite_text"), lines=4, elem_id="cowrite-text", info=I18N("cowrite_info"))
+    chart = gr.HTML(elem_id="next-chart")
+    choice = gr.Radio([], label=I18N("next_tokens"), elem_id="next-tokens")
+    with gr.Row():
+        more = gr.Button(I18N("write_more"), elem_id="write-more")
+        undo = gr.Button(I18N("undo"), elem_id="undo")
+    writer = gr.State()
+    outputs = [text, chart, choice, writer]
+
+    def render(current: CoWriter, temperature, request: gr.Request) -> dict:
+        loaded = REGISTRY.get(current.model, current.session)
+        temperature = finite_number(temperature, "temperature must be a finite number, not {value}")
+        view = current.view(loaded, temperature)
+        listed = [(f"{shown_token(token)}  {p:.0%}", str(i)) for (token, p), i in zip(view.tokens, view.ids)]
+        return {
+            text: current.text,
+            chart: next_tokens_html(view, temperature, page_locale(request)),
+            choice: gr.update(choices=listed, value=None),
+            writer: current,
+        }
+
+    @page_errors
+    def begin(model, seed_text, typed, temperature, request: gr.Request = None):
+        sid = session_id(request)
+        start = typed if typed else (seed_text or "")
+        return render(CoWriter.start(model, sid, REGISTRY.get(model, sid), start), temperature, request)
+
+    @page_errors
+    def reshape(current, temperature, request: gr.Request = None):
+        return render(current, temperature, request) if current is not None else {}
+
+    @page_errors
+    def pick(current, token, temperature, request: gr.Request = None):
+        if current is None or token in (None, ""):
+            return {}
+        chosen = whole_number(token, "pick one of the listed tokens")
+        current.choose(REGISTRY.get(current.model, current.session), chosen)
+        return render(current, temperature, request)
+
+    @page_errors
+    def write_more(current, temperature, top_k, request: gr.Request = None):
+        if current is None:
+            return {}
+        top_k = whole_number(top_k, "top-k must be a whole number, not {value}")
+        current.write(REGISTRY.get(current.model, current.session), COWRITE_MORE, float(temperature), top_k)
+        return render(current, temperature, request)
+
+    @page_errors
+    def step_back(current, temperature, request: gr.Request = None):
+        if current is None:
+            return {}
+        current.undo()
+        return render(current, temperature, request)
+
+    tab.select(begin, [model, prompt, text, temperature], outputs, api_name=False)
+    text.submit(begin, [model, prompt, text, temperature], outputs, api_name=False)
+    temperature.change(reshape, [writer, temperature], outputs, api_name=False, show_progress="hidden")
+    choice.input(pick, [writer, choice, temperature], outputs, api_name=False, show_progress="hidden")
+    more.click(write_more, [writer, temperature, top_k], outputs, api_name=False)
+    undo.click(step_back, [writer, temperature], outputs, api_name=False, show_progress="hidden")
+
+
+@page_errors
+def next_tokens_api(
+    model: str, text: str = "", temperature: float = 1.0, top_k: int = 10, request: gr.Request = None
+) -> dict:
+    """The model's likeliest next tokens after `text` with their probabilities at `temperature`
+    (descending), and the entropy of the whole tempered distribution in bits (and at T=1)."""
+    temperature = finite_number(temperature, "temperature must be a finite number, not {value}")
+    top_k = whole_number(top_k, "top-k must be a whole number, not {value}")
+    check_prompt(text or "")
+    loaded = REGISTRY.get(model, session_id(request))
+    logits, _ = prime_text(loaded.model, loaded.tokenizer, text or "")
+    return next_tokens(logits, loaded.tokenizer, temperature, top_k).to_dict()
+
+
+def generation_stopped(request: gr.Request) -> None:
+    gr.Info(say("stopped: the text so far is kept", request))
 
 
 def warn_unknown(tokenizer, prompt: str, request: gr.Request | None) -> None:
@@ -460,10 +577,13 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
         with gr.Column():
             panel = upload_panel("upload", api_name="inspect_upload")
             start_from = gr.Dropdown(
-                [SCRATCH, *models], value=SCRATCH, label=I18N("start_from"), info=I18N("start_from_info")
+                [(I18N("scratch"), SCRATCH), *models],
+                value=SCRATCH,
+                label=I18N("start_from"),
+                info=I18N("start_from_info"),
             )
-            level = gr.Radio(["char", "word"], value="char", label=I18N("level"), info=I18N("level_info"))
-            size = gr.Radio(list(SIZE_PRESETS), value="auto", label=I18N("size"), info=I18N("size_info"))
+            level = gr.Radio(LEVEL_CHOICES, value="char", label=I18N("level"), info=I18N("level_info"))
+            size = gr.Radio(SIZE_CHOICES, value="auto", label=I18N("size"), info=I18N("size_info"))
             minutes = gr.Slider(
                 0.1, MAX_TRAIN_MINUTES, value=1, step=0.1, label=I18N("minutes"), elem_id="minutes"
             )
@@ -472,13 +592,15 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
                 train_button = gr.Button(I18N("train"), variant="primary", elem_id="train")
                 stop_button = gr.Button(I18N("stop"), elem_id="stop-training")
         with gr.Column():
-            status = gr.HTML(label=I18N("status"), elem_id="train-status")
+            status = gr.HTML(label=I18N("train_status"), elem_id="train-status")
             loss_plot = gr.LinePlot(
                 x="step",
                 y="bits_per_char",
                 color="split",
-                color_map=PLOT_COLORS,
+                color_map=plot_colors(),
+                x_title=I18N("step_axis"),
                 y_title=I18N("bits_per_char"),
+                color_title=I18N("series_axis"),
                 label=I18N("loss_plot"),
                 elem_id="loss-plot",
             )
@@ -557,6 +679,8 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
         concurrency_limit=TRAIN_CONCURRENCY,
         show_progress="hidden",  # the status line has its own progress bar; the plot stays in view
     ).then(newest_own_model, None, push_model, api_name=False, queue=False)
+    # On a phone the plot sits below the controls: bring it into view while it trains.
+    train_button.click(None, None, None, js=SCROLL_TO_STATUS, api_name=False)
     stop_button.click(stop_training, None, status, api_name="stop", queue=False)
 
 
@@ -614,18 +738,38 @@ def explore_tab(models: list[str], default_model: str | None) -> None:
         with gr.Column():
             panel = upload_panel("explore-upload", api_name=False)
             model = gr.Dropdown(choices=models, value=default_model, label=I18N("explore_model"))
-            level = gr.Radio(["char", "word"], value="char", label=I18N("level"))
+            level = gr.Radio(LEVEL_CHOICES, value="char", label=I18N("level"))
             explore_button = gr.Button(I18N("explore"), variant="primary", elem_id="explore")
         with gr.Column(scale=2):
             summary = gr.Markdown(label=I18N("stats"), elem_id="explore-summary")
             histogram = gr.BarPlot(
-                x="length", y="documents", label=I18N("lengths"), x_title=I18N("length_axis"), y_lim=[0, None]
+                x="length",
+                y="documents",
+                label=I18N("lengths"),
+                x_title=I18N("length_axis"),
+                y_title=I18N("documents_axis"),
+                y_lim=[0, None],
+                x_label_angle=-45,
             )
             top_tokens = gr.BarPlot(
-                x="token", y="count", label=I18N("top_tokens"), sort="-y", y_lim=[0, None], x_label_angle=0
+                x="token",
+                y="count",
+                label=I18N("top_tokens"),
+                x_title=I18N("token_axis"),
+                y_title=I18N("count_axis"),
+                sort="-y",
+                y_lim=[0, None],
+                x_label_angle=0,
             )
             speakers = gr.BarPlot(
-                x="speaker", y="messages", label=I18N("speakers"), sort="-y", y_lim=[0, None], visible=False
+                x="speaker",
+                y="messages",
+                label=I18N("speakers"),
+                x_title=I18N("speaker_axis"),
+                y_title=I18N("messages_axis"),
+                sort="-y",
+                y_lim=[0, None],
+                visible=False,
             )
 
     @page_errors
@@ -673,6 +817,7 @@ def build_demo() -> gr.Blocks:
             train_tab(models, generate_model)
         with gr.Tab(I18N("explore_tab")):
             explore_tab(models, default_model)
+        gr.api(next_tokens_api, api_name="next_tokens")
         owner = gr.BrowserState(None, storage_key="textgen-owner")
         demo.load(claim_owner, owner, owner, api_name=False, queue=False)
         demo.unload(forget_page)

@@ -347,3 +347,19 @@ def test_train_further_from_a_shipped_model(client, tmp_path):
     assert info["parent"] == "nyt-char" and "started from | nyt-char" in card
     text = client.predict(model=name, prompt="City", length=40, seed=0, api_name="/generate")
     assert text.startswith("City") and len(text) > 20
+
+
+def test_next_tokens_are_the_models_own_probabilities(client):
+    from textgen import load_folder, next_tokens, prime_text
+
+    result = client.predict(model="nyt-char", text="Senate", temperature=0.7, top_k=5, api_name="/next_tokens")
+    loaded = load_folder(ROOT / "checkpoints" / "nyt-char")
+    logits, _ = prime_text(loaded.model, loaded.tokenizer, "Senate")
+    expected = next_tokens(logits, loaded.tokenizer, 0.7, 5).to_dict()
+    assert [t["token"] for t in result["tokens"]] == [t["token"] for t in expected["tokens"]]
+    assert [t["probability"] for t in result["tokens"]] == pytest.approx(
+        [t["probability"] for t in expected["tokens"]], abs=1e-4
+    )
+    assert result["entropy_bits"] == pytest.approx(expected["entropy_bits"], abs=1e-3)
+    with pytest.raises(AppError, match="temperature must be a number from 0 to 2"):
+        client.predict(model="nyt-char", text="Senate", temperature=5, top_k=5, api_name="/next_tokens")

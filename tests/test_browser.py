@@ -5,6 +5,7 @@ and phone width go to screenshots/ (or $TEXTGEN_SCREENSHOTS) to be looked at."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -216,6 +217,44 @@ def test_the_plot_moves_within_the_first_third_of_a_one_minute_run(browser, app_
     page.locator("#stop-training").click()
     page.wait_for_function(
         "() => document.querySelector('#train-status').innerText.includes('is ready')", timeout=120_000
+    )
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("model", "locale", "viewport", "label"),
+    [
+        ("nyt-char", "en-US", DESKTOP, "desktop-en"),
+        ("nyt-word", "ko-KR", PHONE, "phone-ko"),
+    ],
+)
+def test_write_with_the_model_by_clicking_its_next_tokens(browser, app_url, model, locale, viewport, label):
+    page = open_page(browser, app_url, viewport=viewport, locale=locale)
+    page.locator("#model input").fill(model)
+    page.locator("#model input").press("Enter")
+    page.locator("#prompt textarea").fill("The")
+    page.get_by_role("tab", name="Write with it" if locale == "en-US" else "함께 쓰기").click()
+    page.wait_for_function("() => document.querySelectorAll('#next-chart .next-token').length >= 3", timeout=WAIT)
+    texts, charts = [page.locator("#cowrite-text textarea").input_value()], []
+    for _ in range(3):
+        charts.append(page.locator("#next-chart").inner_text())
+        page.locator("#next-tokens label").first.click()
+        page.wait_for_function(
+            "(before) => document.querySelector('#cowrite-text textarea').value !== before",
+            arg=texts[-1],
+            timeout=WAIT,
+        )
+        texts.append(page.locator("#cowrite-text textarea").input_value())
+    assert texts[0] == "The" and all(b.startswith(a) and len(b) > len(a) for a, b in itertools.pairwise(texts))
+    page.wait_for_function(
+        "(before) => document.querySelector('#next-chart').innerText !== before", arg=charts[-1], timeout=WAIT
+    )
+    assert ("bits" if locale == "en-US" else "비트") in page.locator("#next-chart").inner_text()  # entropy, translated
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"] + 1
+    shot(page, f"cowrite-{label}")
+    page.locator("#undo").click()
+    page.wait_for_function(
+        "(t) => document.querySelector('#cowrite-text textarea').value === t", arg=texts[-2], timeout=WAIT
     )
     page.close()
 

@@ -29,6 +29,7 @@ from textgen import (
     load_folder,
     novelty_markdown,
     save_checkpoint,
+    series_name,
     top_tokens_frame,
     unpack_model_zip,
     zip_model,
@@ -74,20 +75,28 @@ def test_the_plot_shows_the_running_loss_at_once_then_samples_beside_the_unigram
     view = TrainingView(patience=3)
     view.progress(progress(3, 6.1))  # before any evaluation: a point at once, no reference yet
     first = view.plot().dropna()
-    assert first.split.tolist() == ["running"]
-    assert set(view.plot().split) == {"running", "train", "validation", "unigram"}  # every series, from the start
+    assert first.split.tolist() == [series_name("running")]
+    assert set(view.plot().split) == {
+        series_name(s) for s in ("running", "train", "validation", "unigram")
+    }  # every series, from the start
     view.add(evaluation(50, 3.2, 3.1, is_best=True))
     view.progress(progress(70, 3.0))
     view.add(evaluation(100, 2.8, 2.6, is_best=True))
     plot = view.plot().dropna()
     assert list(plot.columns) == ["step", "bits_per_char", "split"]
-    held_out = plot[plot.split == "validation"]
+    held_out = plot[plot.split == series_name("validation")]
     assert held_out.step.tolist() == [50, 100] and held_out.bits_per_char.tolist() == [3.2, 2.8]
-    assert plot[plot.split == "train"].bits_per_char.tolist() == [3.1, 2.6]
-    assert plot[plot.split == "running"].step.tolist() == [3, 70]
-    unigram = plot[plot.split == "unigram"]
+    assert plot[plot.split == series_name("train")].bits_per_char.tolist() == [3.1, 2.6]
+    assert plot[plot.split == series_name("running")].step.tolist() == [3, 70]
+    unigram = plot[plot.split == series_name("unigram")]
     assert unigram.step.tolist() == [0, 100] and set(unigram.bits_per_char) == {4.5}  # spans the run
     assert "T=0.5: ROMEO:\nI will." in view.samples
+    korean = TrainingView(patience=3, locale="ko")
+    korean.progress(progress(3, 6.1))
+    assert set(korean.plot().split) == {
+        series_name(s, "ko") for s in ("running", "train", "validation", "unigram")
+    }
+    assert series_name("validation", "ko") != series_name("validation")  # the legend is in the page's language
 
 
 def test_the_status_line_has_progress_time_step_best_and_explains_early_stopping():

@@ -15,7 +15,7 @@ from .errors import CorpusError, TextgenError
 from .export import export_onnx
 from .hub import check_push, load_model, push_folder, push_space, quiet_hub_logging
 from .metrics import evaluate
-from .sampling import check_prompt, generate_steps, new_seed, validate_settings
+from .sampling import check_prompt, generate_steps, new_seed, next_tokens, prime_text, validate_settings
 from .webpage import export_web
 
 
@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="weights' precision for generating: auto: bf16 on a CPU with native bf16 (as in the app), else fp32",
     )
+
+    nxt = commands.add_parser("next", help="the likeliest next tokens after a text, and the entropy (JSON)")
+    nxt.add_argument("--model", required=True, help="model folder or Hub repo id user/name[@revision]")
+    nxt.add_argument("--text", default="", help="the text so far")
+    nxt.add_argument("--temperature", type=float, default=1.0)
+    nxt.add_argument("--top-k", type=int, default=10, help="how many tokens to list")
+    nxt.add_argument("--device", default="auto")
 
     ev = commands.add_parser("evaluate", help="held-out metrics of a model on a text file")
     ev.add_argument("--model", required=True)
@@ -101,6 +108,15 @@ def run_generate(args: argparse.Namespace) -> None:
     print(f"(seed {seed})", file=sys.stderr)
 
 
+def run_next(args: argparse.Namespace) -> None:
+    validate_settings(args.temperature, 1, args.top_k, 1.0, 1)
+    check_prompt(args.text)
+    loaded = load_model(args.model, resolve_device(args.device))
+    logits, _ = prime_text(loaded.model, loaded.tokenizer, args.text)
+    view = next_tokens(logits, loaded.tokenizer, args.temperature, args.top_k)
+    print(json.dumps(view.to_dict(), ensure_ascii=False))
+
+
 def run_evaluate(args: argparse.Namespace) -> None:
     loaded = load_model(args.model, resolve_device(args.device))
     documents = read_documents(args.text, column=args.column)
@@ -130,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
             run_generate(args)
         elif args.command == "evaluate":
             run_evaluate(args)
+        elif args.command == "next":
+            run_next(args)
         elif args.command == "export":
             export = export_web if args.format == "web" else export_onnx
             print(export(load_model(args.model), args.out, name=Path(args.model).name))

@@ -116,11 +116,28 @@ def prepare_data(
     return TrainingData(store.tokenizer, store.train, store.val, store, cache_hit, documents)
 
 
+# Up to this many documents a sample comes from a permutation of them all; past it, documents are
+# drawn until the budget is reached, so that no arrays of the corpus's size are made (90 MB at 1 GB).
+PERMUTED_SAMPLE_DOCUMENTS = 2**20
+
+
 def sample_indices(sizes: np.ndarray, budget: float, seed: int) -> np.ndarray:
     """A fixed random sample of documents whose sizes add up to about `budget` (all, if they fit),
     as sorted indices: the same documents at every evaluation, so the curve is comparable."""
     if sizes.sum() <= budget:
         return np.arange(len(sizes))
-    order = np.random.default_rng(seed).permutation(len(sizes))
-    taken = int(np.searchsorted(np.cumsum(sizes[order]), budget)) + 1  # up to the first that reaches it
-    return np.sort(order[:taken])
+    rng = np.random.default_rng(seed)
+    if len(sizes) <= PERMUTED_SAMPLE_DOCUMENTS:
+        order = rng.permutation(len(sizes))
+        taken = int(np.searchsorted(np.cumsum(sizes[order]), budget)) + 1  # up to the first that reaches it
+        return np.sort(order[:taken])
+    chosen: dict[int, None] = {}  # in the order drawn, each once
+    total = 0
+    while total < budget:
+        for index in rng.integers(len(sizes), size=1024).tolist():
+            if index not in chosen:
+                chosen[index] = None
+                total += int(sizes[index])
+                if total >= budget:
+                    break
+    return np.sort(np.fromiter(chosen, dtype=np.int64, count=len(chosen)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -332,3 +332,55 @@ def generate(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", *
     """The generated continuations (without the prompt), one string per sample."""
     *_, texts = stream_texts([generate_steps(model, tokenizer, prompt, **settings)])
     return texts
+
+
+@dataclass
+class NextTokens:
+    """What the model would write next after a text: its likeliest tokens and how spread out the
+    whole distribution is, at a temperature (`<unk>` left out, as the sampler never writes it)."""
+
+    tokens: list[tuple[str, float]]  # (text, probability), likeliest first
+    entropy_bits: float  # of the whole tempered distribution
+    entropy_bits_at_1: float  # of the model's own distribution (temperature 1)
+    ids: list[int] = field(default_factory=list)  # the tokens' ids, in the same order
+
+    def to_dict(self) -> dict:
+        return {
+            "tokens": [{"token": token, "probability": probability} for token, probability in self.tokens],
+            "entropy_bits": self.entropy_bits,
+            "entropy_bits_at_1": self.entropy_bits_at_1,
+        }
+
+
+def tempered(logits: torch.Tensor, temperature: float, unk_id: int) -> torch.Tensor:
+    """The distribution the sampler draws from at `temperature` (0: all on the likeliest token)."""
+    logits = logits.double().clone()
+    logits[unk_id] = float("-inf")
+    if temperature == 0:
+        return torch.nn.functional.one_hot(logits.argmax(), logits.numel()).double()
+    return (logits / temperature).softmax(-1)
+
+
+def entropy_bits(probabilities: torch.Tensor) -> float:
+    positive = probabilities[probabilities > 0]
+    return max(0.0, float(-(positive * positive.log2()).sum()))
+
+
+def next_tokens(logits: torch.Tensor, tokenizer: Tokenizer, temperature: float, top_k: int = 10) -> NextTokens:
+    """The next-token view of `logits` (vocab,): the `top_k` likeliest at `temperature`, the entropies."""
+    validate_settings(temperature, 1, top_k, 1.0, 1)
+    probabilities = tempered(logits, temperature, tokenizer.unk_id)
+    count = min(top_k or len(probabilities), len(probabilities))
+    values, ids = probabilities.topk(count)
+    listed = [(i, float(p)) for i, p in zip(ids.tolist(), values.tolist()) if p > 0]
+    tokens = [(tokenizer.piece(i, None), p) for i, p in listed]
+    at_one = entropy_bits(tempered(logits, 1.0, tokenizer.unk_id))
+    return NextTokens(tokens, entropy_bits(probabilities), at_one, [i for i, _ in listed])
+
+
+@torch.inference_mode()
+def prime_text(model: LSTMLanguageModel, tokenizer: Tokenizer, text: str) -> tuple[torch.Tensor, State]:
+    """The model after reading `<eos>` and `text`: the next token's logits (vocab,) and the state."""
+    ids = encode_prompt(tokenizer, text)
+    logits, state = model.prime(torch.tensor([ids], device=model.device))
+    return logits[0].float(), state

@@ -56,6 +56,9 @@ class TrainingView:
         """A step's training loss (a running mean over the steps since the last): a point at once."""
         self.points.append({"step": event.step, "bits_per_char": event.train_bits_per_char, "split": "running"})
 
+    def _named(self, rows: list[dict]) -> list[dict]:
+        return [{**row, "split": series_name(row["split"], self.locale)} for row in rows]
+
     def add(self, event: Evaluation) -> None:
         self.unigram = event.unigram
         for split, metrics in (("train", event.train), ("validation", event.val)):
@@ -79,7 +82,8 @@ class TrainingView:
         waiting = [
             {"step": 0, "bits_per_char": math.nan, "split": split} for split in PLOT_SERIES if split not in seen
         ]
-        return pd.DataFrame(self.points + reference + waiting, columns=["step", "bits_per_char", "split"])
+        rows = self._named(self.points + reference + waiting)
+        return pd.DataFrame(rows, columns=["step", "bits_per_char", "split"])
 
     def status(self, event: Progress | Evaluation) -> str:
         """One line: a progress bar, the step, elapsed and remaining time, the best so far."""
@@ -197,6 +201,17 @@ class TrainingView:
         return translate(template, self.locale, **values)
 
 
+def series_name(series: str, locale: str = "en") -> str:
+    """A loss plot series' name in the page's language."""
+    names = {
+        "running": translate("training loss as it steps", locale),
+        "train": translate("training sample", locale),
+        "validation": translate("held-out", locale),
+        "unigram": translate("unigram", locale),
+    }
+    return names[series]
+
+
 def status_html(text: str) -> str:
     """Messages written with **bold** and blank-line paragraphs, escaped, as the status box's HTML
     (it is an HTML component, for the progress bar: Markdown would show as typed)."""
@@ -234,9 +249,12 @@ def samples_text(texts: list[str]) -> str:
     return "\n\n".join(f"[{i}] {text.rstrip()}" for i, text in enumerate(texts, 1))
 
 
-def confidence_html(prompt: str, steps: list[Step], sample: int = 0) -> str:
-    """The seed text, then each generated token shaded by the model's probability of it: whole words
-    stay together (no gaps between a word's tokens) and line breaks stay (pre-wrap)."""
+def confidence_html(prompt: str, steps: list[Step], sample: int = 0, locale: str = "en") -> str:
+    """Under a heading, the seed text, then each generated token shaded by the model's probability of
+    it: whole words stay together (no gaps between a word's tokens) and line breaks stay (pre-wrap)."""
+    heading = translate(
+        "How confident the model was (darker = more probable; hover a token for its probability)", locale
+    )
     spans = [f'<span class="seed">{html.escape(prompt)}</span>'] if prompt else []
     for step in steps:
         piece, probability = step.pieces[sample], step.probabilities[sample]
@@ -247,7 +265,11 @@ def confidence_html(prompt: str, steps: list[Step], sample: int = 0) -> str:
             f'<span title="{probability:.0%}" style="background:rgba(79,70,229,{probability:.2f});'
             f'color:{color}">{html.escape(piece)}</span>'
         )
-    return f'<div class="confidence" style="white-space:pre-wrap;line-height:1.6">{"".join(spans)}</div>'
+    body = "".join(spans)
+    return (
+        f'<p class="confidence-heading">{html.escape(heading)}</p>'
+        f'<div class="confidence" style="white-space:pre-wrap;line-height:1.6">{body}</div>'
+    )
 
 
 @dataclass

@@ -1,0 +1,119 @@
+"""Writing with the model: the text so far, the model's state after it, and every earlier version, so
+that choosing the next token, letting the model write a few more, or undoing costs a step of the
+model each, never a re-read of the text."""
+
+from __future__ import annotations
+
+import html
+import random
+from dataclasses import dataclass, field
+
+import torch
+
+from .checkpoints import LoadedModel
+from .errors import GenerationError
+from .messages import translate
+from .model import State
+from .sampling import NextTokens, check_prompt, choose_tokens, next_tokens, prime_text, restart_documents
+
+VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
+
+
+@dataclass
+class Draft:
+    """One version of the text: after it, the next token's logits (vocab,) and the model's state."""
+
+    text: str
+    logits: torch.Tensor
+    state: State
+
+
+@dataclass
+class CoWriter:
+    """A text written together with a model; `drafts[-1]` is the current one."""
+
+    model: str  # the model's name, to find it again
+    session: str
+    drafts: list[Draft] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, model: str, session: str, loaded: LoadedModel, text: str) -> CoWriter:
+        check_prompt(text)
+        logits, state = prime_text(loaded.model, loaded.tokenizer, text)
+        return cls(model, session, [Draft(text, logits, state)])
+
+    @property
+    def text(self) -> str:
+        return self.drafts[-1].text
+
+    def view(self, loaded: LoadedModel, temperature: float, top_k: int = 10) -> NextTokens:
+        return next_tokens(self.drafts[-1].logits, loaded.tokenizer, temperature, top_k)
+
+    def choose(self, loaded: LoadedModel, token_id: int) -> None:
+        """Append the token `token_id` (one the view listed) to the text: one step of the model."""
+        if not 0 <= token_id < len(loaded.tokenizer) or token_id == loaded.tokenizer.unk_id:
+            raise GenerationError("pick one of the listed tokens")
+        self._step(loaded, [token_id])
+
+    def write(self, loaded: LoadedModel, count: int, temperature: float, top_k: int = 0, seed: int | None = None):
+        """Let the model write `count` more tokens, sampled as generation samples them."""
+        rng = random.Random(seed)
+        draft = self.drafts[-1]
+        logits, state, ids = draft.logits, draft.state, []
+        with torch.inference_mode():
+            for _ in range(count):
+                chosen, _ = choose_tokens(
+                    logits.unsqueeze(0).clone(),
+                    torch.tensor([[float(temperature)]]),
+                    torch.tensor([top_k]),
+                    torch.tensor([1.0]),
+                    torch.tensor([rng.random()], dtype=torch.float64),
+                    loaded.tokenizer.unk_id,
+                )
+                ids.append(int(chosen))
+                step_logits, state = loaded.model.step(
+                    chosen, restart_documents(chosen, state, loaded.tokenizer.eos_id)
+                )
+                logits = step_logits[0].float()
+        self.drafts.append(Draft(draft.text + self._pieces(loaded, ids), logits, state))
+
+    def undo(self) -> None:
+        if len(self.drafts) > 1:
+            self.drafts.pop()
+
+    def _step(self, loaded: LoadedModel, ids: list[int]) -> None:
+        draft = self.drafts[-1]
+        with torch.inference_mode():
+            chosen = torch.tensor(ids[-1:], device=loaded.model.device)
+            logits, state = loaded.model.step(
+                chosen, restart_documents(chosen, draft.state, loaded.tokenizer.eos_id)
+            )
+        self.drafts.append(Draft(draft.text + self._pieces(loaded, ids), logits[0].float(), state))
+
+    @staticmethod
+    def _pieces(loaded: LoadedModel, ids: list[int]) -> str:
+        return "".join(loaded.tokenizer.piece(i, None) for i in ids)
+
+
+def shown(token: str) -> str:
+    """A token with its spaces and line breaks made visible."""
+    return "".join(VISIBLE.get(ch, ch) for ch in token)
+
+
+def next_tokens_html(view: NextTokens, temperature: float, locale: str = "en") -> str:
+    """The next-token chart: a bar per token (its probability at this temperature) and the entropy."""
+    rows = "".join(
+        f'<div class="next-token"><span class="token">{html.escape(shown(token))}</span>'
+        f'<span class="bar" style="display:inline-block;height:0.9em;background:#4f46e5;'
+        f'width:{max(probability * 100, 0.5):.1f}%"></span> <span class="p">{probability:.1%}</span></div>'
+        for token, probability in view.tokens
+    )
+    entropy = translate(
+        "Entropy {bits:.2f} bits at T={temperature:g} ({at_one:.2f} bits at T=1): the lower, the surer the "
+        "model, and the more it repeats itself; the higher, the more surprising, and the more often broken.",
+        locale,
+        bits=view.entropy_bits,
+        temperature=temperature,
+        at_one=view.entropy_bits_at_1,
+    )
+    return f'<div class="next-tokens">{rows}<p class="entropy">{html.escape(entropy)}</p></div>'
