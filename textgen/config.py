@@ -19,6 +19,13 @@ class TrainConfig:
     hidden_size: int | None = None
     num_layers: int = 1
     dropout: float | None = None
+    # Small-data regularisers (AWD-LSTM's; measured in BENCHMARKS.md): None leaves them to sizing.py.
+    weight_drop: float | None = None  # DropConnect on the recurrent weights
+    embedding_dropout: float | None = None  # whole token vectors dropped
+    locked_dropout: bool | None = None  # `dropout` with one mask per row for all its time steps
+    activation_reg: float = 0.0  # AR: this times the mean square of the (dropped) LSTM outputs
+    temporal_reg: float = 0.0  # TAR: this times the mean square of their change from step to step
+    ema: float | None = None  # the weights evaluated and saved: an exponential moving average (0: off)
     batch_size: int = 32
     seq_len: int = 64
     lr: float = 2e-2

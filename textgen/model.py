@@ -1,4 +1,7 @@
-"""The LSTM language model: embedding -> multi-layer nn.LSTM -> linear head."""
+"""The LSTM language model: embedding -> multi-layer nn.LSTM -> linear head, with the small-data
+regularisers of AWD-LSTM (Merity et al. 2017) for training: DropConnect on the recurrent weights,
+embedding dropout, locked (variational) dropout. None of them touch the weights a model saves, so
+the one-step sampling path and an ONNX export compute exactly what was evaluated."""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ import os
 from dataclasses import asdict, dataclass, fields
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -86,6 +91,15 @@ class LSTMConfig:
         return asdict(self)
 
 
+@dataclass
+class Regularization:
+    """What training adds to `dropout`: set by the Trainer, off at inference, never saved."""
+
+    weight_drop: float = 0.0  # DropConnect on the LSTM's hidden-to-hidden weights, a fresh mask per batch
+    embedding_dropout: float = 0.0  # whole token vectors dropped (the same token everywhere in a batch)
+    locked: bool = False  # `dropout`'s mask the same at every time step of a row (variational dropout)
+
+
 class LSTMLanguageModel(nn.Module):
     """Saved, loaded and pushed through checkpoints.py and hub.py (not a Hub mixin), so that every
     load goes through the same checks: config first, sizes, dtypes, finite weights."""
@@ -112,19 +126,42 @@ class LSTMLanguageModel(nn.Module):
             self.head = nn.Linear(config.hidden_size, config.vocab_size)
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         nn.init.zeros_(self.head.bias)
+        self.regularization = Regularization()
 
-    def forward(self, tokens: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """tokens (batch, time) -> logits (batch, time, vocab) and the LSTM's (h, c)."""
-        embedded = self.dropout(self.embedding(tokens))  # (batch, time, embedding_dim)
+    def forward(self, tokens: torch.Tensor, state: State | None = None, outputs: bool = False):
+        """tokens (batch, time) -> logits (batch, time, vocab) and the LSTM's (h, c); with `outputs`, also
+        the LSTM's output before and after dropout (batch, time, hidden_size), for AR/TAR."""
+        training = self.regularization if self.training else Regularization()
+        weight = self.embedding.weight
+        if training.embedding_dropout:
+            keep = 1 - training.embedding_dropout
+            weight = weight * weight.new_empty(weight.size(0), 1).bernoulli_(keep) / keep
+        embedded = self._drop(F.embedding(tokens, weight), training.locked)  # (batch, time, embedding_dim)
+        lstm_weights = {}
+        if training.weight_drop:  # the recurrent weights with a fresh DropConnect mask, for this batch
+            lstm_weights = {
+                name: F.dropout(getattr(self.lstm, name), training.weight_drop)
+                for name in (f"weight_hh_l{layer}" for layer in range(self.config.num_layers))
+            }
+        lstm = (lambda *inputs: functional_call(self.lstm, lstm_weights, inputs)) if lstm_weights else self.lstm
         if embedded.is_cuda and torch.is_autocast_enabled("cuda"):
             # Autocast casts a cuDNN LSTM to fp16 whatever dtype it was asked for (AutocastRNN.cpp), and
             # fp16 without a loss scaler underflows: the LSTM runs in fp32 (TF32 on tensor cores) and
             # autocast keeps the rest (the head's large matmul) in the precision it was asked for.
             with torch.autocast("cuda", enabled=False):
-                output, state = self.lstm(embedded.float(), state)
+                output, state = lstm(embedded.float(), state)
         else:
-            output, state = self.lstm(embedded, state)  # (batch, time, hidden_size)
-        return self.head(self.dropout(output)), state
+            output, state = lstm(embedded, state)  # (batch, time, hidden_size)
+        dropped = self._drop(output, training.locked)
+        logits = self.head(dropped)
+        return (logits, state, (output, dropped)) if outputs else (logits, state)
+
+    def _drop(self, x: torch.Tensor, locked: bool) -> torch.Tensor:
+        p = self.dropout.p
+        if not self.training or p == 0 or not locked:
+            return self.dropout(x)
+        mask = x.new_empty(x.size(0), 1, x.size(2)).bernoulli_(1 - p) / (1 - p)  # one mask for all steps
+        return x * mask
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One time step for sampling: tokens (batch,) -> logits (batch, vocab) and the new state.

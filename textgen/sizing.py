@@ -59,12 +59,20 @@ def eval_interval(steps_per_epoch: int) -> int:
 def fit_to_corpus(config, train_tokens: int, steps_per_epoch: int):
     """`config` (a TrainConfig) with every auto setting (None) filled in for this corpus and budget."""
     hidden, dropout = size_for(train_tokens, config.max_minutes, config.epochs)
+    regularization = regularization_for(train_tokens, config.max_minutes, config.epochs)
+    chosen = {name: value for name, value in regularization.items() if getattr(config, name) is None}
     return replace(
         config,
         hidden_size=hidden if config.hidden_size is None else config.hidden_size,
         dropout=dropout if config.dropout is None else config.dropout,
         eval_every=eval_interval(steps_per_epoch) if config.eval_every is None else config.eval_every,
+        **chosen,
     )
+
+
+def regularization_for(train_tokens: int, max_minutes: float | None, epochs: int) -> dict:
+    """The small-data regularisers for this corpus and budget (their TrainConfig fields)."""
+    return {"weight_drop": 0.0, "embedding_dropout": 0.0, "locked_dropout": False, "ema": 0.0}
 
 
 def evaluation_tokens(config) -> float:

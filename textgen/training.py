@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .batches import Window, epoch_plan, pieces, plan_windows
 from .card import RunInfo
@@ -29,7 +30,7 @@ from .device import bf16_works, native_bf16, resolve_device
 from .distributed import from_rank0, rank_and_world, weights_agree
 from .errors import TrainingError
 from .metrics import Metrics, ScoringSet, score, unigram_metrics
-from .model import LSTMConfig, LSTMLanguageModel
+from .model import LSTMConfig, LSTMLanguageModel, Regularization
 from .sampling import SAMPLE_TEMPERATURES, generate
 from .schedule import EvaluationClock, learning_rate
 from .sizing import evaluation_tokens, fit_to_corpus
@@ -135,6 +136,13 @@ class Trainer:
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.model = (model or build_model(config, len(data.tokenizer))).to(self.device)
+        self.model.regularization = Regularization(
+            config.weight_drop, config.embedding_dropout, config.locked_dropout
+        )
+        # With `ema`, evaluations, samples and the saved model use the moving average of the weights.
+        self.averaged = None
+        if config.ema:
+            self.averaged = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema))
         # Under torchrun the step goes through DDP (gradients averaged across ranks); evaluation and
         # sampling use the plain model, on rank 0.
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
@@ -206,22 +214,35 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate()
         inputs, targets = window.inputs.to(self.device), window.targets.to(self.device)
+        config = self.config
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            logits, state = self.net(inputs, None if window.fresh else state)
+            logits, state, (output, dropped) = self.net(inputs, None if window.fresh else state, outputs=True)
             # Padding targets are PAD_TARGET (-100), cross_entropy's ignore_index: not scored.
             loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
+            penalty = 0.0
+            if config.activation_reg:
+                penalty = penalty + config.activation_reg * dropped.float().pow(2).mean()
+            if config.temporal_reg:
+                penalty = penalty + config.temporal_reg * (output[:, 1:] - output[:, :-1]).float().pow(2).mean()
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        (loss + penalty).backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
         self.optimizer.step()
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.model)
         self.state.step += 1
         # Keep the state's values but cut the graph: gradients flow back seq_len steps only.
         return loss.item(), tuple(s.detach() for s in state)
 
+    @property
+    def evaluated(self) -> LSTMLanguageModel:
+        """The weights evaluations score and a run keeps: the moving average's, or the model's own."""
+        return self.averaged.module if self.averaged is not None else self.model
+
     def score(self, documents: ScoringSet) -> Metrics:
         """In the run's arithmetic and its own batch shapes, so scoring adds none to oneDNN's cache."""
         config = self.config
-        return score(self.model, documents, config.batch_size, config.seq_len, bf16=self.bf16)
+        return score(self.evaluated, documents, config.batch_size, config.seq_len, bf16=self.bf16)
 
     def evaluate(self, train_loss: float) -> Evaluation:
         """Score the held-out and training samples, keep the best weights, write samples."""
@@ -232,7 +253,7 @@ class Trainer:
         is_best = metrics.loss < run.best_val_loss
         if is_best:
             run.best_val_loss, run.best_metrics, run.best_step = metrics.loss, metrics, run.step
-            self.best_weights = copy.deepcopy(self.model.state_dict())
+            self.best_weights = copy.deepcopy(self.evaluated.state_dict())
             self.info.samples = {}  # the kept model's samples, filled below
             run.bad_evaluations = 0
         else:
@@ -262,7 +283,7 @@ class Trainer:
     def samples(self) -> dict[float, str]:
         config = self.config
         texts = generate(
-            self.model,
+            self.evaluated,
             self.data.tokenizer,
             config.sample_prompt,
             temperature=list(SAMPLE_TEMPERATURES),
@@ -279,10 +300,11 @@ class Trainer:
         self.model.train()
         start = time.perf_counter() - run.elapsed
         self.clock.last_end = run.elapsed
-        loss = None  # stays None when a resumed run has nothing left to do
-        while run.epoch < config.epochs:
+        loss, reason = None, None  # loss stays None when a resumed run has nothing left to do
+        while run.epoch < config.epochs and reason is None:
             state = None
-            for index, window in enumerate(self.epoch_windows(run.epoch)):
+            windows = self.epoch_windows(run.epoch)
+            for index, window in enumerate(windows):
                 if index < run.window:
                     continue  # resuming mid-epoch (mid-group, the state restarts from zero)
                 loss, state = self.train_step(window, state)
@@ -316,12 +338,13 @@ class Trainer:
                         self.clock.evaluated(run.elapsed, took)
                     reason = self.agreed_reason(self.stop_reason(out_of_time, out_of_steps))
                     if reason:
-                        yield self.finish(reason)
-                        return
-            run.epoch, run.window = run.epoch + 1, 0
-        if loss is not None and run.step % config.eval_every and self.rank == 0:
+                        break
+            windows.close()  # the epoch's plan goes before the whole held-out set is scored
+            if reason is None:
+                run.epoch, run.window = run.epoch + 1, 0
+        if reason is None and loss is not None and run.step % config.eval_every and self.rank == 0:
             yield self.evaluate(loss)
-        yield self.finish("epochs")
+        yield self.finish(reason or "epochs")
 
     def stop_reason(self, out_of_time: bool, out_of_steps: bool = False) -> str | None:
         if self.stop_requested:
@@ -346,6 +369,7 @@ class Trainer:
         self.ranks_agree = weights_agree(self.model)  # torchrun: every rank ends with the same weights
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
+        self.averaged = None  # the kept weights (the average's, with `ema`) are the model's own from here
         self.model.eval()
         run = self.state
         if self.rank == 0 and self.val_sample_set is not self.data.val and run.best_metrics is not None:
