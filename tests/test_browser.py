@@ -249,9 +249,8 @@ def test_write_with_the_model_by_clicking_its_next_tokens(browser, app_url, mode
     page.wait_for_function(
         "(before) => document.querySelector('#next-chart').innerText !== before", arg=charts[-1], timeout=WAIT
     )
-    assert ("bits" if locale == "en-US" else "비트") in page.locator(
-        "#next-chart"
-    ).inner_text()  # entropy, translated
+    bits = "bits" if locale == "en-US" else "비트"  # the entropy line, translated
+    assert bits in page.locator("#next-chart").inner_text()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"] + 1
     shot(page, f"cowrite-{label}")
     page.locator("#undo").click()
