@@ -20,7 +20,8 @@ from pathlib import Path
 
 from common import SHAKESPEARE, report
 
-from textgen import Finished, Trainer, app_train_config, load_corpus, nyt_headlines, prepare_data
+from textgen import Finished, Trainer, app_train_config, load_corpus, prepare_data
+from textgen.corpus import nyt_headlines
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 VARIANTS = {
