@@ -2,12 +2,13 @@
 
     python bench/regularize.py [--settings quotes-1 shakespeare-2 nyt-word-2] [--variants base all ...]
 
-Every run is the app's run ("auto" size and dropout, early stopping) on a corpus and a time budget;
-the variants add one piece of AWD-LSTM's pack (Merity et al. 2017) to today's defaults, or all of
-them: DropConnect on the recurrent weights, embedding dropout, locked (variational) dropout,
+Every run is the app's run ("auto" size and dropout, early stopping) on a corpus and a time budget.
+"base" has every regulariser off; each variant adds one piece of AWD-LSTM's pack (Merity et al.
+2017) to it: DropConnect on the recurrent weights, embedding dropout, locked (variational) dropout,
 activation regularisation (AR/TAR), more weight decay, and evaluating and keeping an exponential
-moving average of the weights. Reports held-out bits per character on the whole held-out split,
-the steps and the stop reason, per (setting, variant), variants in one process one after another.
+moving average of the weights; "all" adds every one; "defaults" is what textgen/sizing.py chooses.
+Reports held-out bits per character on the whole held-out split, the steps and the stop reason, per
+(setting, variant), variants in one process one after another.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from pathlib import Path
 from common import SHAKESPEARE, report
 
 from textgen import Finished, Trainer, app_train_config, load_corpus, prepare_data
+from textgen.config import PACK_OFF
 from textgen.corpus import nyt_headlines
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 VARIANTS = {
+    "defaults": None,  # what sizing.py chooses for this corpus and budget
     "base": {},
     "weight drop 0.3": {"weight_drop": 0.3},
     "embedding dropout 0.1": {"embedding_dropout": 0.1},
@@ -65,8 +68,10 @@ def corpus(name: str) -> tuple[list[str], str]:
     raise ValueError(name)
 
 
-def one_run(documents: list[str], level: str, minutes: float, settings: dict, seed: int = 0) -> dict:
-    config = replace(app_train_config(level, "auto", minutes), seed=seed, **settings)
+def one_run(documents: list[str], level: str, minutes: float, settings: dict | None, seed: int = 0) -> dict:
+    """One page run; `settings` on top of the regularisers switched off, or None for sizing's choice."""
+    config = replace(app_train_config(level, "auto", minutes), seed=seed, **({} if settings is None else PACK_OFF))
+    config = replace(config, **(settings or {}))
     trainer = Trainer(config, prepare_data(documents, config))
     finished = next(e for e in trainer.run() if isinstance(e, Finished))
     chosen = trainer.config

@@ -94,3 +94,11 @@ def test_a_run_with_every_regulariser_and_ema_saves_the_averaged_weights_and_loa
     saved = loaded.model.state_dict()
     assert all(torch.allclose(saved[k], best[k].float()) for k in saved)  # the best evaluation's average
     assert math.isfinite(event.best.bits_per_char)
+
+
+def test_the_moving_average_warms_up_then_holds_its_decay():
+    from textgen.training import ema_average
+
+    average, old, new = ema_average(0.99), torch.zeros(3), torch.ones(3)
+    assert torch.allclose(average(old, new, torch.tensor(0)), torch.full((3,), 0.9))  # early: mostly the new
+    assert torch.allclose(average(old, new, torch.tensor(10_000)), torch.full((3,), 0.01))  # later: 0.99

@@ -23,13 +23,13 @@ class TrainConfig:
     weight_drop: float | None = None  # DropConnect on the recurrent weights
     embedding_dropout: float | None = None  # whole token vectors dropped
     locked_dropout: bool | None = None  # `dropout` with one mask per row for all its time steps
-    activation_reg: float = 0.0  # AR: this times the mean square of the (dropped) LSTM outputs
-    temporal_reg: float = 0.0  # TAR: this times the mean square of their change from step to step
+    activation_reg: float | None = None  # AR: this times the mean square of the (dropped) LSTM outputs
+    temporal_reg: float | None = None  # TAR: this times the mean square of their change from step to step
     ema: float | None = None  # the weights evaluated and saved: an exponential moving average (0: off)
     batch_size: int = 32
     seq_len: int = 64
     lr: float = 2e-2
-    weight_decay: float = 0.01
+    weight_decay: float | None = None  # AdamW's; None: 0.01, or 0.1 with the regularisers
     grad_clip: float = 0.1
     warmup_steps: int = 20
     epochs: int = 20
@@ -49,4 +49,18 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         names = {f.name for f in fields(cls)}
+        if "weight_drop" not in data:  # saved before the regularisers existed: a resumed run goes on without
+            data = {**PACK_OFF, **data}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# The small-data regularisers switched off, and AdamW's weight decay as it was before them.
+PACK_OFF = {
+    "weight_drop": 0.0,
+    "embedding_dropout": 0.0,
+    "locked_dropout": False,
+    "activation_reg": 0.0,
+    "temporal_reg": 0.0,
+    "ema": 0.0,
+    "weight_decay": 0.01,
+}

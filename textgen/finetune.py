@@ -17,7 +17,7 @@ from dataclasses import replace
 import torch
 
 from .checkpoints import LoadedModel
-from .config import TrainConfig
+from .config import PACK_OFF, TrainConfig
 from .data import prepare_data
 from .model import LSTMConfig, LSTMLanguageModel
 from .tokenizer import MAX_TOKEN_CHARS, SPECIALS, CharTokenizer, Tokenizer, WordTokenizer
@@ -91,6 +91,9 @@ def fine_tune_setup(base: LoadedModel, documents: Iterable[str], config: TrainCo
         embedding_dim=architecture.embedding_dim,
         num_layers=architecture.num_layers,
         dropout=architecture.dropout if config.dropout is None else config.dropout,
+        # The regularisers were measured training from scratch only: a fine-tuned run goes without them
+        # unless they are asked for (what BENCHMARKS.md's "Starting from a model" measured).
+        **{name: value for name, value in PACK_OFF.items() if getattr(config, name) is None},
     )
 
     def grown_tokenizer(train_documents: Iterable[str]) -> Tokenizer:  # read twice: once per pass

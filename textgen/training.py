@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from .batches import Window, epoch_plan, pieces, plan_windows
 from .card import RunInfo
@@ -118,6 +118,17 @@ class TrainerState:
         return cls(**{**known, "best_metrics": Metrics.from_dict(data.get("best_metrics"))})
 
 
+def ema_average(decay: float):
+    """AveragedModel's update for an exponential moving average with the usual warm-up: the decay
+    grows as (1 + n) / (10 + n) up to `decay`, so a short run's average is not mostly its first steps."""
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+        rate = ((1 + count) / (10 + count)).clamp(max=decay)
+        return averaged * rate + current * (1 - rate)
+
+    return average
+
+
 class Trainer:
     def __init__(
         self,
@@ -142,7 +153,7 @@ class Trainer:
         # With `ema`, evaluations, samples and the saved model use the moving average of the weights.
         self.averaged = None
         if config.ema:
-            self.averaged = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema))
+            self.averaged = AveragedModel(self.model, avg_fn=ema_average(config.ema))
         # Under torchrun the step goes through DDP (gradients averaged across ranks); evaluation and
         # sampling use the plain model, on rank 0.
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
