@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--data-dir", help="folder with the NYT Articles*.csv files (or TEXTGEN_DATA_DIR)")
     data.add_argument(
+        "--corpus-name",
+        help="the corpus's name on the model card and in the page's Corpus list (default: the files')",
+    )
+    data.add_argument(
         "--level", choices=("char", "word"), help=f"default {DEFAULTS.level}; with --init-from, the base's"
     )
     data.add_argument("--lowercase", action="store_true")
@@ -98,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
         "and its weights",
     )
     model.add_argument("--dropout", type=float, help="default: from the corpus size and the time budget")
+    pack = parser.add_argument_group(
+        "small-data regularisers",
+        "each left out: all on where the run reads its text 10 times or more, off below (BENCHMARKS.md)",
+    )
+    pack.add_argument("--weight-drop", type=float, help="DropConnect on the LSTM's recurrent weights (0.3)")
+    pack.add_argument("--embedding-dropout", type=float, help="whole token vectors dropped (0.1)")
+    pack.add_argument(
+        "--locked-dropout", action=argparse.BooleanOptionalAction, help="one dropout mask per row, all steps"
+    )
+    pack.add_argument("--activation-reg", type=float, help="AR: penalty on the LSTM outputs' size (2)")
+    pack.add_argument("--temporal-reg", type=float, help="TAR: penalty on their change from step to step (1)")
+    pack.add_argument("--weight-decay", type=float, help="AdamW's (0.1 with the regularisers, else 0.01)")
+    pack.add_argument("--ema", type=float, help="keep a moving average of the weights, this decay (0.99; 0: off)")
 
     run = parser.add_argument_group("training")
     run.add_argument("--out", help="model folder to write (the best model by validation loss)")
@@ -265,7 +282,9 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
     if rank_and_world()[0] == 0:
         print(corpus_summary(corpus, data))
     info = RunInfo(
-        corpus=corpus.name, corpus_args=corpus_args(args), command="python train.py " + shlex.join(sys.argv[1:])
+        corpus=args.corpus_name or corpus.name,
+        corpus_args=corpus_args(args),
+        command="python train.py " + shlex.join(sys.argv[1:]),
     )
     if args.corpus == ["nyt"]:
         info.dataset_id, info.language = "aashita/nyt-comments", "en"
