@@ -280,6 +280,46 @@ def model_choices(request: gr.Request):
     return gr.update(choices=REGISTRY.choices(session_id(request)))
 
 
+def corpus_choices(request: gr.Request | None) -> list[str]:
+    """The Corpus list: the shipped models' corpora, then this session's own models by name."""
+    return [*REGISTRY.corpora, *REGISTRY.own(session_id(request))]
+
+
+def refresh_corpora(request: gr.Request):
+    """The Corpus list, refreshed when it gets the focus (one's own models appear as they are trained)."""
+    return gr.update(choices=corpus_choices(request))
+
+
+def level_choices(corpus: str | None) -> list[tuple]:
+    """The levels a corpus has a shipped model at (none for a model of one's own)."""
+    levels = REGISTRY.corpora.get(corpus or "", {})
+    return [(label, value) for label, value in LEVEL_CHOICES if value in levels]
+
+
+def pick_corpus(corpus: str | None, level: str | None) -> tuple:
+    """A corpus chosen: its model at the level shown (or its first), or one's own model as it is."""
+    levels = REGISTRY.corpora.get(corpus or "")
+    if levels is None:
+        return gr.update(choices=[], value=None), corpus
+    level = level if level in levels else next(iter(levels))
+    return gr.update(choices=level_choices(corpus), value=level), levels[level]
+
+
+def pick_level(corpus: str | None, level: str | None):
+    return REGISTRY.corpora.get(corpus or "", {}).get(level or "", gr.update())
+
+
+def corpus_and_level(model: str | None, request: gr.Request):
+    """The model set some other way (an example, a training run, a Hub id typed): Corpus and Level follow."""
+    corpus, level = REGISTRY.corpus_of(model or "")
+    if corpus is None:
+        own = model in REGISTRY.own(session_id(request))
+        return gr.update(choices=corpus_choices(request), value=model if own else None), gr.update(
+            choices=[], value=None
+        )
+    return gr.update(value=corpus), gr.update(choices=level_choices(corpus), value=level)
+
+
 def base_choices(request: gr.Request):
     return gr.update(choices=[(I18N("scratch"), SCRATCH), *REGISTRY.choices(session_id(request))])
 
@@ -299,11 +339,25 @@ def forget_page(request: gr.Request) -> None:
 
 def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
     """The Generate tab; returns its model picker (training adds to it)."""
+    corpus_value, level_value = REGISTRY.corpus_of(default_model or "")
     with gr.Row():
         with gr.Column(scale=2):
-            model = gr.Dropdown(
-                choices=models, value=default_model, label=I18N("model"), allow_custom_value=True, elem_id="model"
-            )
+            with gr.Row():
+                corpus = gr.Dropdown(
+                    choices=corpus_choices(None),
+                    value=corpus_value,
+                    label=I18N("corpus"),
+                    elem_id="corpus",
+                    scale=3,
+                )
+                level = gr.Radio(
+                    level_choices(corpus_value),
+                    value=level_value,
+                    label=I18N("level"),
+                    elem_id="generate-level",
+                    scale=1,
+                    min_width=140,
+                )
             prompt = gr.Textbox(label=I18N("prompt"), value="Trump", lines=2, elem_id="prompt")
             temperature = gr.Slider(
                 0,
@@ -315,7 +369,14 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
                 elem_id="temperature",
             )
             length = gr.Slider(1, MAX_LENGTH, value=200, step=1, label=I18N("length"), info=I18N("length_info"))
-            with gr.Accordion(I18N("advanced"), open=False):
+            with gr.Accordion(I18N("advanced"), open=False, elem_id="generate-advanced"):
+                model = gr.Dropdown(
+                    choices=models,
+                    value=default_model,
+                    label=I18N("model"),
+                    allow_custom_value=True,
+                    elem_id="model",
+                )
                 top_k = gr.Number(value=0, minimum=0, step=1, label=I18N("top_k"))
                 top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label=I18N("top_p"))
                 num_samples = gr.Slider(
@@ -474,6 +535,10 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
     stop_button.click(None, None, None, cancels=[generating, comparing], api_name=False)
     stop_button.click(generation_stopped, None, None, api_name=False, queue=False)
     model.focus(model_choices, None, model, api_name=False, queue=False)
+    corpus.focus(refresh_corpora, None, corpus, api_name=False, queue=False)
+    corpus.input(pick_corpus, [corpus, level], [level, model], api_name=False, queue=False)
+    level.input(pick_level, [corpus, level], model, api_name=False, queue=False)
+    model.change(corpus_and_level, model, [corpus, level], api_name=False, queue=False)
     model_zip.upload(load_model_zip, model_zip, model, api_name="load_zip")
     return model
 

@@ -95,6 +95,35 @@ def in_view(page, selector: str) -> bool:
     )
 
 
+def pick(page, corpus: str, level: str) -> None:
+    """Choose a shipped model as the page offers them: a corpus, then a level."""
+    page.locator("#corpus input").click()
+    page.get_by_role("option", name=corpus, exact=True).click()
+    page.locator(f"#generate-level input[value={level}]").check()
+
+
+def test_corpus_and_level_pick_the_shipped_model_and_follow_an_example(browser, app_url):
+    page = open_page(browser, app_url, locale="ko-KR")
+    corpus = "NYT headlines (Kaggle aashita/nyt-comments)"
+    assert page.locator("#corpus input").input_value() == corpus  # the default model's corpus
+    page.get_by_text("고급 설정").click()
+    pick(page, corpus, "word")
+    page.wait_for_function("() => document.querySelector('#model input').value === 'nyt-word'", timeout=WAIT)
+    page.locator("#corpus input").click()
+    page.get_by_role("option", name="ninedreams_utf8.txt", exact=True).click()  # one level only: its model at once
+    page.wait_for_function("() => document.querySelector('#model input').value === 'korean-char'", timeout=WAIT)
+    assert page.locator("#generate-level input").count() == 1
+    page.get_by_text("nyt-word: “The”, T=0.8").click()  # an example sets the model: Corpus and Level follow
+    page.wait_for_function(
+        "(c) => document.querySelector('#corpus input').value === c"
+        " && document.querySelector('#generate-level input[value=word]').checked",
+        arg=corpus,
+        timeout=WAIT,
+    )
+    shot(page, "corpus-level-ko-desktop")
+    page.close()
+
+
 def test_generate_a_chosen_samples_shading_and_compare_in_view(browser, app_url):
     page = open_page(browser, app_url)
     page.locator("#prompt textarea").fill("Senate")
@@ -183,7 +212,9 @@ def test_train_and_watch_the_plot_while_it_runs_then_push_picker(browser, app_ur
     # A reload starts a new Gradio session; the model stays with this browser (gr.BrowserState).
     page.reload()
     page.locator("#prompt textarea").wait_for(timeout=WAIT)
-    page.locator("#model input").click()  # the picker refreshes its list on focus
+    page.locator(
+        "#corpus input"
+    ).click()  # the Corpus list refreshes on focus: one's own models follow the corpora
     page.get_by_role("option", name=picked).click()
     page.locator("#prompt textarea").fill("ROMEO:")
     page.locator("#generate").click()
@@ -230,8 +261,9 @@ def test_the_plot_moves_within_the_first_third_of_a_one_minute_run(browser, app_
 )
 def test_write_with_the_model_by_clicking_its_next_tokens(browser, app_url, model, locale, viewport, label):
     page = open_page(browser, app_url, viewport=viewport, locale=locale)
-    page.locator("#model input").fill(model)
-    page.locator("#model input").press("Enter")
+    page.locator("#generate-advanced button").first.click()  # the model's name shows under Advanced
+    pick(page, "NYT headlines (Kaggle aashita/nyt-comments)", model.split("-")[1])
+    page.wait_for_function("(m) => document.querySelector('#model input').value === m", arg=model, timeout=WAIT)
     page.locator("#prompt textarea").fill("The")
     page.get_by_role("tab", name="Write with it" if locale == "en-US" else "함께 쓰기").click()
     page.wait_for_function("() => document.querySelectorAll('#next-chart .next-token').length >= 3", timeout=WAIT)

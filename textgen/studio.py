@@ -18,15 +18,18 @@ from pathlib import Path, PurePosixPath
 
 import torch
 
+from .card import RunInfo
 from .checkpoints import (
     CONFIG_FILE,
     MODEL_FILES,
     REQUIRED_FILES,
+    TRAINING_FILE,
     LoadedModel,
     TrainedModel,
     file_limits,
     load_folder,
     read_config,
+    read_json,
     save_run,
 )
 from .config import TrainConfig
@@ -105,6 +108,7 @@ class ModelRegistry:
         self.shipped = (
             {p.name: p for p in sorted(root.iterdir()) if (p / CONFIG_FILE).is_file()} if root.is_dir() else {}
         )
+        self.corpora = shipped_corpora(self.shipped)
         self._loaded: dict[str, LoadedModel] = {}
         self._hub: OrderedDict[str, LoadedModel] = OrderedDict()
         self._sessions: dict[str, Session] = {}  # by owner: a page's browser id, or an API client's session
@@ -208,6 +212,14 @@ class ModelRegistry:
     def choices(self, session_id: str | None) -> list[str]:
         return list(self.shipped) + self.own(session_id)
 
+    def corpus_of(self, name: str) -> tuple[str | None, str | None]:
+        """The (corpus, level) a shipped model was trained on and at; (None, None) for any other model."""
+        for corpus, levels in self.corpora.items():
+            for level, model in levels.items():
+                if model == name:
+                    return corpus, level
+        return None, None
+
     # lookup --------------------------------------------------------------------
     def get(self, name: str, session_id: str | None = None) -> LoadedModel:
         if not isinstance(name, str):  # an API call can send any JSON
@@ -251,6 +263,17 @@ class ModelRegistry:
                 _, evicted = self._hub.popitem(last=False)
                 self._engines.pop(id(evicted), None)
         return loaded
+
+
+def shipped_corpora(shipped: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """The shipped models by the corpus they learned and their level, {corpus: {level: model}}, from
+    each model's training.json (the first model of a corpus and level wins, by folder name)."""
+    corpora: dict[str, dict[str, str]] = {}
+    for name, folder in shipped.items():
+        info = RunInfo.from_dict(read_json(folder / TRAINING_FILE)) if (folder / TRAINING_FILE).is_file() else None
+        corpus = info.corpus if info is not None else name
+        corpora.setdefault(corpus, {}).setdefault(info.level if info is not None else "char", name)
+    return corpora
 
 
 def zip_model(directory: str | Path, destination: str | Path) -> Path:
