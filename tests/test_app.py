@@ -363,3 +363,22 @@ def test_next_tokens_are_the_models_own_probabilities(client):
     assert result["entropy_bits"] == pytest.approx(expected["entropy_bits"], abs=1e-3)
     with pytest.raises(AppError, match="temperature must be a number from 0 to 2"):
         client.predict(model="nyt-char", text="Senate", temperature=5, top_k=5, api_name="/next_tokens")
+
+
+def test_anonymous_calls_create_no_session_folders(tmp_path):
+    """300 REST calls of Stop and a few of Generate, with no state of their own, leave no session
+    folder behind; loading a model zip (which stores something) makes one."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    archive = tmp_path / "nyt-char.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for file in (ROOT / "checkpoints" / "nyt-char").iterdir():
+            bundle.write(file, file.name)
+    with running_app({"TMPDIR": str(scratch)}) as url:
+        for _ in range(300):
+            assert "event: complete" in rest_call(url, "stop", [])
+        for _ in range(3):
+            assert "event: complete" in rest_call(url, "generate", ["nyt-char", "A", 0.8, 10, 0, 1.0, 1, 1, False])
+        assert not list(scratch.glob("textgen-session-*"))
+        Client(url, verbose=False).predict(path=handle_file(str(archive)), api_name="/load_zip")
+        assert len(list(scratch.glob("textgen-session-*"))) == 1

@@ -144,6 +144,32 @@ def test_refuses_foreign_pickle_and_absurd_repos_before_the_weights(hub):
     )
 
 
+def test_an_oversized_tokenizer_is_refused_before_it_is_fetched_and_nothing_stays_cached(hub, tmp_path):
+    """The probe's 60 MB tokenizer.json: refused from the size the Hub states, by the bound the
+    config's vocabulary sets (32 characters a token), never downloaded nor parsed; the config fetched
+    on the way is removed from the cache."""
+    standin, _ = hub
+    from textgen.hub import HubError, load_model
+
+    config = json.loads((shipped() / "config.json").read_text())
+    standin.add_repo(
+        "bob/bloated",
+        {
+            "config.json": json.dumps(config).encode(),
+            "tokenizer.json": b'{"vocab": [' + b'"a",' * (15 * 2**20) + b'"b"]}',  # 60 MB
+            "model.safetensors": (shipped() / "model.safetensors").read_bytes(),
+        },
+    )
+    with pytest.raises(
+        HubError, match=r"bob/bloated: tokenizer.json is 60.0 MB, over the .* MB a valid one can hold"
+    ):
+        load_model("bob/bloated")
+    assert not any(r["path"].endswith("/tokenizer.json") and r["method"] == "GET" for r in standin.requests)
+    repo_cache = tmp_path / "hf-cache" / "models--bob--bloated"
+    cached = [p for p in repo_cache.rglob("*") if p.is_file() and {"blobs", "snapshots"} & set(p.parts)]
+    assert cached == [], cached
+
+
 def test_clear_one_line_errors(hub, monkeypatch):
     standin, _ = hub
     from textgen.hub import HubError, load_model, push_folder
