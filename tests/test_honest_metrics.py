@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 from conftest import corpus_path
 
-from textgen import Evaluation, Trainer, evaluate, generate, load_corpus, prepare_data
+from textgen import Evaluation, Finished, Trainer, evaluate, generate, load_corpus, prepare_data
 from textgen.studio import app_train_config
 
 pytestmark = pytest.mark.slow
@@ -24,14 +24,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def briefly_trained():
     documents = load_corpus(str(corpus_path("tinyshakespeare.txt"))).documents
-    config = replace(app_train_config("char", "small", minutes=5), eval_every=50, eval_tokens=None)
+    config = replace(app_train_config("char", "small", minutes=5), eval_every=50, eval_tokens=None, max_steps=50)
     data = prepare_data(documents, config)
     trainer = Trainer(config, data)
-    for event in trainer.run():
-        if isinstance(event, Evaluation):
-            break  # stopped at its first evaluation (step 50), as a user pressing Stop early
-    trainer.model.eval()
-    return trainer, data
+    events = list(trainer.run())  # ended at its first evaluation (step 50), as by a user's Stop
+    assert sum(isinstance(e, Evaluation) for e in events) == 1 and isinstance(events[-1], Finished)
+    return trainer, data  # trainer.model: the weights kept (with `ema`, the average's), in eval mode
 
 
 class CharBigram:
