@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pack.add_argument("--activation-reg", type=float, help="AR: penalty on the LSTM outputs' size (2)")
     pack.add_argument("--temporal-reg", type=float, help="TAR: penalty on their change from step to step (1)")
-    pack.add_argument("--weight-decay", type=float, help="AdamW's (0.1 with the regularisers, else 0.01)")
+    pack.add_argument("--weight-decay", type=float, help="AdamW's (0.1 for a new model, 0.01 when fine-tuning)")
     pack.add_argument("--ema", type=float, help="keep a moving average of the weights, this decay (0.99; 0: off)")
 
     run = parser.add_argument_group("training")

@@ -84,11 +84,19 @@ def test_train_korean_cp949_then_generate_korean(tmp_path, capsys):
         "50",
         "--sample-prompt",
         "사랑은",
+        "--corpus-name",
+        "Korean sayings (속담)",
+        "--ema",
+        "0.9",
     ]
     train.main(argv)
     printed = capsys.readouterr().out
     assert "done (" in printed and "bits/char" in printed
     info = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert info["corpus"] == "Korean sayings (속담)"  # the name the page's Corpus list shows
+    # a regulariser given is kept; the rest are sizing's for 4 passes (only the weight decay)
+    assert info["train_config"]["ema"] == 0.9 and info["train_config"]["weight_drop"] == 0
+    assert info["train_config"]["weight_decay"] == 0.1
     assert info["metrics"]["bits_per_char"] < info["unigram"]["bits_per_char"]
     cli.main(
         [

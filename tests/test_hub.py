@@ -6,6 +6,7 @@ import importlib
 import json
 import subprocess
 import sys
+import tracemalloc
 
 import pytest
 import torch
@@ -160,10 +161,16 @@ def test_an_oversized_tokenizer_is_refused_before_it_is_fetched_and_nothing_stay
             "model.safetensors": (shipped() / "model.safetensors").read_bytes(),
         },
     )
-    with pytest.raises(
-        HubError, match=r"bob/bloated: tokenizer.json is 60.0 MB, over the .* MB a valid one can hold"
-    ):
-        load_model("bob/bloated")
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            HubError, match=r"bob/bloated: tokenizer.json is 60.0 MB, over the .* MB a valid one can hold"
+        ):
+            load_model("bob/bloated")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 2**20, f"refusing it took {peak / 2**20:.0f} MB"  # parsing it would take hundreds
     assert not any(r["path"].endswith("/tokenizer.json") and r["method"] == "GET" for r in standin.requests)
     repo_cache = tmp_path / "hf-cache" / "models--bob--bloated"
     cached = [p for p in repo_cache.rglob("*") if p.is_file() and {"blobs", "snapshots"} & set(p.parts)]
