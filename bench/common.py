@@ -7,10 +7,14 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+# The scripts run as `python bench/NAME.py` from a checkout, where textgen is not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from textgen.batches import split_documents
 from textgen.corpus import nyt_headlines
