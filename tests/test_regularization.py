@@ -102,3 +102,16 @@ def test_the_moving_average_warms_up_then_holds_its_decay():
     average, old, new = ema_average(0.99), torch.zeros(3), torch.ones(3)
     assert torch.allclose(average(old, new, torch.tensor(0)), torch.full((3,), 0.9))  # early: mostly the new
     assert torch.allclose(average(old, new, torch.tensor(10_000)), torch.full((3,), 0.01))  # later: 0.99
+
+
+def test_the_card_names_the_regularisers_a_run_used():
+    from textgen.card import regularisation
+    from textgen.sizing import PACK_ON
+
+    assert regularisation({"dropout": 0.5, **PACK_ON}) == (
+        "dropout 0.5, DropConnect 0.3 on the recurrent weights, embedding dropout 0.1, locked dropout, "
+        "AR 2 / TAR 1, weight decay 0.1, weights averaged (EMA 0.99), the average kept"
+    )
+    assert (
+        regularisation({"dropout": 0.1, "weight_decay": 0.01}) == "dropout 0.1, weight decay 0.01"
+    )  # before the pack

@@ -78,6 +78,7 @@ A {{ info.level }}-level LSTM language model trained with textgen on **{{ info.c
 | vocabulary | {{ config.vocab_size }} tokens ({{ info.level }} level, with `<eos>` and `<unk>`) |
 | training documents | {{ info.train_documents }} (validation: {{ info.val_documents }}, {{ "split by document" if info.split == "documents" else "stretches of the text: the corpus has too few documents to split by document" }}, seed {{ seed }}) |
 | training | {{ info.step }} steps, {{ info.training_seconds }} s, stopped by {{ info.stopped_because or "—" }} |
+| regularisation | {{ regularisation }} |
 {% if info.parent %}| started from | {{ info.parent }} (fine-tuned: its vocabulary and weights, grown for this corpus) |
 {% endif %}
 
@@ -119,6 +120,25 @@ documents, to mark generated text that copies one).
 """
 
 
+def regularisation(train_config: dict) -> str:
+    """The regularisers a run used, in words (older runs saved none of the small-data pack's fields)."""
+    get = train_config.get
+    parts = [f"dropout {get('dropout', 0):g}"]
+    if get("weight_drop"):
+        parts.append(f"DropConnect {get('weight_drop'):g} on the recurrent weights")
+    if get("embedding_dropout"):
+        parts.append(f"embedding dropout {get('embedding_dropout'):g}")
+    if get("locked_dropout"):
+        parts.append("locked dropout")
+    if get("activation_reg") or get("temporal_reg"):
+        parts.append(f"AR {get('activation_reg') or 0:g} / TAR {get('temporal_reg') or 0:g}")
+    if get("weight_decay") is not None:
+        parts.append(f"weight decay {get('weight_decay'):g}")
+    if get("ema"):
+        parts.append(f"weights averaged (EMA {get('ema'):g}), the average kept")
+    return ", ".join(parts)
+
+
 def render_card(info: RunInfo, config: LSTMConfig, model_ref: str = "DIR") -> str:
     """Markdown with YAML front matter for the Hub, from a checkpoint's training.json."""
     title = info.title or f"textgen LSTM ({info.level} level) on {info.corpus}"
@@ -158,6 +178,7 @@ def render_card(info: RunInfo, config: LSTMConfig, model_ref: str = "DIR") -> st
             parameters=config.num_parameters(),
             info=info,
             seed=info.train_config.get("seed", 0),
+            regularisation=regularisation(info.train_config),
             min_count=info.train_config.get("min_count", 1),
             model_ref=model_ref,
         )
