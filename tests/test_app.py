@@ -274,6 +274,9 @@ def rest_call(app_url: str, api: str, data: list) -> str:
         (2, float("nan"), "temperature must be a finite number"),
         (4, float("inf"), "top-k must be a whole number"),
         (7, float("nan"), "seed must be a whole number"),
+        (4, 2**63, "top-k must be 0 (off) or a number of tokens up to"),
+        (4, 10**30, "top-k must be 0 (off) or a number of tokens up to"),
+        (0, {"name": "nyt-char"}, "pick a model by its name"),  # any JSON can come through the API
     ],
 )
 def test_nan_and_infinite_numbers_through_the_rest_api_get_a_clear_message(app_url, position, value, message):

@@ -110,7 +110,9 @@ def test_corpus_and_level_pick_the_shipped_model_and_follow_an_example(browser, 
     pick(page, corpus, "word")
     page.wait_for_function("() => document.querySelector('#model input').value === 'nyt-word'", timeout=WAIT)
     page.locator("#corpus input").click()
-    page.get_by_role("option", name="ninedreams_utf8.txt", exact=True).click()  # one level only: its model at once
+    page.get_by_role(
+        "option", name="구운몽, a Korean novel (a base)", exact=True
+    ).click()  # one level only: its model at once
     page.wait_for_function("() => document.querySelector('#model input').value === 'korean-char'", timeout=WAIT)
     assert page.locator("#generate-level input").count() == 1
     page.get_by_text("nyt-word: “The”, T=0.8").click()  # an example sets the model: Corpus and Level follow
