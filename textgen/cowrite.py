@@ -5,7 +5,6 @@ model each, never a re-read of the text."""
 from __future__ import annotations
 
 import html
-import random
 from dataclasses import dataclass, field
 
 import torch
@@ -14,7 +13,7 @@ from .checkpoints import LoadedModel
 from .errors import GenerationError
 from .messages import translate
 from .model import State
-from .sampling import NextTokens, check_prompt, choose_tokens, next_tokens, prime_text, restart_documents
+from .sampling import NextTokens, Sampler, check_prompt, next_tokens, prime_text, restart_documents
 
 VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
 
@@ -56,26 +55,19 @@ class CoWriter:
         self._step(loaded, [token_id])
 
     def write(self, loaded: LoadedModel, count: int, temperature: float, top_k: int = 0, seed: int | None = None):
-        """Let the model write `count` more tokens, sampled as generation samples them."""
-        rng = random.Random(seed)
-        draft = self.drafts[-1]
-        logits, state, ids = draft.logits, draft.state, []
+        """Let the model write `count` more tokens, sampled as generation samples them (a `Sampler`)."""
+        tokenizer, draft = loaded.tokenizer, self.drafts[-1]
+        sampler = Sampler(
+            tokenizer, temperature=temperature, length=count, top_k=top_k, seed=seed, device=draft.logits.device
+        )
+        logits, state, text = draft.logits.unsqueeze(0), draft.state, draft.text
         with torch.inference_mode():
-            for _ in range(count):
-                chosen, _ = choose_tokens(
-                    logits.unsqueeze(0).clone(),
-                    torch.tensor([[float(temperature)]]),
-                    torch.tensor([top_k]),
-                    torch.tensor([1.0]),
-                    torch.tensor([rng.random()], dtype=torch.float64),
-                    loaded.tokenizer.unk_id,
-                )
-                ids.append(int(chosen))
-                step_logits, state = loaded.model.step(
-                    chosen, restart_documents(chosen, state, loaded.tokenizer.eos_id)
-                )
-                logits = step_logits[0].float()
-        self.drafts.append(Draft(draft.text + self._pieces(loaded, ids), logits, state))
+            while not sampler.done:
+                chosen, step = sampler.choose(logits.clone())
+                text += step.pieces[0]
+                logits, state = loaded.model.step(chosen, restart_documents(chosen, state, tokenizer.eos_id))
+                logits = logits.float()
+        self.drafts.append(Draft(text, logits[0], state))
 
     def undo(self) -> None:
         if len(self.drafts) > 1:

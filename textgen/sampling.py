@@ -20,9 +20,9 @@ MAX_SAMPLES = 64
 MAX_TOKENS_PER_REQUEST = 20_000
 MAX_PROMPT_CHARS = 10_000  # priming reads the seed once; 10,000 characters take well under a second
 MAX_SEED = 2**63 - 1
-SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
+SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)  # samples while training, and the page's "compare temperatures"
 # Past 2 the text is noise (the page's slider stops there); the command line keeps the same rule.
-MAX_TEMPERATURE = 2.0  # samples while training, and the page's "compare temperatures"
+MAX_TEMPERATURE = 2.0
 
 
 @dataclass
