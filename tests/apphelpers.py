@@ -11,6 +11,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from gradio_client import handle_file
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -57,3 +59,12 @@ def running_app(env: dict[str, str] | None = None, timeout: float = 120):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def train_upload(client, path, minutes: float, prompt: str = "", **settings) -> tuple[str, str, str]:
+    """Upload a file and train on it through /train to completion (a tiny char model unless `settings`
+    say otherwise); (status, model name, zip path)."""
+    request = {"column": None, "level": "char", "size": "tiny", "minutes": minutes, "prompt": prompt, **settings}
+    _, _, status, model_choice, archive = client.predict(path=handle_file(str(path)), **request, api_name="/train")
+    name = model_choice if isinstance(model_choice, str) else model_choice["value"]
+    return status, name, archive

@@ -9,7 +9,7 @@ import urllib.request
 import zipfile
 
 import pytest
-from apphelpers import running_app
+from apphelpers import running_app, train_upload
 from conftest import CORPORA, ROOT, corpus_path
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -92,21 +92,6 @@ def test_compare_temperatures_in_one_call(client):
     texts = client.predict(model="nyt-char", prompt="How", length=120, seed=3, api_name="/compare")
     assert len(texts) == 4 and all(t.startswith("How") for t in texts)
     assert len(set(texts)) > 1
-
-
-def train_upload(client, path, minutes: float, prompt: str = "") -> tuple[str, str, str]:
-    """Upload a file, train a tiny char model on it to completion; (status, model name, zip path)."""
-    _, _, status, model_choice, archive = client.predict(
-        path=handle_file(str(path)),
-        column=None,
-        level="char",
-        size="tiny",
-        minutes=minutes,
-        prompt=prompt,
-        api_name="/train",
-    )
-    name = model_choice if isinstance(model_choice, str) else model_choice["value"]
-    return status, name, archive
 
 
 def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path):
@@ -332,17 +317,7 @@ def test_train_further_from_a_shipped_model(client, tmp_path):
     """ "Start from": the page fine-tunes a model on an upload; the new model's card names its parent."""
     upload = tmp_path / "headlines.txt"
     upload.write_text((ROOT / "examples" / "held_out.txt").read_text(encoding="utf-8") * 4, encoding="utf-8")
-    _, _, status, model_choice, archive = client.predict(
-        path=handle_file(str(upload)),
-        column=None,
-        level="word",
-        size="auto",
-        minutes=0.1,
-        prompt="",
-        start_from="nyt-char",
-        api_name="/train",
-    )
-    name = model_choice if isinstance(model_choice, str) else model_choice["value"]
+    status, name, archive = train_upload(client, upload, 0.1, level="word", size="auto", start_from="nyt-char")
     assert "ready" in status and name.startswith("headlines-char-")  # the base's level, not the one asked
     with zipfile.ZipFile(archive) as zipped:
         card = zipped.read(f"{name}/README.md").decode("utf-8")

@@ -290,26 +290,16 @@ def test_train_py_reads_by_the_chosen_reading_and_says_what_it_found(tmp_path):
         "--token-cache",
         "off",
     ]
-    found = subprocess.run(
-        [*common, "--out", str(tmp_path / "a")], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+
+    def train(out: str, *extra: str) -> subprocess.CompletedProcess:
+        command = [*common, "--out", str(tmp_path / out), *extra]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    found = train("a")
     assert found.returncode == 0, found.stderr[-2000:]
     assert "400 documents (separated by lines “%”)" in found.stdout and "example: Quote number 0" in found.stdout
-    lines = subprocess.run(
-        [*common, "--out", str(tmp_path / "b"), "--documents", "lines"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert "1,200 documents (one per line)" in lines.stdout
-    bad = subprocess.run(
-        [*common, "--out", str(tmp_path / "c"), "--documents", "pages"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    assert "1,200 documents (one per line)" in train("b", "--documents", "lines").stdout
+    bad = train("c", "--documents", "pages")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--documents" in bad.stderr
 
 

@@ -10,9 +10,9 @@ import os
 import re
 
 import pytest
-from apphelpers import running_app
+from apphelpers import running_app, train_upload
 from conftest import ROOT, corpus_path
-from gradio_client import Client, handle_file
+from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 pytestmark = pytest.mark.slow
@@ -43,16 +43,7 @@ def test_generation_runs_in_the_main_process_without_touching_cuda(zerogpu):
 
 def test_training_runs_inside_the_gpu_call_and_hands_back_its_weights(zerogpu):
     client, log = zerogpu
-    _, _, status, model_choice, archive = client.predict(
-        path=handle_file(str(corpus_path("saying_cp949.txt"))),
-        column=None,
-        level="char",
-        size="tiny",
-        minutes=0.1,
-        prompt="",
-        api_name="/train",
-    )
-    name = model_choice["value"] if isinstance(model_choice, dict) else model_choice
+    status, name, archive = train_upload(client, corpus_path("saying_cp949.txt"), 0.1)
     assert "ready" in status and str(archive).endswith(".zip")
     text = client.predict(model=name, prompt="사랑은", length=40, seed=0, api_name="/generate")
     assert text.startswith("사랑은") and len(text) > 10  # the weights came back to the main process
@@ -68,12 +59,4 @@ def test_a_problem_found_inside_the_gpu_call_is_still_one_clear_line(zerogpu, tm
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("one line\nanother line\na third\n", encoding="utf-8")
     with pytest.raises(AppError, match="the corpus is too small"):  # found while tokenizing, in the worker
-        client.predict(
-            path=handle_file(str(tiny)),
-            column=None,
-            level="char",
-            size="tiny",
-            minutes=0.1,
-            prompt="",
-            api_name="/train",
-        )
+        train_upload(client, tiny, 0.1)
