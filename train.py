@@ -8,6 +8,7 @@ python train.py --resume runs/alice --max-minutes 5
 from __future__ import annotations
 
 import argparse
+import html
 import itertools
 import json
 import os
@@ -300,7 +301,8 @@ def corpus_summary(corpus, data) -> str:
         lengths = np.concatenate([data.train.document_characters, data.val.document_characters]) - 1
     documents = list(itertools.islice(corpus, 2))
     text = reading_summary(Corpus(corpus.name, documents, corpus.reading), examples=2, lengths=lengths)
-    return text.replace("**", "").replace("\n\n> ", "\n  example: ").replace("\n\n", "\n")
+    text = text.replace("**", "").replace("\n\n> ", "\n  example: ").replace("\n\n", "\n")
+    return html.unescape(text)  # the page's Markdown escapes the examples' < and &; a terminal shows them
 
 
 TIMING_KINDS = {

@@ -204,3 +204,30 @@ def test_resume_keeps_the_saved_settings(tmp_path, capsys):
     train.main(["--resume", str(out), "--epochs", "3"])  # a flag given now extends it
     longer = capsys.readouterr().out.splitlines()[-1]
     assert int(longer.split(" after ")[1].split(" steps")[0]) > int(steps)
+
+
+def test_train_shows_the_examples_as_the_file_has_them(tmp_path, capsys):
+    """The page's summary is Markdown (its examples escaped); the terminal gets the text itself."""
+    corpus = tmp_path / "license.txt"
+    corpus.write_text(
+        "".join(f"Copyright {i} Inc. <https://fsf.org/>\n& friends\n\n" for i in range(30)), encoding="utf-8"
+    )
+    train.main(
+        [
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(tmp_path / "m"),
+            "--max-steps",
+            "1",
+            "--hidden-size",
+            "16",
+            "--batch-size",
+            "4",
+            "--seq-len",
+            "16",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert "30 documents (paragraphs, blank lines between them)" in printed
+    assert "example: Copyright 0 Inc. <https://fsf.org/> ⏎ & friends" in printed

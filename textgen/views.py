@@ -367,7 +367,7 @@ def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengt
     how = say(reading.kind or "text")
     if reading.layout is not None:
         how = {
-            "paragraphs": say("paragraphs (blank lines between them)"),
+            "paragraphs": say("paragraphs, blank lines between them"),
             "lines": say("one per line"),
             "separator": say("separated by lines “{separator}”", separator=reading.layout.separator),
         }[reading.layout.kind]
