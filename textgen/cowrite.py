@@ -52,7 +52,12 @@ class CoWriter:
         """Append the token `token_id` (one the view listed) to the text: one step of the model."""
         if not 0 <= token_id < len(loaded.tokenizer) or token_id == loaded.tokenizer.unk_id:
             raise GenerationError("pick one of the listed tokens")
-        self._step(loaded, [token_id])
+        tokenizer, draft = loaded.tokenizer, self.drafts[-1]
+        with torch.inference_mode():
+            chosen = torch.tensor([token_id], device=loaded.model.device)
+            logits, state = loaded.model.step(chosen, restart_documents(chosen, draft.state, tokenizer.eos_id))
+        text = draft.text + tokenizer.piece(token_id, None)
+        self.drafts.append(Draft(text, logits[0].float(), state))
 
     def write(self, loaded: LoadedModel, count: int, temperature: float, top_k: int = 0, seed: int | None = None):
         """Let the model write `count` more tokens, sampled as generation samples them (a `Sampler`)."""
@@ -72,19 +77,6 @@ class CoWriter:
     def undo(self) -> None:
         if len(self.drafts) > 1:
             self.drafts.pop()
-
-    def _step(self, loaded: LoadedModel, ids: list[int]) -> None:
-        draft = self.drafts[-1]
-        with torch.inference_mode():
-            chosen = torch.tensor(ids[-1:], device=loaded.model.device)
-            logits, state = loaded.model.step(
-                chosen, restart_documents(chosen, draft.state, loaded.tokenizer.eos_id)
-            )
-        self.drafts.append(Draft(draft.text + self._pieces(loaded, ids), logits[0].float(), state))
-
-    @staticmethod
-    def _pieces(loaded: LoadedModel, ids: list[int]) -> str:
-        return "".join(loaded.tokenizer.piece(i, None) for i in ids)
 
 
 def shown(token: str) -> str:
