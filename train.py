@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         "fromUser.username), or `speaker` in a chat export (Telegram, WhatsApp, Discord, Slack, Gitter)",
     )
     data.add_argument(
+        "--label-column",
+        metavar="FIELD",
+        help="train one model on every record with its FIELD as a label (a CSV column, a JSON field, or "
+        "`speaker` in a chat export), to write as any of them: generate --label VALUE",
+    )
+    data.add_argument(
         "--documents",
         default="auto",
         metavar="auto|paragraphs|lines|separator=STR",
@@ -246,13 +252,16 @@ def corpus_args(args: argparse.Namespace) -> dict:
         "where": where,
         "data_dir": args.data_dir,
         "documents": args.documents,
+        "label_column": args.label_column,
     }
 
 
-def open_corpus(source: str | list[str], column=None, where=None, data_dir=None, documents: str = "auto"):
+def open_corpus(
+    source: str | list[str], column=None, where=None, data_dir=None, documents: str = "auto", label_column=None
+):
     """The corpus train.py reads, as saved in a run's record (so that --resume reads it the same way)."""
     where = tuple(where) if where else None
-    return stream_corpus(source, column, where, data_dir, Layout.parse(documents))
+    return stream_corpus(source, column, where, data_dir, Layout.parse(documents), label_column)
 
 
 def make_trainer(args: argparse.Namespace) -> Trainer:
@@ -286,6 +295,7 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         corpus=args.corpus_name or corpus.name,
         corpus_args=corpus_args(args),
         command="python train.py " + shlex.join(sys.argv[1:]),
+        labels=corpus.labels,
     )
     if args.corpus == ["nyt"]:
         info.dataset_id, info.language = "aashita/nyt-comments", "en"
@@ -300,7 +310,8 @@ def corpus_summary(corpus, data) -> str:
     else:
         lengths = np.concatenate([data.train.document_characters, data.val.document_characters]) - 1
     documents = list(itertools.islice(corpus, 2))
-    text = reading_summary(Corpus(corpus.name, documents, corpus.reading), examples=2, lengths=lengths)
+    read = Corpus(corpus.name, documents, corpus.reading, corpus.labels)
+    text = reading_summary(read, examples=2, lengths=lengths)
     text = text.replace("**", "").replace("\n\n> ", "\n  example: ").replace("\n\n", "\n")
     return html.unescape(text)  # the page's Markdown escapes the examples' < and &; a terminal shows them
 

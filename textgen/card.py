@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .labelled import UNLABELLED_EVERY, Labels
 from .metrics import Metrics
 from .model import LSTMConfig
 
@@ -36,6 +37,7 @@ class RunInfo:
     split: str = "documents"  # or "stretches": the held-out set is stretches of text (too few documents)
     eval_sample_documents: int = 0  # held-out documents scored at each evaluation (metrics: all of them)
     evaluation_precision: str = "fp32"  # the arithmetic of the evaluations: a bf16 run scores in bf16
+    labels: Labels | None = None  # trained with labels (labelled.py): their field and documents
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,6 +50,8 @@ class RunInfo:
             value = data.get(f.name)
             if f.name in ("metrics", "unigram"):
                 value = Metrics.from_dict(value)
+            elif f.name == "labels":
+                value = Labels.from_dict(value)
             elif f.name in ("train_documents", "val_documents", "step", "best_step", "eval_sample_documents"):
                 value = value if isinstance(value, int) and not isinstance(value, bool) else None
             elif f.name == "training_seconds":
@@ -94,11 +98,22 @@ compare directly.
 {% if info.metrics %}| this LSTM | {{ "%.4f" % info.metrics.loss }} | {{ "%.2f" % info.metrics.perplexity }} | {{ "%.4f" % info.metrics.bits_per_char }} |
 {% endif %}{% if info.unigram %}| unigram (same tokens, add-one) | {{ "%.4f" % info.unigram.loss }} | {{ "%.2f" % info.unigram.perplexity }} | {{ "%.4f" % info.unigram.bits_per_char }} |
 {% endif %}
-{% if info.level == "word" %}Words seen fewer than {{ min_count }} times in training are one `<unk>` token. Perplexity is per
+{% if info.labels %}Each labelled document's label is read as its first character, and scored as one.
+{% endif %}{% if info.level == "word" %}Words seen fewer than {{ min_count }} times in training are one `<unk>` token. Perplexity is per
 word with `<unk>` as usual; bits per character also charge each `<unk>` for spelling its word with a
 character model of the training words, so they compare honestly with character-level models.
 {% endif %}
-## Samples
+{% if info.labels %}## Labels
+
+Trained with the `{{ info.labels.column }}` of each record as a label: a control token in front of
+its document (one document in {{ unlabelled_every }} read without it, so that it also writes with none).
+Write as one with `--label LABEL`.
+
+| label | documents |
+|---|---|
+{% for name, count in info.labels.documents.items() %}| {{ name | replace("|", "\\|") }} | {{ "{:,}".format(count) }} |
+{% endfor %}
+{% endif %}## Samples
 
 {% for temperature, text in info.samples.items() %}- temperature {{ temperature }}: `{{ text | replace("\\n", " ⏎ ") }}`
 {% endfor %}
@@ -180,6 +195,7 @@ def render_card(info: RunInfo, config: LSTMConfig, model_ref: str = "DIR") -> st
             seed=info.train_config.get("seed", 0),
             regularisation=regularisation(info.train_config),
             min_count=info.train_config.get("min_count", 1),
+            unlabelled_every=UNLABELLED_EVERY,
             model_ref=model_ref,
         )
     )

@@ -14,6 +14,7 @@ from .device import DECODING_PRECISIONS, decoding_dtype, resolve_device
 from .errors import CorpusError, TextgenError
 from .export import export_onnx
 from .hub import check_push, load_model, push_folder, push_space, quiet_hub_logging
+from .labelled import labelled_prompt
 from .metrics import evaluate
 from .sampling import check_prompt, generate_steps, new_seed, next_tokens, prime_text, validate_settings
 from .webpage import export_web
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen = commands.add_parser("generate", help="write text with a model")
     gen.add_argument("--model", required=True, help="model folder or Hub repo id user/name[@revision]")
     gen.add_argument("--prompt", default="", help="seed text the model continues")
+    gen.add_argument("--label", default="", help="write as this label (a model trained with --label-column)")
     gen.add_argument("--temperature", type=float, default=0.8, help="0 = always the likeliest token")
     gen.add_argument("--length", type=int, default=200, help="tokens to generate per sample")
     gen.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = off)")
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     nxt = commands.add_parser("next", help="the likeliest next tokens after a text, and the entropy (JSON)")
     nxt.add_argument("--model", required=True, help="model folder or Hub repo id user/name[@revision]")
     nxt.add_argument("--text", default="", help="the text so far")
+    nxt.add_argument("--label", default="", help="written as this label (a model trained with --label-column)")
     nxt.add_argument("--temperature", type=float, default=1.0)
     nxt.add_argument("--top-k", type=int, default=10, help="how many tokens to list")
     nxt.add_argument("--device", default="auto")
@@ -85,7 +88,7 @@ def run_generate(args: argparse.Namespace) -> None:
     steps = generate_steps(
         loaded.model.for_decoding(decoding_dtype(device, args.precision)),
         loaded.tokenizer,
-        args.prompt,
+        labelled_prompt(loaded.info.labels, args.label, args.prompt),
         temperature=args.temperature,
         length=args.length,
         top_k=args.top_k,
@@ -112,7 +115,8 @@ def run_next(args: argparse.Namespace) -> None:
     validate_settings(args.temperature, 1, args.top_k, 1.0, 1)
     check_prompt(args.text)
     loaded = load_model(args.model, resolve_device(args.device))
-    logits, _ = prime_text(loaded.model, loaded.tokenizer, args.text)
+    text = labelled_prompt(loaded.info.labels, args.label, args.text)
+    logits, _ = prime_text(loaded.model, loaded.tokenizer, text)
     view = next_tokens(logits, loaded.tokenizer, args.temperature, args.top_k)
     print(json.dumps(view.to_dict(), ensure_ascii=False))
 

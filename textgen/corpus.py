@@ -33,6 +33,7 @@ from pathlib import Path
 from . import textfile
 from .chats import Filter, Record, is_whatsapp, json_chat, message_text, whatsapp
 from .errors import CorpusError
+from .labelled import Labelling, Labels, without_labels
 from .plaintext import Layout, clean_document, detect_layout, lines
 from .plaintext import documents as plain_documents
 from .textfile import Cleaning, read_chunks, read_lines, read_text
@@ -53,6 +54,7 @@ class Reading:
     layout: Layout | None = None
     cleaning: Cleaning = field(default_factory=Cleaning)
     speakers: Counter = field(default_factory=Counter)
+    labels: Counter = field(default_factory=Counter)  # with a label column: how many documents each value had
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Corpus:
     name: str
     documents: list[str]
     reading: Reading = field(default_factory=Reading)
+    labels: Labels | None = None
 
 
 def listed(names: list[str], limit: int = 12) -> str:
@@ -151,9 +154,10 @@ def file_size(path: str | os.PathLike) -> int:
 
 
 def split_csv(
-    rows: Iterable[str], column: str | None, where: tuple[str, str] | None, delimiter: str = ","
+    rows: Iterable[str], column: str | None, needed: Iterable[str] = (), delimiter: str = ","
 ) -> Iterator[Record]:
-    """One record per row (its columns as fields), its text from `column` (guessed when None)."""
+    """One record per row (its columns as fields), its text from `column` (guessed when None); an
+    error if a column in `needed` (a filter's, a label's) is missing."""
     reader = csv.DictReader(rows, delimiter=delimiter)
     try:
         columns = reader.fieldnames or []
@@ -165,7 +169,7 @@ def split_csv(
             column = guess_text_column(columns)
             if column is None:
                 raise CorpusError("pick a text column; the CSV has: {columns}", columns=listed(columns))
-        for name in [column] + ([where[0]] if where else []):
+        for name in [column, *needed]:
             if name not in columns:
                 raise CorpusError(
                     "the CSV has no column {name!r}; it has: {columns}", name=name[:40], columns=listed(columns)
@@ -254,14 +258,14 @@ def split_jsonl(rows: Iterable[str], text_field: str | None) -> Iterator[Record]
 
 
 def _file_records(
-    path: Path, column: str | None, where, layout: Layout | None, reading: Reading
+    path: Path, column: str | None, needed: list[str], layout: Layout | None, reading: Reading
 ) -> Iterator[Record]:
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".tsv"):
             reading.kind = "CSV"
             allow_fields_up_to(file_size(path))
-            yield from split_csv(read_lines(path, reading.cleaning), column, where, csv_delimiter(path))
+            yield from split_csv(read_lines(path, reading.cleaning), column, needed, csv_delimiter(path))
         elif suffix == ".json":
             yield from split_json(read_text(path, reading.cleaning), column, reading)
         elif suffix == ".jsonl":
@@ -295,25 +299,38 @@ def iter_documents(
     where: tuple[str, str] | None = None,
     layout: Layout | None = None,
     reading: Reading | None = None,
+    labelling: Labelling | None = None,
 ) -> Iterator[str]:
     """The documents of one file or a folder of supported files (see the module docstring), read as
-    a stream: only the document being read is held. `reading` (if given) is filled as it goes."""
+    a stream: only the document being read is held. `reading` (if given) is filled as it goes;
+    `labelling` (if given) labels each document by its record's field (labels.py)."""
     reading = reading if reading is not None else Reading()
     keep = Filter(where) if where else None
+    needed = [name for name in (where[0] if where else None, labelling and labelling.column) if name]
     for file in corpus_files(path):
-        for record in _file_records(file, column, where, layout, reading):
+        for record in _file_records(file, column, needed, layout, reading):
             if isinstance(record, str):  # plain text's documents: cleaned already, no fields
-                if keep is None:
+                if keep is None and labelling is None:
                     yield record
                     continue
+                if labelling is not None:
+                    raise CorpusError(
+                        "labels come from a field of each record (a CSV column, a JSON field, a chat's "
+                        "speaker); a plain text file has none"
+                    ).within(file.name)
                 record = Record(record)
             if record.speaker is not None:
                 reading.speakers[record.speaker] += 1
             if keep is not None and not keep.keeps(record):
                 continue
-            document = clean_document(record.text)
+            if labelling is None:
+                document = clean_document(record.text)
+                if document:
+                    yield document
+                continue
+            document = clean_document(without_labels(record.text))
             if document:
-                yield document
+                yield labelling.label(record.get(labelling.column), document)
     if keep is not None:
         try:
             keep.check()
@@ -344,8 +361,9 @@ def nyt_files(data_dir: str | os.PathLike | None = None) -> list[Path]:
     return files
 
 
-def iter_nyt_headlines(files: list[Path]) -> Iterator[str]:
-    """NYT headlines from the Kaggle `Articles*.csv` files, "Unknown" dropped, each article once."""
+def iter_nyt_headlines(files: list[Path], labelling: Labelling | None = None) -> Iterator[str]:
+    """NYT headlines from the Kaggle `Articles*.csv` files, "Unknown" dropped, each article once;
+    `labelling` labels them by a column of the files (`newDesk`, `sectionName`, ...)."""
     seen: set[str] = set()
     for file in files:
         allow_fields_up_to(file_size(file))
@@ -355,7 +373,16 @@ def iter_nyt_headlines(files: list[Path]) -> Iterator[str]:
                 if article_id in seen or not headline or headline == "Unknown":
                     continue
                 seen.add(article_id)
-                yield headline
+                if labelling is None:
+                    yield headline
+                elif labelling.column not in row:
+                    raise CorpusError(
+                        "the CSV has no column {name!r}; it has: {columns}",
+                        name=labelling.column[:40],
+                        columns=listed(list(row)),
+                    ).within(file.name)
+                elif headline := without_labels(headline):
+                    yield labelling.label(row[labelling.column], headline)
         except csv.Error as err:
             raise CorpusError("not a readable CSV ({reason})", reason=err).within(file.name) from None
 
@@ -373,17 +400,19 @@ class CorpusStream:
     """A corpus read afresh from its files at every pass over it, so that one far larger than memory
     is never held: iterate it for its documents (as often as needed); `reading` says what the last
     pass found. `fingerprint()` digests the files' bytes and how they are read, to key a token cache
-    without reading them as text."""
+    without reading them as text. With `labels`, each document starts with its label's character."""
 
     name: str
     files: list[Path]
-    read: Callable[[Reading], Iterator[str]]
+    read: Callable[[Reading, Labelling | None], Iterator[str]]
     options: dict
     reading: Reading = field(default_factory=Reading)
+    labels: Labels | None = None
 
     def __iter__(self) -> Iterator[str]:
         self.reading = Reading()
-        return self.read(self.reading)
+        labelling = Labelling(self.labels.column, self.reading.labels, self.labels) if self.labels else None
+        return self.read(self.reading, labelling)
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(json.dumps(self.options, sort_keys=True).encode())
@@ -405,28 +434,39 @@ def stream_corpus(
     where: tuple[str, str] | None = None,
     data_dir: str | os.PathLike | None = None,
     layout: Layout | None = None,
+    label_column: str | None = None,
 ) -> CorpusStream:
     """Like `load_corpus`, but the documents are read from the files at every pass instead of held.
-    Checks at once that the files exist and the corpus is not empty."""
+    Checks at once that the files exist and the corpus is not empty; with `label_column`, reads it
+    once more to choose the labels."""
     sources = [source] if isinstance(source, str) else list(source)
-    parts: list[tuple[str, list[Path], Callable[[Reading], Iterator[str]]]] = []
+    parts: list[tuple[str, list[Path], Callable[[Reading, Labelling | None], Iterator[str]]]] = []
     for one in sources:
         if one == "nyt":
             files = nyt_files(data_dir)
-            parts.append((NYT_NAME, files, lambda reading, files=files: iter_nyt_headlines(files)))
+            read = lambda reading, labelling, files=files: iter_nyt_headlines(files, labelling)  # noqa: E731
+            parts.append((NYT_NAME, files, read))
         else:
             files = corpus_files(one)
-            read = lambda reading, one=one: iter_documents(one, column, where, layout, reading)  # noqa: E731
+            read = lambda reading, labelling, one=one: iter_documents(  # noqa: E731
+                one, column, where, layout, reading, labelling
+            )
             parts.append((Path(one).name, files, read))
     stream = CorpusStream(
         " + ".join(name for name, _, _ in parts),
         [file for _, files, _ in parts for file in files],
-        lambda reading: itertools.chain.from_iterable(read(reading) for _, _, read in parts),
+        lambda reading, labelling: itertools.chain.from_iterable(read(reading, labelling) for _, _, read in parts),
         {"sources": [Path(one).name for one in sources], "column": column, "where": where, "layout": str(layout)},
     )
     for _, files, read in parts:  # each part has text (the first document of each is enough)
-        if next(read(Reading()), None) is None:
+        if next(read(Reading(), None), None) is None:
             raise CorpusError("the corpus is empty (no text after removing blank lines)").within(files[0].name)
+    if label_column:
+        counting = Labelling(label_column, Counter())
+        for _ in stream.read(Reading(), counting):
+            pass
+        stream.labels = Labels.chosen(label_column, counting.counts)
+        stream.options["labels"] = stream.labels.to_dict()
     return stream
 
 
@@ -436,11 +476,12 @@ def load_corpus(
     where: tuple[str, str] | None = None,
     data_dir: str | os.PathLike | None = None,
     layout: Layout | None = None,
+    label_column: str | None = None,
 ) -> Corpus:
     """`source` is the preset name `nyt` or a path to a file or folder, or a list of them (a mix)."""
-    stream = stream_corpus(source, column, where, data_dir, layout)
+    stream = stream_corpus(source, column, where, data_dir, layout, label_column)
     documents = list(stream)
-    return Corpus(stream.name, documents, stream.reading)
+    return Corpus(stream.name, documents, stream.reading, stream.labels)
 
 
 def read_upload(
@@ -448,10 +489,11 @@ def read_upload(
     column: str | None = None,
     where: tuple[str, str] | None = None,
     layout: Layout | None = None,
+    label_column: str | None = None,
 ) -> Corpus:
     """A file uploaded to the page: one file of a supported kind, read whole."""
     if not path:
         raise CorpusError("upload a .txt, .csv, .json or .jsonl file first")
     if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise CorpusError("use one of {suffixes}", suffixes=", ".join(SUPPORTED_SUFFIXES)).within(Path(path).name)
-    return load_corpus(str(path), column=column or None, where=where, layout=layout)
+    return load_corpus(str(path), column or None, where, layout=layout, label_column=label_column or None)

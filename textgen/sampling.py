@@ -337,7 +337,8 @@ def generate(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", *
 @dataclass
 class NextTokens:
     """What the model would write next after a text: its likeliest tokens and how spread out the
-    whole distribution is, at a temperature (`<unk>` left out, as the sampler never writes it)."""
+    whole distribution is, at a temperature (`<unk>` left out, as the sampler never writes it, and
+    labels' control tokens, as co-writing writes text: the label is chosen before)."""
 
     tokens: list[tuple[str, float]]  # (text, probability), likeliest first
     entropy_bits: float  # of the whole tempered distribution
@@ -352,10 +353,11 @@ class NextTokens:
         }
 
 
-def tempered(logits: torch.Tensor, temperature: float, unk_id: int) -> torch.Tensor:
-    """The distribution the sampler draws from at `temperature` (0: all on the likeliest token)."""
+def tempered(logits: torch.Tensor, temperature: float, left_out: list[int]) -> torch.Tensor:
+    """The distribution the sampler draws from at `temperature` (0: all on the likeliest token),
+    without the tokens `left_out`."""
     logits = logits.double().clone()
-    logits[unk_id] = float("-inf")
+    logits[left_out] = float("-inf")
     if temperature == 0:
         return torch.nn.functional.one_hot(logits.argmax(), logits.numel()).double()
     return (logits / temperature).softmax(-1)
@@ -369,12 +371,13 @@ def entropy_bits(probabilities: torch.Tensor) -> float:
 def next_tokens(logits: torch.Tensor, tokenizer: Tokenizer, temperature: float, top_k: int = 10) -> NextTokens:
     """The next-token view of `logits` (vocab,): the `top_k` likeliest at `temperature`, the entropies."""
     validate_settings(temperature, 1, top_k, 1.0, 1)
-    probabilities = tempered(logits, temperature, tokenizer.unk_id)
+    left_out = [tokenizer.unk_id, *tokenizer.label_ids]
+    probabilities = tempered(logits, temperature, left_out)
     count = min(top_k or len(probabilities), len(probabilities))
     values, ids = probabilities.topk(count)
     listed = [(i, float(p)) for i, p in zip(ids.tolist(), values.tolist()) if p > 0]
     tokens = [(tokenizer.piece(i, None), p) for i, p in listed]
-    at_one = entropy_bits(tempered(logits, 1.0, tokenizer.unk_id))
+    at_one = entropy_bits(tempered(logits, 1.0, left_out))
     return NextTokens(tokens, entropy_bits(probabilities), at_one, [i for i, _ in listed])
 
 

@@ -7,6 +7,7 @@ rejected by the sampler.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+
+from .labelled import is_label, without_labels
 
 EOS = "<eos>"
 UNK = "<unk>"
@@ -104,9 +107,14 @@ class Tokenizer:
     def piece(self, token_id: int, previous_id: int | None) -> str:
         """The text one token adds after `previous_id` when streamed (looked up: it runs for every
         token of every stream)."""
-        if getattr(self, "_pieces", None) is None:
-            self._pieces = [self.decode([i]) for i in range(len(self.vocab))]
+        if getattr(self, "_pieces", None) is None:  # a label's control token writes nothing to show
+            self._pieces = [without_labels(self.decode([i])) for i in range(len(self.vocab))]
         return self._pieces[token_id]
+
+    @functools.cached_property
+    def label_ids(self) -> list[int]:
+        """The tokens that are labels' control characters (labelled.py)."""
+        return [i for i, token in enumerate(self.vocab) if is_label(token)]
 
     def to_dict(self) -> dict:
         return {"level": self.level, "lowercase": self.lowercase, "vocab": self.vocab}

@@ -17,6 +17,7 @@ import pandas as pd
 from .checkpoints import LoadedModel, document_hash
 from .corpus import Corpus
 from .explore import CorpusStats
+from .labelled import without_labels
 from .messages import translate
 from .metrics import Metrics
 from .sampling import Step
@@ -388,6 +389,10 @@ def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengt
     if reading.speakers:
         top = ", ".join(f"{name} ({count:,})" for name, count in reading.speakers.most_common(6))
         parts.append(say("{count:,} speakers: {top}", count=len(reading.speakers), top=top))
+    if corpus.labels:
+        column, counts = corpus.labels.column, corpus.labels.documents
+        top = ", ".join(f"{name} ({count:,})" for name, count in list(counts.items())[:8])
+        parts.append(say("{count:,} labels from {column}: {top}", count=len(counts), column=column, top=top))
     text = "; ".join(parts) + "."
     if lengths and len(lengths) < FEW_DOCUMENTS:
         text += "\n\n" + say(
@@ -401,5 +406,5 @@ def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengt
             "per line or per separator line, choose that reading.",
             median=lengths[len(lengths) // 2],
         )
-    shown = [document[:160].replace("\n", " ⏎ ") for document in documents[:examples]]
+    shown = [without_labels(document)[:160].replace("\n", " ⏎ ") for document in documents[:examples]]
     return text + "".join(f"\n\n> {html.escape(example)}" for example in shown)

@@ -1,0 +1,136 @@
+"""Labels: one model that writes as any speaker of a chat, or for any section of a newspaper.
+
+`train.py --label-column user` reads each record's label (a CSV column, a JSON field, a chat's
+`speaker`) and puts a control token in front of its document: one character of Unicode's
+Supplementary Private Use Area-B (U+100000 on), which reading removes from the text itself, so no
+document can contain one by chance. Being a character, a label needs nothing new from the
+tokenizers, the token cache, the model, the sampler or the ONNX export: the model reads the label
+first and learns the text that follows it (textgenrnn's context labels, as a token), and writing
+"as" a label is writing from a seed that starts with it.
+
+One document in UNLABELLED_EVERY is read without its label, so the model also knows text with none:
+"any" label is the seed alone. The labels kept are the MAX_LABELS most frequent with at least
+MIN_DOCUMENTS documents (fewer can't be learnt); the other documents are read without a label.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from .errors import CorpusError, GenerationError
+
+FIRST = 0x100000  # U+100000, the first character of Supplementary Private Use Area-B
+MAX_LABELS = 64
+MIN_DOCUMENTS = 10
+UNLABELLED_EVERY = 10
+MAX_VALUES_COUNTED = 100_000  # a column of unique ids stays a bounded count
+LABEL_CHARACTERS = re.compile("[\U00100000-\U0010fffd]")
+
+
+def is_label(token: str) -> bool:
+    return len(token) == 1 and FIRST <= ord(token) <= 0x10FFFD
+
+
+def without_labels(text: str) -> str:
+    """`text` with no label characters: a document's own text, or a sample as it is shown."""
+    return text if text.isascii() else LABEL_CHARACTERS.sub("", text)
+
+
+def count_label(counts: Counter, value: str | None) -> None:
+    if value and (value in counts or len(counts) < MAX_VALUES_COUNTED):
+        counts[value] += 1
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The labels a model was trained with: the field they came from and how many documents each
+    had, most frequent first (the order gives each its character)."""
+
+    column: str
+    documents: dict[str, int]
+
+    @classmethod
+    def chosen(cls, column: str, counts: Counter) -> Labels:
+        """The labels worth learning among the values `counts` found, or an error that says why none are."""
+        kept = [(value, n) for value, n in counts.most_common() if n >= MIN_DOCUMENTS][:MAX_LABELS]
+        if not kept:
+            if not counts:
+                raise CorpusError("no record has a field {name!r} to label it with", name=column[:60])
+            common = ", ".join(f"{value[:30]} ({n:,})" for value, n in counts.most_common(5))
+            raise CorpusError(
+                "no value of {name!r} labels {least} documents or more, too few to learn one; its most "
+                "frequent: {common}",
+                name=column[:60],
+                least=MIN_DOCUMENTS,
+                common=common,
+            )
+        return cls(column, dict(kept))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.documents)
+
+    def character(self, label: str) -> str | None:
+        """The label's control character, None for a label the model does not know."""
+        try:
+            return chr(FIRST + self.names.index(label))
+        except ValueError:
+            return None
+
+    def prefix(self, label: str | None, number: int) -> str:
+        """What goes in front of document `number` (counted from 0 in reading order) labelled `label`."""
+        if label is None or number % UNLABELLED_EVERY == UNLABELLED_EVERY - 1:
+            return ""
+        return self.character(label) or ""
+
+    def to_dict(self) -> dict:
+        return {"column": self.column, "documents": self.documents}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Labels | None:
+        """Labels from a training.json anyone may have written: None unless well formed."""
+        if not isinstance(data, dict) or not isinstance(data.get("column"), str):
+            return None
+        documents = data.get("documents")
+        if not isinstance(documents, dict) or not 0 < len(documents) <= MAX_LABELS:
+            return None
+        counts = documents.values()
+        if not all(isinstance(k, str) for k in documents) or not all(type(v) is int for v in counts):
+            return None
+        return cls(data["column"], dict(documents))
+
+
+@dataclass
+class Labelling:
+    """Labels documents as one pass over a corpus reads them: counts the values of `column` it sees
+    (into `counts`) and, once the labels are chosen, puts each document's character in front."""
+
+    column: str
+    counts: Counter
+    labels: Labels | None = None
+    number: int = 0  # documents labelled so far in this pass
+
+    def label(self, value: str | None, document: str) -> str:
+        value = value.strip() if value else None
+        count_label(self.counts, value)
+        prefix = self.labels.prefix(value, self.number) if self.labels else ""
+        self.number += 1
+        return prefix + document
+
+
+def labelled_prompt(labels: Labels | None, label: str | None, prompt: str) -> str:
+    """The seed text that writes as `label` ("" or None: any)."""
+    if not label:
+        return prompt
+    character = labels.character(label) if labels else None
+    if character is None:
+        if labels is None:
+            raise GenerationError("the model was trained without labels; write as any")
+        raise GenerationError(
+            "the model knows no label {label!r}; it knows: {known}",
+            label=label[:60],
+            known=", ".join(labels.names[:12]),
+        )
+    return character + prompt
