@@ -51,6 +51,7 @@ from textgen import (
     follow,
     generated_documents,
     histogram_frame,
+    labelled_prompt,
     labels,
     locale_of,
     new_seed,
@@ -201,14 +202,15 @@ class UploadPanel:
     documents: gr.Radio
     separator: gr.Textbox
     speaker: gr.Dropdown
+    label: gr.Dropdown
     summary: gr.Markdown
 
     @property
     def inputs(self) -> list:
-        return [self.upload, self.column, self.documents, self.separator, self.speaker]
+        return [self.upload, self.column, self.documents, self.separator, self.speaker, self.label]
 
 
-def upload_panel(upload_id: str, api_name: str | bool) -> UploadPanel:
+def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True) -> UploadPanel:
     upload = gr.File(label=I18N("upload"), file_types=list(SUPPORTED_SUFFIXES), type="filepath", elem_id=upload_id)
     column = gr.Dropdown(label=I18N("column"), visible=False, allow_custom_value=True)
     documents = gr.Radio(
@@ -219,12 +221,22 @@ def upload_panel(upload_id: str, api_name: str | bool) -> UploadPanel:
     )
     separator = gr.Textbox(value="", label=I18N("separator"), max_lines=1, visible=False)
     speaker = gr.Dropdown(label=I18N("speaker"), choices=[], value=None, visible=False)
+    label = gr.Dropdown(  # the choices are the upload's fields; reading it checks the value
+        label=I18N("label_column"),
+        info=I18N("label_column_info"),
+        choices=[],
+        visible=False,
+        allow_custom_value=True,
+    )
     summary = gr.Markdown(elem_id=f"{upload_id}-summary")
-    panel = UploadPanel(upload, column, documents, separator, speaker, summary)
+    panel = UploadPanel(upload, column, documents, separator, speaker, label, summary)
 
     @page_errors
-    def inspect(path, column=None, documents="auto", separator="", speaker=None, request: gr.Request = None):
-        """After an upload: the CSV's columns, the text file's reading, the chat's speakers, the summary."""
+    def inspect(
+        path, column=None, documents="auto", separator="", speaker=None, label=None, request: gr.Request = None
+    ):
+        """After an upload: the CSV's columns, the text file's reading, the chat's speakers, the fields
+        it could be labelled by, the summary."""
         if not path:
             hidden = gr.update(visible=False)
             return {
@@ -232,14 +244,16 @@ def upload_panel(upload_id: str, api_name: str | bool) -> UploadPanel:
                 panel.documents: hidden,
                 panel.separator: hidden,
                 panel.speaker: hidden,
+                panel.label: hidden,
                 panel.summary: "",
             }
         suffix = Path(path).suffix.lower()
         columns, guess = csv_columns(path) if suffix in (".csv", ".tsv") else ([], None)
         column = guess or (columns[0] if columns else None)
-        corpus = upload_corpus(path, column, "auto", "", "")
+        corpus = upload_corpus(path, column, "auto", "", "", "")
         speakers = corpus.reading.speakers
         everyone = (say("everyone", request), "")
+        fields = [name for name in columns if name != column] + (["speaker"] if speakers else [])
         return {
             panel.column: gr.update(choices=columns, value=column, visible=bool(columns)),
             panel.documents: gr.update(value="auto", visible=corpus.reading.layout is not None),
@@ -249,30 +263,35 @@ def upload_panel(upload_id: str, api_name: str | bool) -> UploadPanel:
                 value="",
                 visible=bool(speakers),
             ),
+            panel.label: gr.update(
+                choices=[(say("no labels", request), ""), *fields], value="", visible=offer_labels and bool(fields)
+            ),
             panel.summary: reading_summary(corpus, page_locale(request)),
         }
 
     @page_errors
-    def summarize(path, column=None, documents="auto", separator="", speaker=None, request: gr.Request = None):
+    def summarize(
+        path, column=None, documents="auto", separator="", speaker=None, label=None, request: gr.Request = None
+    ):
         if not path:
             return {panel.summary: "", panel.separator: gr.update(visible=documents == "separator")}
-        corpus = upload_corpus(path, column, documents, separator, speaker)
+        corpus = upload_corpus(path, column, documents, separator, speaker, label)
         return {
             panel.summary: reading_summary(corpus, page_locale(request)),
             panel.separator: gr.update(visible=documents == "separator"),
         }
 
-    outputs = [column, documents, separator, speaker, summary]
+    outputs = [column, documents, separator, speaker, label, summary]
     upload.upload(inspect, panel.inputs, outputs, api_name=api_name)
-    for control in (column.input, documents.input, separator.submit, speaker.input):
+    for control in (column.input, documents.input, separator.submit, speaker.input, label.input):
         control(summarize, panel.inputs, [summary, separator], api_name=False)
     return panel
 
 
-def upload_corpus(path, column, documents, separator, speaker) -> Corpus:
-    """The upload read as the panel says: the column, the documents' layout, the speaker."""
+def upload_corpus(path, column, documents, separator, speaker, label=None) -> Corpus:
+    """The upload read as the panel says: the column, the documents' layout, the speaker, the labels."""
     layout = Layout.parse(f"separator={separator or ''}" if documents == "separator" else documents)
-    return read_upload(path, column, ("speaker", speaker) if speaker else None, layout)
+    return read_upload(path, column, ("speaker", speaker) if speaker else None, layout, label)
 
 
 def model_choices(request: gr.Request):
@@ -320,6 +339,16 @@ def corpus_and_level(model: str | None, request: gr.Request):
     return gr.update(value=corpus), gr.update(choices=level_choices(corpus), value=level)
 
 
+@page_errors
+def label_choices(model: str | None, request: gr.Request = None):
+    """ "Write as": the labels the model was trained with and how many documents each had, or hidden."""
+    labels = REGISTRY.get(model, session_id(request)).info.labels if model else None
+    if labels is None:
+        return gr.update(choices=[], value="", visible=False)
+    listed = [(f"{name} ({count:,})", name) for name, count in labels.documents.items()]
+    return gr.update(choices=[(say("any", request), ""), *listed], value="", visible=True)
+
+
 def base_choices(request: gr.Request):
     return gr.update(choices=[(I18N("scratch"), SCRATCH), *REGISTRY.choices(session_id(request))])
 
@@ -359,6 +388,15 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
                     min_width=140,
                 )
             prompt = gr.Textbox(label=I18N("prompt"), value="Trump", lines=2, elem_id="prompt")
+            write_as = gr.Dropdown(
+                label=I18N("write_as"),
+                info=I18N("write_as_info"),
+                choices=[],
+                value="",
+                visible=False,
+                allow_custom_value=True,  # the choices are the model's; reading the seed checks the value
+                elem_id="write-as",
+            )
             temperature = gr.Slider(
                 0,
                 2,
@@ -404,7 +442,7 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
                     for i, t in enumerate(SAMPLE_TEMPERATURES)
                 ]
             with gr.Tab(I18N("cowrite_tab"), id="cowrite") as cowrite_tab:
-                cowrite_panel(model, prompt, temperature, top_k, cowrite_tab)
+                cowrite_panel(model, prompt, write_as, temperature, top_k, cowrite_tab)
     run = gr.State()
     examples = [["nyt-char", "Trump", 0.5, 120], ["nyt-word", "The", 0.8, 30], ["nyt-char", "How to", 1.0, 120]]
     gr.Examples(  # labels, not a table: Gradio shows untranslated I18n headers in example tables
@@ -439,15 +477,20 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
         num_samples=1,
         seed=None,
         stop_at_eos=False,
+        write_as="",
         request: gr.Request = None,
     ):
         """Stream the text (seed included); the last update keeps the run for the views. The request
-        joins its model's decoding engine, which steps all current requests together."""
+        joins its model's decoding engine, which steps all current requests together. `write_as`: one
+        of the model's labels ("": any)."""
         sid, prompt = session_id(request), prompt or ""
-        warn_unknown(REGISTRY.get(model, sid).tokenizer, prompt, request)
+        loaded = REGISTRY.get(model, sid)
+        warn_unknown(loaded.tokenizer, prompt, request)
         engine = REGISTRY.engine(model, sid)
         settings = page_settings(temperature, length, top_k, top_p, num_samples, seed)
-        job = engine.submit(prompt, stop_at_eos=bool(stop_at_eos), **settings)
+        job = engine.submit(
+            labelled_prompt(loaded.info.labels, write_as, prompt), stop_at_eos=bool(stop_at_eos), **settings
+        )
         try:
             if not job.started.wait(STATUS_SECONDS / 4) and engine.ahead_of(job):  # the batch is full
                 gr.Info(say("waiting for a place: {ahead} requests ahead", request, ahead=engine.ahead_of(job)))
@@ -482,13 +525,13 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
         }
 
     @page_errors
-    def compare_temperatures(model, prompt, length=200, seed=None, request: gr.Request = None):
+    def compare_temperatures(model, prompt, length=200, seed=None, write_as="", request: gr.Request = None):
         """The same seed text at 0.2, 0.5, 1.0 and 1.2, in one batched call, streamed side by side."""
-        engine = REGISTRY.engine(model, session_id(request))
+        sid = session_id(request)
+        engine = REGISTRY.engine(model, sid)
         length = whole_number(length, "length must be a whole number, not {value}")
-        job = engine.submit(
-            prompt or "", temperature=list(SAMPLE_TEMPERATURES), length=length, seed=optional_seed(seed)
-        )
+        seeded = labelled_prompt(REGISTRY.get(model, sid).info.labels, write_as, prompt or "")
+        job = engine.submit(seeded, temperature=list(SAMPLE_TEMPERATURES), length=length, seed=optional_seed(seed))
         try:
             for texts in stream_texts(job.batches(), prompt or ""):
                 yield dict(zip(compared, texts))
@@ -503,7 +546,7 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
         name = REGISTRY.add_zip(session_id(request), path)
         return gr.update(choices=REGISTRY.choices(session_id(request)), value=name)
 
-    inputs = [model, prompt, temperature, length, top_k, top_p, num_samples, seed, stop_at_eos]
+    inputs = [model, prompt, temperature, length, top_k, top_p, num_samples, seed, stop_at_eos, write_as]
     generating = (
         generate_button.click(
             clear_views, None, [result_tabs, confidence, novelty, sample], queue=False, api_name=False
@@ -526,7 +569,7 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
     )
     comparing = comparing.then(
         compare_temperatures,
-        [model, prompt, length, seed],
+        [model, prompt, length, seed, write_as],
         compared,
         api_name="compare",
         concurrency_id="generate",
@@ -539,11 +582,12 @@ def generate_tab(models: list[str], default_model: str | None) -> gr.Dropdown:
     corpus.input(pick_corpus, [corpus, level], [level, model], api_name=False, queue=False)
     level.input(pick_level, [corpus, level], model, api_name=False, queue=False)
     model.change(corpus_and_level, model, [corpus, level], api_name=False, queue=False)
+    model.change(label_choices, model, write_as, api_name=False, queue=False)
     model_zip.upload(load_model_zip, model_zip, model, api_name="load_zip")
     return model
 
 
-def cowrite_panel(model: gr.Dropdown, prompt: gr.Textbox, temperature: gr.Slider, top_k: gr.Number, tab: gr.Tab):
+def cowrite_panel(model, prompt, write_as, temperature, top_k, tab: gr.Tab):
     """Write with the model: its likeliest next tokens at the temperature (a chart and the entropy),
     click one to append it, or let it write 20 more; undo steps back. The state is carried."""
     text = gr.Textbox(label=I18N("cowrite_text"), lines=4, elem_id="cowrite-text", info=I18N("cowrite_info"))
@@ -568,10 +612,11 @@ def cowrite_panel(model: gr.Dropdown, prompt: gr.Textbox, temperature: gr.Slider
         }
 
     @page_errors
-    def begin(model, seed_text, typed, temperature, request: gr.Request = None):
+    def begin(model, seed_text, typed, temperature, write_as="", request: gr.Request = None):
         sid = session_id(request)
         start = typed if typed else (seed_text or "")
-        return render(CoWriter.start(model, sid, REGISTRY.get(model, sid), start), temperature, request)
+        writer = CoWriter.start(model, sid, REGISTRY.get(model, sid), start, write_as)
+        return render(writer, temperature, request)
 
     @page_errors
     def reshape(current, temperature, request: gr.Request = None):
@@ -600,8 +645,8 @@ def cowrite_panel(model: gr.Dropdown, prompt: gr.Textbox, temperature: gr.Slider
         current.undo()
         return render(current, temperature, request)
 
-    tab.select(begin, [model, prompt, text, temperature], outputs, api_name=False)
-    text.submit(begin, [model, prompt, text, temperature], outputs, api_name=False)
+    tab.select(begin, [model, prompt, text, temperature, write_as], outputs, api_name=False)
+    text.submit(begin, [model, prompt, text, temperature, write_as], outputs, api_name=False)
     temperature.change(reshape, [writer, temperature], outputs, api_name=False, show_progress="hidden")
     choice.input(pick, [writer, choice, temperature], outputs, api_name=False, show_progress="hidden")
     more.click(write_more, [writer, temperature, top_k], outputs, api_name=False)
@@ -610,15 +655,21 @@ def cowrite_panel(model: gr.Dropdown, prompt: gr.Textbox, temperature: gr.Slider
 
 @page_errors
 def next_tokens_api(
-    model: str, text: str = "", temperature: float = 1.0, top_k: int = 10, request: gr.Request = None
+    model: str,
+    text: str = "",
+    temperature: float = 1.0,
+    top_k: int = 10,
+    label: str = "",
+    request: gr.Request = None,
 ) -> dict:
-    """The model's likeliest next tokens after `text` with their probabilities at `temperature`
-    (descending), and the entropy of the whole tempered distribution in bits (and at T=1)."""
+    """The model's likeliest next tokens after `text` (written as `label`, one of the model's) with
+    their probabilities at `temperature` (descending), and the entropy of the whole tempered
+    distribution in bits (and at T=1)."""
     temperature = finite_number(temperature, "temperature must be a finite number, not {value}")
     top_k = whole_number(top_k, "top-k must be a whole number, not {value}")
     check_prompt(text or "")
     loaded = REGISTRY.get(model, session_id(request))
-    logits, _ = prime_text(loaded.model, loaded.tokenizer, text or "")
+    logits, _ = prime_text(loaded.model, loaded.tokenizer, labelled_prompt(loaded.info.labels, label, text or ""))
     return next_tokens(logits, loaded.tokenizer, temperature, top_k).to_dict()
 
 
@@ -685,6 +736,7 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
         documents="auto",
         separator="",
         speaker=None,
+        label=None,
         request: gr.Request = None,
     ):
         """Train on the upload (from scratch, or further from a model) on the device, stream the plot,
@@ -694,13 +746,15 @@ def train_tab(models: list[str], generate_model: gr.Dropdown) -> None:
         if minutes <= 0:
             raise TrainingError("the time budget must be more than 0 minutes")
         config = app_train_config(level, size, min(minutes, MAX_TRAIN_MINUTES), prompt or "")
-        corpus = upload_corpus(path, column, documents, separator, speaker)
+        corpus = upload_corpus(path, column, documents, separator, speaker, label)
         base = None if start_from in (None, "", SCRATCH) else REGISTRY.get(start_from, sid)
         if base is not None:
             config = replace(config, lr=FINE_TUNE_LR)
         session = REGISTRY.session(sid)
         name = REGISTRY.new_name(Path(path).stem, base.tokenizer.level if base else config.level, size)
-        info = RunInfo(corpus=Path(path).name, title=name, parent=None if base is None else start_from)
+        info = RunInfo(
+            corpus=Path(path).name, title=name, parent=None if base is None else start_from, labels=corpus.labels
+        )
         job = TrainingJob(corpus.documents, config, info, session.start_run(), base, locale)
         view = TrainingView(config.patience, locale)
         for update in follow(train_on_device(job), view, STATUS_SECONDS):
@@ -801,7 +855,7 @@ def share_panel() -> gr.Dropdown:
 def explore_tab(models: list[str], default_model: str | None) -> None:
     with gr.Row():
         with gr.Column():
-            panel = upload_panel("explore-upload", api_name=False)
+            panel = upload_panel("explore-upload", api_name=False, offer_labels=False)
             model = gr.Dropdown(choices=models, value=default_model, label=I18N("explore_model"))
             level = gr.Radio(LEVEL_CHOICES, value="char", label=I18N("level"))
             explore_button = gr.Button(I18N("explore"), variant="primary", elem_id="explore")
@@ -839,7 +893,15 @@ def explore_tab(models: list[str], default_model: str | None) -> None:
 
     @page_errors
     def explore(
-        path, column, level, model, documents="auto", separator="", speaker=None, request: gr.Request = None
+        path,
+        column,
+        level,
+        model,
+        documents="auto",
+        separator="",
+        speaker=None,
+        label=None,
+        request: gr.Request = None,
     ):
         """Statistics of this tab's upload (read as its panel says) or, without one, of the chosen model's
         training corpus; a chat's most active speakers."""

@@ -14,6 +14,7 @@ from conftest import CORPORA, ROOT, corpus_path
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from hubstandin import GOOD_TOKEN, StandInHub
+from test_labels import two_voices
 
 pytestmark = pytest.mark.slow
 
@@ -103,13 +104,15 @@ def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path)
         "speaker": None,
         "api_name": "/inspect_upload",
     }
-    column, documents, _, speaker, summary = client.predict(path=handle_file(str(sayings)), **reading)
+    column, documents, _, speaker, label, summary = client.predict(path=handle_file(str(sayings)), **reading)
     assert not column["visible"] and documents["visible"] and not speaker["visible"]  # plain text
+    assert not label["visible"]  # no fields to label by
     assert "**546 documents** (one per line)" in summary
-    column, documents, _, _, summary = client.predict(
+    column, documents, _, _, label, summary = client.predict(
         path=handle_file(str(ROOT / "examples" / "chat.csv")), **reading
     )
     assert column["visible"] is True and column["value"] == "text" and "user" in str(column["choices"])
+    assert label["visible"] and [value for _, value in label["choices"]] == ["", "time", "user"]
     assert documents["visible"] is False and "documents** (CSV)" in summary
     status, name, archive = train_upload(client, sayings, minutes=0.25, prompt="사랑")
     assert "ready" in status and "bits/char" in status
@@ -325,6 +328,22 @@ def test_train_further_from_a_shipped_model(client, tmp_path):
     assert info["parent"] == "nyt-char" and "started from | nyt-char" in card
     text = client.predict(model=name, prompt="City", length=40, seed=0, api_name="/generate")
     assert text.startswith("City") and len(text) > 20
+
+
+def test_train_with_labels_then_write_as_each(client, tmp_path):
+    status, name, _ = train_upload(client, two_voices(tmp_path), 0.2, column="text", label="user")
+    assert "ready" in status
+    for label, letter in (("ann", "a"), ("bo", "b")):
+        text = client.predict(
+            model=name, prompt="", temperature=0, length=5, stop_at_eos=True, write_as=label, api_name="/generate"
+        )
+        assert text.strip() and set(text.strip()) == {letter}, (label, text)
+        view = client.predict(model=name, text="", temperature=1.0, top_k=2, label=label, api_name="/next_tokens")
+        assert view["tokens"][0]["token"] == letter
+    with pytest.raises(AppError, match="the model knows no label 'cy'"):
+        client.predict(model=name, prompt="", length=5, write_as="cy", api_name="/generate")
+    with pytest.raises(AppError, match="trained without labels"):
+        client.predict(model="nyt-char", prompt="", length=5, write_as="ann", api_name="/generate")
 
 
 def test_next_tokens_are_the_models_own_probabilities(client):

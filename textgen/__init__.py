@@ -39,6 +39,7 @@ from .explore import CorpusStats, corpus_stats
 from .finetune import FINE_TUNE_LR, fine_tune_setup
 from .hub import check_push, is_repo_ref, load_hub_model, load_model, push_folder, push_space, quiet_hub_logging
 from .jobs import PageUpdate, TrainingJob, follow, run_job
+from .labelled import Labels, labelled_prompt
 from .messages import LOCALES, labels, locale_of, translate
 from .metrics import Metrics, evaluate, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel
@@ -111,6 +112,7 @@ __all__ = [
     "HubError",
     "LSTMConfig",
     "LSTMLanguageModel",
+    "Labels",
     "Layout",
     "LoadedModel",
     "Metrics",
@@ -153,6 +155,7 @@ __all__ = [
     "histogram_frame",
     "is_repo_ref",
     "iter_documents",
+    "labelled_prompt",
     "labels",
     "load_corpus",
     "load_folder",

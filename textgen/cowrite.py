@@ -11,6 +11,7 @@ import torch
 
 from .checkpoints import LoadedModel
 from .errors import GenerationError
+from .labelled import labelled_prompt
 from .messages import translate
 from .model import State
 from .sampling import NextTokens, Sampler, check_prompt, next_tokens, prime_text, restart_documents
@@ -36,9 +37,12 @@ class CoWriter:
     drafts: list[Draft] = field(default_factory=list)
 
     @classmethod
-    def start(cls, model: str, session: str, loaded: LoadedModel, text: str) -> CoWriter:
+    def start(cls, model: str, session: str, loaded: LoadedModel, text: str, label: str = "") -> CoWriter:
+        """Start from `text`, written as `label` (one of the model's; "": any)."""
         check_prompt(text)
-        logits, state = prime_text(loaded.model, loaded.tokenizer, text)
+        logits, state = prime_text(
+            loaded.model, loaded.tokenizer, labelled_prompt(loaded.info.labels, label, text)
+        )
         return cls(model, session, [Draft(text, logits, state)])
 
     @property
