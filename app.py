@@ -224,6 +224,7 @@ def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True
     label = gr.Dropdown(  # the choices are the upload's fields; reading it checks the value
         label=I18N("label_column"),
         info=I18N("label_column_info"),
+        elem_id=f"{upload_id}-label",
         choices=[],
         visible=False,
         allow_custom_value=True,

@@ -294,6 +294,36 @@ def test_write_with_the_model_by_clicking_its_next_tokens(browser, app_url, mode
     page.close()
 
 
+@pytest.mark.parametrize(
+    ("locale", "viewport", "label"), [("en-US", DESKTOP, "desktop-en"), ("ko-KR", PHONE, "phone-ko")]
+)
+def test_train_with_labels_then_write_as_one(browser, app_url, locale, viewport, label):
+    english = locale == "en-US"
+    page = open_page(browser, app_url, viewport=viewport, locale=locale)
+    page.get_by_role("tab", name="Train" if english else "학습").click()
+    page.locator("#upload input[type=file]").set_input_files(str(ROOT / "examples" / "chat.csv"))
+    page.locator("#upload-label input").click()
+    page.get_by_role("option", name="user", exact=True).click()
+    page.wait_for_function(  # the summary counts the labels before training
+        "() => document.querySelector('#upload-summary').innerText.includes('alice (440)')", timeout=WAIT
+    )
+    set_slider(page, "minutes", "0.3")
+    page.locator("#train").click()
+    page.wait_for_function("() => document.querySelector('#archive a')", timeout=120_000)  # its zip: trained
+    page.get_by_role("tab", name="Generate" if english else "생성").click()  # it is picked there, with its labels
+    page.locator("#write-as input").click()
+    options = [text.split("\n")[-1] for text in page.get_by_role("option").all_inner_texts()]  # ✓ marks the chosen
+    assert options == ["any" if english else "아무나", "alice (440)", "carol (388)", "bob (372)"]
+    page.get_by_role("option", name="bob (372)").click()
+    page.locator("#prompt textarea").fill("I")
+    page.locator("#generate").click()
+    page.wait_for_function("() => document.querySelector('#output textarea').value.length > 20", timeout=WAIT)
+    assert page.locator("#output textarea").input_value().startswith("I")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"] + 1
+    shot(page, f"write-as-{label}")
+    page.close()
+
+
 def test_explore_without_an_upload_shows_a_shipped_models_corpus(browser, app_url):
     page = open_page(browser, app_url)
     page.get_by_role("tab", name="Explore").click()

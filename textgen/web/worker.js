@@ -34,8 +34,13 @@ function encode(text) {
   return pieces.map((piece) => (index.has(piece) ? index.get(piece) : UNK));
 }
 
+// A label's control token (textgen/labelled.py: a character of Private Use Area-B) writes nothing.
+const LABEL = /[\u{100000}-\u{10FFFD}]/u;
+
 function piece(id) {
-  return id === EOS ? "\n" : tokenizer.vocab[id];
+  if (id === EOS) return "\n";
+  const token = tokenizer.vocab[id];
+  return LABEL.test(token) ? "" : token;
 }
 
 async function step(token, h, c) {
