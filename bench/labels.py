@@ -1,10 +1,12 @@
 """What a label buys: one model trained with labels against one trained without, same minutes.
 
-    python bench/labels.py [--settings nyt-newDesk-5 chat-user-1]
+    python bench/labels.py [--settings nyt-newDesk-5 chat-user-1] [--steps 1500]
 
 For each setting (corpus, label field, minutes) it trains two models on the same documents and the
 same held-out split (train.py's: seed 0, a tenth held out): one with the label as a control token in
-front of each document (`--label-column`), one without. On every held-out document that carries a
+front of each document (`--label-column`), one without; sized as the page sizes a run of those
+minutes, and both stopped after the same number of steps (or early), so that a busy machine cannot
+give one more training than the other. On every held-out document that carries a
 label it reports bits per character of the text alone (each character and the end; the label's own
 token is read, not scored):
 
@@ -35,9 +37,11 @@ from textgen.sampling import generate
 CORPORA = {"nyt": ("nyt", None), "chat": (str(ROOT / "examples" / "chat.csv"), "text")}
 
 
-def train(documents: list[str], minutes: float, seed: int = 0):
-    """A page run ("auto" size, sizing's regularisers) on these documents: (LoadedModel, val documents)."""
+def train(documents: list[str], minutes: float, steps: int, seed: int = 0):
+    """A page run ("auto" size, sizing's regularisers) on these documents, cut at `steps`:
+    (LoadedModel, val documents, Finished)."""
     config = replace(app_train_config("char", "auto", minutes), seed=seed)
+    config = replace(config, max_steps=steps, max_minutes=10 * minutes)  # the steps decide, not the clock
     data = prepare_data(documents, config)
     trainer = Trainer(config, data)
     finished = next(event for event in trainer.run() if isinstance(event, Finished))
@@ -63,13 +67,13 @@ def bits_per_char(pairs: list[tuple[float, str]]) -> float:
     return sum(n for n, _ in pairs) / math.log(2) / sum(len(t) + 1 for _, t in pairs)
 
 
-def one_setting(corpus: str, field: str, minutes: float, samples: int, labels_tried: int) -> dict:
+def one_setting(corpus: str, field: str, minutes: float, steps: int, samples: int, labels_tried: int) -> dict:
     source, column = CORPORA[corpus]
     labelled_corpus = load_corpus(source, column, data_dir=DEFAULT_DATA_DIR, label_column=field)
     labels = labelled_corpus.labels
     documents = labelled_corpus.documents
-    labelled, val, finished_labelled = train(documents, minutes)
-    plain, plain_val, finished_plain = train([without_labels(d) for d in documents], minutes)
+    labelled, val, finished_labelled = train(documents, minutes, steps)
+    plain, plain_val, finished_plain = train([without_labels(d) for d in documents], minutes, steps)
     assert [without_labels(d) for d in val] == plain_val, "the two runs hold out different documents"
 
     names = labels.names
@@ -109,6 +113,7 @@ def one_setting(corpus: str, field: str, minutes: float, samples: int, labels_tr
         "bits/char, labelled model, wrong label": round(bits_per_char(wrong), 4),
         "bits/char, model trained without labels": round(bits_per_char(without), 4),
         "steps (labelled, without)": [finished_labelled.step, finished_plain.step],
+        "stopped (labelled, without)": [finished_labelled.reason, finished_plain.reason],
         "samples written": len(margins),
         "labels tried": tried,
         "written-as label scores its own samples likeliest": f"{wins}/{len(margins)}",
@@ -119,6 +124,7 @@ def one_setting(corpus: str, field: str, minutes: float, samples: int, labels_tr
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--settings", nargs="+", default=["nyt-newDesk-5", "chat-user-1"])
+    parser.add_argument("--steps", type=int, default=1500, help="training steps of each model")
     parser.add_argument("--samples", type=int, default=20, help="samples written as each label tried")
     parser.add_argument("--labels-tried", type=int, default=5, help="the most frequent labels")
     parser.add_argument("--name", default="labels")
@@ -126,7 +132,7 @@ def main() -> None:
     rows = []
     for setting in args.settings:
         corpus, field, minutes = setting.split("-")
-        row = one_setting(corpus, field, float(minutes), args.samples, args.labels_tried)
+        row = one_setting(corpus, field, float(minutes), args.steps, args.samples, args.labels_tried)
         print(row, flush=True)
         rows.append(row)
     report(args.name, {"command": "python bench/labels.py " + " ".join(sys.argv[1:]), "settings": rows})

@@ -1,4 +1,4 @@
-"""What the page says, found in the code: label keys (I18N("key") in app.py) and message templates
+"""What the page says, found in the code: label keys (I18N("key") in app.py and textgen/page) and message templates
 (English, passed to an error class, to translate() or to a view's say())."""
 
 from __future__ import annotations
@@ -29,14 +29,15 @@ def constants(node: ast.AST) -> list[str]:
 
 
 def python_files() -> list[Path]:
-    return [ROOT / "app.py", *sorted((ROOT / "textgen").glob("*.py"))]
+    return [ROOT / "app.py", *sorted((ROOT / "textgen").rglob("*.py"))]
 
 
 def label_keys() -> set[str]:
     keys = set()
-    for node in ast.walk(ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and called_name(node) == "I18N" and node.args:
-            keys.update(constants(node.args[0]))
+    for path in python_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and called_name(node) == "I18N" and node.args:
+                keys.update(constants(node.args[0]))
     return keys
 
 

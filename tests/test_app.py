@@ -268,7 +268,7 @@ def rest_call(app_url: str, api: str, data: list) -> str:
     ],
 )
 def test_nan_and_infinite_numbers_through_the_rest_api_get_a_clear_message(app_url, position, value, message):
-    data = ["nyt-char", "A", 0.8, 10, 0, 1.0, 1, 1, False]
+    data = ["nyt-char", "A", 0.8, 10, 0, 1.0, 1, 1, False, ""]  # the last: write as (any)
     data[position] = value
     events = rest_call(app_url, "generate", data)
     assert "event: error" in events and message in events, events[:500]
@@ -297,7 +297,7 @@ def test_upload_errors_never_show_server_paths(client, app_url, tmp_path):
         train_upload(client, path, minutes=0.1)
     assert "empty.txt" in str(err.value) and "/tmp" not in str(err.value) and "gradio" not in str(err.value)
     events = rest_call(
-        app_url, "train", [None, None, "char", "tiny", float("nan"), "", "scratch", "auto", "", None]
+        app_url, "train", [None, None, "char", "tiny", float("nan"), "", "scratch", "auto", "", None, None]
     )
     assert "event: error" in events and "time budget must be a finite number" in events
 
@@ -375,7 +375,9 @@ def test_anonymous_calls_create_no_session_folders(tmp_path):
         for _ in range(300):
             assert "event: complete" in rest_call(url, "stop", [])
         for _ in range(3):
-            assert "event: complete" in rest_call(url, "generate", ["nyt-char", "A", 0.8, 10, 0, 1.0, 1, 1, False])
+            assert "event: complete" in rest_call(
+                url, "generate", ["nyt-char", "A", 0.8, 10, 0, 1.0, 1, 1, False, ""]
+            )
         assert not list(scratch.glob("textgen-session-*"))
         Client(url, verbose=False).predict(path=handle_file(str(archive)), api_name="/load_zip")
         assert len(list(scratch.glob("textgen-session-*"))) == 1

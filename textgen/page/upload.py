@@ -1,0 +1,122 @@
+"""The upload panel the Train and Explore tabs share: a file, how to read it (the CSV column, a text
+file's documents, a chat's speaker, a field to label by), and what reading it found, shown at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from .. import SUPPORTED_SUFFIXES, Corpus, Layout, csv_columns, read_upload, reading_summary
+from .common import I18N, page_errors, page_locale, say
+
+LAYOUT_CHOICES = [  # as plaintext.LAYOUTS
+    (I18N("layout_auto"), "auto"),
+    (I18N("layout_paragraphs"), "paragraphs"),
+    (I18N("layout_lines"), "lines"),
+    (I18N("layout_separator"), "separator"),
+]
+
+
+@dataclass
+class UploadPanel:
+    """An upload and how to read it: the CSV column, a text file's documents (auto, paragraphs, lines
+    or between separator lines), a chat's speaker; and what reading it found, shown at once."""
+
+    upload: gr.File
+    column: gr.Dropdown
+    documents: gr.Radio
+    separator: gr.Textbox
+    speaker: gr.Dropdown
+    label: gr.Dropdown
+    summary: gr.Markdown
+
+    @property
+    def inputs(self) -> list:
+        return [self.upload, self.column, self.documents, self.separator, self.speaker, self.label]
+
+
+def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True) -> UploadPanel:
+    upload = gr.File(label=I18N("upload"), file_types=list(SUPPORTED_SUFFIXES), type="filepath", elem_id=upload_id)
+    column = gr.Dropdown(label=I18N("column"), visible=False, allow_custom_value=True)
+    documents = gr.Radio(
+        LAYOUT_CHOICES,
+        value="auto",
+        label=I18N("documents"),
+        visible=False,
+    )
+    separator = gr.Textbox(value="", label=I18N("separator"), max_lines=1, visible=False)
+    speaker = gr.Dropdown(label=I18N("speaker"), choices=[], value=None, visible=False)
+    label = gr.Dropdown(  # the choices are the upload's fields; reading it checks the value
+        label=I18N("label_column"),
+        info=I18N("label_column_info"),
+        elem_id=f"{upload_id}-label",
+        choices=[],
+        visible=False,
+        allow_custom_value=True,
+    )
+    summary = gr.Markdown(elem_id=f"{upload_id}-summary")
+    panel = UploadPanel(upload, column, documents, separator, speaker, label, summary)
+
+    @page_errors
+    def inspect(
+        path, column=None, documents="auto", separator="", speaker=None, label=None, request: gr.Request = None
+    ):
+        """After an upload: the CSV's columns, the text file's reading, the chat's speakers, the fields
+        it could be labelled by, the summary."""
+        if not path:
+            hidden = gr.update(visible=False)
+            return {
+                panel.column: hidden,
+                panel.documents: hidden,
+                panel.separator: hidden,
+                panel.speaker: hidden,
+                panel.label: hidden,
+                panel.summary: "",
+            }
+        suffix = Path(path).suffix.lower()
+        columns, guess = csv_columns(path) if suffix in (".csv", ".tsv") else ([], None)
+        column = guess or (columns[0] if columns else None)
+        corpus = upload_corpus(path, column, "auto", "", "", "")
+        speakers = corpus.reading.speakers
+        everyone = (say("everyone", request), "")
+        fields = [name for name in columns if name != column] + (["speaker"] if speakers else [])
+        return {
+            panel.column: gr.update(choices=columns, value=column, visible=bool(columns)),
+            panel.documents: gr.update(value="auto", visible=corpus.reading.layout is not None),
+            panel.separator: gr.update(value="", visible=False),
+            panel.speaker: gr.update(
+                choices=[everyone, *((f"{name} ({count:,})", name) for name, count in speakers.most_common())],
+                value="",
+                visible=bool(speakers),
+            ),
+            panel.label: gr.update(
+                choices=[(say("no labels", request), ""), *fields], value="", visible=offer_labels and bool(fields)
+            ),
+            panel.summary: reading_summary(corpus, page_locale(request)),
+        }
+
+    @page_errors
+    def summarize(
+        path, column=None, documents="auto", separator="", speaker=None, label=None, request: gr.Request = None
+    ):
+        if not path:
+            return {panel.summary: "", panel.separator: gr.update(visible=documents == "separator")}
+        corpus = upload_corpus(path, column, documents, separator, speaker, label)
+        return {
+            panel.summary: reading_summary(corpus, page_locale(request)),
+            panel.separator: gr.update(visible=documents == "separator"),
+        }
+
+    outputs = [column, documents, separator, speaker, label, summary]
+    upload.upload(inspect, panel.inputs, outputs, api_name=api_name)
+    for control in (column.input, documents.input, separator.submit, speaker.input, label.input):
+        control(summarize, panel.inputs, [summary, separator], api_name=False)
+    return panel
+
+
+def upload_corpus(path, column, documents, separator, speaker, label=None) -> Corpus:
+    """The upload read as the panel says: the column, the documents' layout, the speaker, the labels."""
+    layout = Layout.parse(f"separator={separator or ''}" if documents == "separator" else documents)
+    return read_upload(path, column, ("speaker", speaker) if speaker else None, layout, label)
