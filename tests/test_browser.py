@@ -307,6 +307,7 @@ def test_train_with_labels_then_write_as_one(browser, app_url, locale, viewport,
     page.wait_for_function(  # the summary counts the labels before training
         "() => document.querySelector('#upload-summary').innerText.includes('alice (440)')", timeout=WAIT
     )
+    shot(page, f"label-by-{label}")
     set_slider(page, "minutes", "0.3")
     page.locator("#train").click()
     page.wait_for_function("() => document.querySelector('#archive a')", timeout=120_000)  # its zip: trained

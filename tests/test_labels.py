@@ -14,6 +14,7 @@ from textgen import cli
 from textgen.checkpoints import document_hash, load_folder
 from textgen.corpus import load_corpus
 from textgen.errors import CorpusError, GenerationError
+from textgen.explore import corpus_stats
 from textgen.labelled import FIRST, MIN_DOCUMENTS, UNLABELLED_EVERY, Labels, labelled_prompt, without_labels
 from textgen.sampling import generate, next_tokens, prime_text
 from textgen.tokenizer import CharTokenizer
@@ -99,6 +100,8 @@ def test_labels_are_never_shown_and_never_offered_to_co_write():
     view = next_tokens(logits, tokenizer, 1.0, top_k=10)
     assert tokenizer.index[label] not in view.ids and sum(p for _, p in view.tokens) == pytest.approx(1.0)
     assert document_hash(label + "ab") == document_hash("ab")  # the novelty check sees the text
+    stats = corpus_stats([label + "ab", "ba"])  # Explore's statistics too
+    assert (stats.characters, stats.distinct_chars, stats.top_words) == (4, 2, [("ab", 1), ("ba", 1)])
 
 
 def two_voices(tmp_path, documents=240):
