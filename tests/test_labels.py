@@ -15,7 +15,7 @@ from textgen.checkpoints import document_hash, load_folder
 from textgen.corpus import load_corpus
 from textgen.errors import CorpusError, GenerationError
 from textgen.explore import corpus_stats
-from textgen.labelled import FIRST, MIN_DOCUMENTS, UNLABELLED_EVERY, Labels, labelled_prompt, without_labels
+from textgen.labelled import FIRST, MIN_DOCUMENTS, Labels, label_random, labelled_prompt, prompt_as, without_labels
 from textgen.sampling import generate, next_tokens, prime_text
 from textgen.tokenizer import CharTokenizer
 
@@ -28,24 +28,19 @@ def write_csv(path, rows, columns=("user", "text")):
     return path
 
 
-def test_each_document_starts_with_its_label_and_one_in_ten_without(tmp_path):
+def test_each_document_starts_with_its_label(tmp_path):
     rows = [("ann", f"ann says {i}") for i in range(30)] + [("bo", f"bo says {i}") for i in range(20)]
     rows += [("rare", "said once"), ("", "no one said")]
     corpus = load_corpus(str(write_csv(tmp_path / "chat.csv", rows)), column="text", label_column="user")
     assert corpus.labels == Labels("user", {"ann": 30, "bo": 20})  # fewer than MIN_DOCUMENTS: no label
     ann, bo = chr(FIRST), chr(FIRST + 1)
-    expected = []
-    for number, (user, text) in enumerate(rows):
-        label = {"ann": ann, "bo": bo}.get(user, "")
-        expected.append(("" if number % UNLABELLED_EVERY == UNLABELLED_EVERY - 1 else label) + text)
-    assert corpus.documents == expected
-    assert sum(d[0] in (ann, bo) for d in corpus.documents) == 45  # 50 labelled rows, 5 read without
+    assert corpus.documents == [{"ann": ann, "bo": bo}.get(user, "") + text for user, text in rows]
 
 
 def test_label_characters_in_the_text_itself_are_removed(tmp_path):
     rows = [("ann", f"x{chr(FIRST + 1)}y {i}") for i in range(MIN_DOCUMENTS)]
     corpus = load_corpus(str(write_csv(tmp_path / "chat.csv", rows)), column="text", label_column="user")
-    assert all(without_labels(d) == d[1:] for d in corpus.documents[:9])  # only the label's own
+    assert all(without_labels(d) == d[1:] for d in corpus.documents)  # only the label's own
     assert corpus.documents[0] == chr(FIRST) + "xy 0"
 
 
@@ -133,5 +128,15 @@ def test_a_model_trained_with_labels_writes_as_each(tmp_path, capsys):
 
     cli.main(["generate", "--model", str(out), "--label", "bo", "--temperature", "0", "--length", "4"])
     assert capsys.readouterr().out.strip() == "bbbb"
+
+    # Any label: the likeliest given the seed, or one drawn from the model's posterior.
+    assert prompt_as(loaded, "", "aaa") == labelled_prompt(loaded.info.labels, "ann", "aaa")
+    assert prompt_as(loaded, "", "bb") == labelled_prompt(loaded.info.labels, "bo", "bb")
+    drawn = {prompt_as(loaded, "", "", label_random(seed))[0] for seed in range(20)}
+    assert drawn == {chr(FIRST), chr(FIRST + 1)}  # no seed text: either, as often as the model thinks
+    ann = labelled_prompt(loaded.info.labels, "ann", "aaaa")
+    assert {prompt_as(loaded, "", "aaaa", label_random(seed)) for seed in range(20)} == {ann}
+    cli.main(["generate", "--model", str(out), "--prompt", "aa", "--temperature", "0", "--length", "3"])
+    assert capsys.readouterr().out.strip() == "aaaaa"
     code, _, err = run_main(cli.main, ["generate", "--model", str(out), "--label", "cy"], capsys)
     assert_one_line_error(code, err, "the model knows no label 'cy'; it knows: bo, ann")

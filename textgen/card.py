@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .labelled import UNLABELLED_EVERY, Labels
+from .labelled import Labels
 from .metrics import Metrics
 from .model import LSTMConfig
 
@@ -106,8 +106,8 @@ character model of the training words, so they compare honestly with character-l
 {% if info.labels %}## Labels
 
 Trained with the `{{ info.labels.column }}` of each record as a label: a control token in front of
-its document (one document in {{ unlabelled_every }} read without it, so that it also writes with none).
-Write as one with `--label LABEL`.
+its document. Write as one with `--label LABEL`; without one, a label is drawn from the model's
+posterior given the seed text.
 
 | label | documents |
 |---|---|
@@ -195,7 +195,6 @@ def render_card(info: RunInfo, config: LSTMConfig, model_ref: str = "DIR") -> st
             seed=info.train_config.get("seed", 0),
             regularisation=regularisation(info.train_config),
             min_count=info.train_config.get("min_count", 1),
-            unlabelled_every=UNLABELLED_EVERY,
             model_ref=model_ref,
         )
     )

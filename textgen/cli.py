@@ -14,7 +14,7 @@ from .device import DECODING_PRECISIONS, decoding_dtype, resolve_device
 from .errors import CorpusError, TextgenError
 from .export import export_onnx
 from .hub import check_push, load_model, push_folder, push_space, quiet_hub_logging
-from .labelled import labelled_prompt
+from .labelled import label_random, prompt_as
 from .metrics import evaluate
 from .sampling import check_prompt, generate_steps, new_seed, next_tokens, prime_text, validate_settings
 from .webpage import export_web
@@ -88,7 +88,7 @@ def run_generate(args: argparse.Namespace) -> None:
     steps = generate_steps(
         loaded.model.for_decoding(decoding_dtype(device, args.precision)),
         loaded.tokenizer,
-        labelled_prompt(loaded.info.labels, args.label, args.prompt),
+        prompt_as(loaded, args.label, args.prompt, label_random(seed)),
         temperature=args.temperature,
         length=args.length,
         top_k=args.top_k,
@@ -115,7 +115,7 @@ def run_next(args: argparse.Namespace) -> None:
     validate_settings(args.temperature, 1, args.top_k, 1.0, 1)
     check_prompt(args.text)
     loaded = load_model(args.model, resolve_device(args.device))
-    text = labelled_prompt(loaded.info.labels, args.label, args.text)
+    text = prompt_as(loaded, args.label, args.text)
     logits, _ = prime_text(loaded.model, loaded.tokenizer, text)
     view = next_tokens(logits, loaded.tokenizer, args.temperature, args.top_k)
     print(json.dumps(view.to_dict(), ensure_ascii=False))

@@ -11,7 +11,7 @@ import torch
 
 from .checkpoints import LoadedModel
 from .errors import GenerationError
-from .labelled import labelled_prompt
+from .labelled import prompt_as
 from .messages import translate
 from .model import State
 from .sampling import NextTokens, Sampler, check_prompt, next_tokens, prime_text, restart_documents
@@ -38,11 +38,9 @@ class CoWriter:
 
     @classmethod
     def start(cls, model: str, session: str, loaded: LoadedModel, text: str, label: str = "") -> CoWriter:
-        """Start from `text`, written as `label` (one of the model's; "": any)."""
+        """Start from `text`, written as `label` (one of the model's; "": the one `text` most likely has)."""
         check_prompt(text)
-        logits, state = prime_text(
-            loaded.model, loaded.tokenizer, labelled_prompt(loaded.info.labels, label, text)
-        )
+        logits, state = prime_text(loaded.model, loaded.tokenizer, prompt_as(loaded, label, text))
         return cls(model, session, [Draft(text, logits, state)])
 
     @property

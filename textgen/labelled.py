@@ -8,23 +8,32 @@ tokenizers, the token cache, the model, the sampler or the ONNX export: the mode
 first and learns the text that follows it (textgenrnn's context labels, as a token), and writing
 "as" a label is writing from a seed that starts with it.
 
-One document in UNLABELLED_EVERY is read without its label, so the model also knows text with none:
-"any" label is the seed alone. The labels kept are the MAX_LABELS most frequent with at least
+Writing as "any" label draws one from the model's own posterior given the seed, p(L | seed) ∝
+p(L) p(seed | L) (the model learnt p(L) as the first token of a document): the text is then written
+as the model writes labelled text, and a seed that reads like one label leans to it (the seed alone
+would start a document as no labelled document in training started). The labels kept are the MAX_LABELS most frequent with at least
 MIN_DOCUMENTS documents (fewer can't be learnt); the other documents are read without a label.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
 
 from .errors import CorpusError, GenerationError
+
+if TYPE_CHECKING:
+    from .checkpoints import LoadedModel
 
 FIRST = 0x100000  # U+100000, the first character of Supplementary Private Use Area-B
 MAX_LABELS = 64
 MIN_DOCUMENTS = 10
-UNLABELLED_EVERY = 10
+POSTERIOR_TOKENS = 200  # the seed's first tokens weigh the labels (enough evidence; a bounded cost)
 MAX_VALUES_COUNTED = 100_000  # a column of unique ids stays a bounded count
 LABEL_CHARACTERS = re.compile("[\U00100000-\U0010fffd]")
 
@@ -79,11 +88,9 @@ class Labels:
         except ValueError:
             return None
 
-    def prefix(self, label: str | None, number: int) -> str:
-        """What goes in front of document `number` (counted from 0 in reading order) labelled `label`."""
-        if label is None or number % UNLABELLED_EVERY == UNLABELLED_EVERY - 1:
-            return ""
-        return self.character(label) or ""
+    def prefix(self, label: str | None) -> str:
+        """What goes in front of a document labelled `label`: its character, or nothing."""
+        return (self.character(label) if label is not None else None) or ""
 
     def to_dict(self) -> dict:
         return {"column": self.column, "documents": self.documents}
@@ -110,14 +117,11 @@ class Labelling:
     column: str
     counts: Counter
     labels: Labels | None = None
-    number: int = 0  # documents labelled so far in this pass
 
     def label(self, value: str | None, document: str) -> str:
         value = value.strip() if value else None
         count_label(self.counts, value)
-        prefix = self.labels.prefix(value, self.number) if self.labels else ""
-        self.number += 1
-        return prefix + document
+        return (self.labels.prefix(value) if self.labels else "") + document
 
 
 def labelled_prompt(labels: Labels | None, label: str | None, prompt: str) -> str:
@@ -134,3 +138,37 @@ def labelled_prompt(labels: Labels | None, label: str | None, prompt: str) -> st
             known=", ".join(labels.names[:12]),
         )
     return character + prompt
+
+
+def label_random(seed: int | None) -> random.Random:
+    """The stream "any" label is drawn from: a request's seed reproduces it, apart from the sampler's."""
+    return random.Random(None if seed is None else f"label {seed}")
+
+
+def prompt_as(loaded: LoadedModel, label: str | None, prompt: str, rng: random.Random | None = None) -> str:
+    """The seed text that writes `prompt` as `label`, or as "any" ("" or None): for a labelled model,
+    a label drawn with `rng` from the model's posterior given the seed (`rng` None: the likeliest,
+    for views of one distribution); for a model without labels, the seed as it is."""
+    labels = loaded.info.labels
+    if label or labels is None:
+        return labelled_prompt(labels, label, prompt)
+    return labelled_prompt(labels, posterior_label(loaded, labels, prompt, rng), prompt)
+
+
+@torch.inference_mode()
+def posterior_label(loaded: LoadedModel, labels: Labels, prompt: str, rng: random.Random | None) -> str:
+    """A label drawn from p(L | seed) ∝ p(L | <eos>) p(seed | <eos>, L), all labels scored in one batch."""
+    tokenizer, model = loaded.tokenizer, loaded.model.eval()
+    known = [(name, tokenizer.index.get(labels.character(name))) for name in labels.names]
+    known = [(name, i) for name, i in known if i is not None]
+    if not known:
+        raise GenerationError("the model knows none of its labels' tokens; write as one of them")
+    seed = tokenizer.encode(prompt)[:POSTERIOR_TOKENS]
+    rows = torch.tensor([[tokenizer.eos_id, i, *seed] for _, i in known], device=model.device)
+    log_probs = model(rows, None)[0].float().log_softmax(-1)  # (labels, 1 + 1 + seed, vocab)
+    scores = log_probs[:, :-1].gather(2, rows[:, 1:].unsqueeze(2)).squeeze(2).sum(1)  # log p(L) + log p(seed | L)
+    posterior = scores.double().softmax(0)
+    if rng is None:
+        return known[int(posterior.argmax())][0]
+    index = int(torch.searchsorted(posterior.cumsum(0), torch.tensor([rng.random()], dtype=torch.float64)))
+    return known[min(index, len(known) - 1)][0]

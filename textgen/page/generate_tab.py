@@ -16,7 +16,6 @@ from .. import (
     confidence_html,
     finite_number,
     generated_documents,
-    labelled_prompt,
     new_seed,
     next_tokens_html,
     novelty_markdown,
@@ -30,6 +29,7 @@ from .. import (
     whole_number,
 )
 from .. import next_tokens as next_tokens_view
+from ..labelled import label_random, prompt_as
 from .common import I18N, LEVEL_CHOICES, SCROLL_TO_RESULTS, STATUS_SECONDS, Page, page_errors, page_locale, say
 
 COWRITE_MORE = 20  # tokens "write more" adds
@@ -201,9 +201,8 @@ def generate_tab(page: Page, models: list[str], default_model: str | None) -> gr
         warn_unknown(loaded.tokenizer, prompt, request)
         engine = page.registry.engine(model, sid)
         settings = page_settings(temperature, length, top_k, top_p, num_samples, seed)
-        job = engine.submit(
-            labelled_prompt(loaded.info.labels, write_as, prompt), stop_at_eos=bool(stop_at_eos), **settings
-        )
+        seeded = prompt_as(loaded, write_as, prompt, label_random(settings["seed"]))
+        job = engine.submit(seeded, stop_at_eos=bool(stop_at_eos), **settings)
         try:
             if not job.started.wait(STATUS_SECONDS / 4) and engine.ahead_of(job):  # the batch is full
                 gr.Info(say("waiting for a place: {ahead} requests ahead", request, ahead=engine.ahead_of(job)))
@@ -243,8 +242,9 @@ def generate_tab(page: Page, models: list[str], default_model: str | None) -> gr
         sid = page.session_id(request)
         engine = page.registry.engine(model, sid)
         length = whole_number(length, "length must be a whole number, not {value}")
-        seeded = labelled_prompt(page.registry.get(model, sid).info.labels, write_as, prompt or "")
-        job = engine.submit(seeded, temperature=list(SAMPLE_TEMPERATURES), length=length, seed=optional_seed(seed))
+        seed = optional_seed(seed)
+        seeded = prompt_as(page.registry.get(model, sid), write_as, prompt or "", label_random(seed))
+        job = engine.submit(seeded, temperature=list(SAMPLE_TEMPERATURES), length=length, seed=seed)
         try:
             for texts in stream_texts(job.batches(), prompt or ""):
                 yield dict(zip(compared, texts))
@@ -378,14 +378,15 @@ def next_tokens_api(page: Page):
         label: str = "",
         request: gr.Request = None,
     ) -> dict:
-        """The model's likeliest next tokens after `text` (written as `label`, one of the model's) with
+        """The model's likeliest next tokens after `text` (written as `label`, one of the model's; ""
+        for a labelled model: the label the text most likely has) with
         their probabilities at `temperature` (descending), and the entropy of the whole tempered
         distribution in bits (and at T=1)."""
         temperature = finite_number(temperature, "temperature must be a finite number, not {value}")
         top_k = whole_number(top_k, "top-k must be a whole number, not {value}")
         check_prompt(text or "")
         loaded = page.registry.get(model, page.session_id(request))
-        seeded = labelled_prompt(loaded.info.labels, label, text or "")
+        seeded = prompt_as(loaded, label, text or "")
         logits, _ = prime_text(loaded.model, loaded.tokenizer, seeded)
         return next_tokens_view(logits, loaded.tokenizer, temperature, top_k).to_dict()
 
