@@ -65,6 +65,8 @@ def corpus(name: str) -> tuple[list[str], str]:
         return load_corpus(str(SHAKESPEARE)).documents, "char"
     if name == "nyt-word":
         return nyt_headlines(CORPORA / "nyt"), "word"
+    if name == "nyt":
+        return nyt_headlines(CORPORA / "nyt"), "char"
     raise ValueError(name)
 
 

@@ -11,8 +11,9 @@ first and learns the text that follows it (textgenrnn's context labels, as a tok
 Writing as "any" label draws one from the model's own posterior given the seed, p(L | seed) ∝
 p(L) p(seed | L) (the model learnt p(L) as the first token of a document): the text is then written
 as the model writes labelled text, and a seed that reads like one label leans to it (the seed alone
-would start a document as no labelled document in training started). The labels kept are the MAX_LABELS most frequent with at least
-MIN_DOCUMENTS documents (fewer can't be learnt); the other documents are read without a label.
+would start a document as no labelled document in training started). The labels kept are the
+MAX_LABELS most frequent with at least MIN_DOCUMENTS documents (fewer can't be learnt); the other
+documents are read without a label.
 """
 
 from __future__ import annotations
