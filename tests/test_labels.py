@@ -11,11 +11,13 @@ from test_cli import assert_one_line_error, run_main
 
 import train
 from textgen import cli
-from textgen.checkpoints import document_hash, load_folder
+from textgen.card import RunInfo
+from textgen.checkpoints import LoadedModel, document_hash, load_folder
 from textgen.corpus import load_corpus
 from textgen.errors import CorpusError, GenerationError
 from textgen.explore import corpus_stats
 from textgen.labelled import FIRST, MIN_DOCUMENTS, Labels, label_random, labelled_prompt, prompt_as, without_labels
+from textgen.model import LSTMConfig, LSTMLanguageModel
 from textgen.sampling import generate, next_tokens, prime_text
 from textgen.tokenizer import CharTokenizer
 
@@ -140,3 +142,12 @@ def test_a_model_trained_with_labels_writes_as_each(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "aaaaa"
     code, _, err = run_main(cli.main, ["generate", "--model", str(out), "--label", "cy"], capsys)
     assert_one_line_error(code, err, "the model knows no label 'cy'; it knows: bo, ann")
+
+
+def test_labels_missing_from_the_vocabulary_are_a_damaged_folder():
+    tokenizer = CharTokenizer.fit(["ab"])
+    model = LSTMLanguageModel(LSTMConfig(vocab_size=len(tokenizer), embedding_dim=8, hidden_size=8))
+    loaded = LoadedModel(model, tokenizer, RunInfo(labels=Labels("user", {"ann": 10})))
+    with pytest.raises(GenerationError, match="folder is damaged"):
+        prompt_as(loaded, "", "ab")
+    assert prompt_as(LoadedModel(model, tokenizer), "", "ab") == "ab"  # no labels: the seed as it is

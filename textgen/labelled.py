@@ -126,7 +126,7 @@ class Labelling:
 
 
 def labelled_prompt(labels: Labels | None, label: str | None, prompt: str) -> str:
-    """The seed text that writes as `label` ("" or None: any)."""
+    """The seed text that writes as `label` ("" or None: the seed alone; `prompt_as` draws one)."""
     if not label:
         return prompt
     character = labels.character(label) if labels else None
@@ -163,8 +163,8 @@ def posterior_label(loaded: LoadedModel, labels: Labels, prompt: str, rng: rando
     known = [(name, tokenizer.index.get(labels.character(name))) for name in labels.names]
     known = [(name, i) for name, i in known if i is not None]
     if not known:
-        raise GenerationError("the model knows none of its labels' tokens; write as one of them")
-    seed = tokenizer.encode(prompt)[:POSTERIOR_TOKENS]
+        raise GenerationError("the model's labels are missing from its vocabulary: its folder is damaged")
+    seed = tokenizer.encode(prompt[: 20 * POSTERIOR_TOKENS])[:POSTERIOR_TOKENS]  # a word is under 20 characters
     rows = torch.tensor([[tokenizer.eos_id, i, *seed] for _, i in known], device=model.device)
     log_probs = model(rows, None)[0].float().log_softmax(-1)  # (labels, 1 + 1 + seed, vocab)
     scores = log_probs[:, :-1].gather(2, rows[:, 1:].unsqueeze(2)).squeeze(2).sum(1)  # log p(L) + log p(seed | L)
