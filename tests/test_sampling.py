@@ -180,11 +180,14 @@ def test_a_document_written_after_eos_starts_from_the_zero_state_as_in_training(
 
 
 def test_the_shipped_headline_model_writes_no_empty_lines_or_lines_opening_with_a_space():
-    """What carrying the state across <eos> did: half the word model's lines opened with a space."""
+    """What carrying the state across <eos> did: half the word model's lines opened with a space. At
+    T=0.8 a word model still starts about one headline in a hundred with a word it saw only inside
+    one (the shipped one before and after retraining: 11 of 1,268 lines, 15 of 1,249)."""
     from textgen import load_folder
 
     for name in ("nyt-char", "nyt-word"):
         loaded = load_folder(ROOT / "checkpoints" / name)
-        (text,) = generate(loaded.model, loaded.tokenizer, "", temperature=0.8, length=300, seed=1)
-        lines = text.split("\n")[:-1]  # the last may be cut off by the length
-        assert len(lines) >= 3 and all(line and not line.startswith(" ") for line in lines), lines
+        texts = generate(loaded.model, loaded.tokenizer, "", temperature=0.8, length=300, num_samples=10, seed=1)
+        lines = [line for text in texts for line in text.split("\n")[:-1]]  # the last may be cut off
+        wrong = [line for line in lines if not line or line.startswith(" ")]
+        assert len(lines) >= 30 and len(wrong) <= 0.05 * len(lines), wrong
