@@ -22,9 +22,12 @@ from textgen import (
     prepare_data,
     save_checkpoint,
 )
+from textgen.card import RunInfo
+from textgen.checkpoints import LoadedModel
 from textgen.device import native_bf16
 from textgen.distributed import launch_command
 from textgen.engine import DecodingEngine
+from textgen.labelled import Labels, label_random, prompt_as
 from textgen.sampling import generate_steps
 
 pytestmark = [
@@ -90,6 +93,16 @@ def test_seeded_sampling_on_cuda_reproduces_and_greedy_matches_the_cpu():
     first = generate(model, tokenizer, "line", temperature=0.8, length=60, num_samples=3, seed=5)
     assert first == generate(model, tokenizer, "line", temperature=0.8, length=60, num_samples=3, seed=5)
     assert generate(model, tokenizer, "line", temperature=0, length=40) == cpu_greedy
+
+
+def test_any_label_is_drawn_on_cuda_as_on_the_cpu():
+    labelled = [chr(0x100000 + i % 3) + doc for i, doc in enumerate(DOCUMENTS)]
+    tokenizer = CharTokenizer.fit(labelled)
+    info = RunInfo(labels=Labels("part", {"a": 200, "b": 200, "c": 200}))
+    model = small_model(len(tokenizer)).eval()
+    on_cpu = [prompt_as(LoadedModel(model, tokenizer, info), "", "line", label_random(s)) for s in range(8)]
+    on_gpu = LoadedModel(model.cuda(), tokenizer, info)
+    assert [prompt_as(on_gpu, "", "line", label_random(s)) for s in range(8)] == on_cpu
 
 
 def test_a_checkpoint_loads_onto_cuda_and_back(tmp_path):

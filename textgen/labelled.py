@@ -168,7 +168,7 @@ def posterior_label(loaded: LoadedModel, labels: Labels, prompt: str, rng: rando
     rows = torch.tensor([[tokenizer.eos_id, i, *seed] for _, i in known], device=model.device)
     log_probs = model(rows, None)[0].float().log_softmax(-1)  # (labels, 1 + 1 + seed, vocab)
     scores = log_probs[:, :-1].gather(2, rows[:, 1:].unsqueeze(2)).squeeze(2).sum(1)  # log p(L) + log p(seed | L)
-    posterior = scores.double().softmax(0)
+    posterior = scores.double().softmax(0).cpu()
     if rng is None:
         return known[int(posterior.argmax())][0]
     index = int(torch.searchsorted(posterior.cumsum(0), torch.tensor([rng.random()], dtype=torch.float64)))
