@@ -113,6 +113,16 @@ def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path)
     )
     assert column["visible"] is True and column["value"] == "text" and "user" in str(column["choices"])
     assert label["visible"] and [value for _, value in label["choices"]] == ["", "time", "user"]
+    quotes = tmp_path / "quotes.json"
+    quotes.write_text(
+        json.dumps([{"quoteText": f"q {i}", "quoteAuthor": "Ann"} for i in range(30)]), encoding="utf-8"
+    )
+    *_, json_label, _ = client.predict(path=handle_file(str(quotes)), **reading)
+    assert [value for _, value in json_label["choices"]] == [
+        "",
+        "quoteText",
+        "quoteAuthor",
+    ]  # a JSON file's fields
     assert documents["visible"] is False and "documents** (CSV)" in summary
     status, name, archive = train_upload(client, sayings, minutes=0.25, prompt="사랑")
     assert "ready" in status and "bits/char" in status

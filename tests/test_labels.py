@@ -151,3 +151,16 @@ def test_labels_missing_from_the_vocabulary_are_a_damaged_folder():
     with pytest.raises(GenerationError, match="folder is damaged"):
         prompt_as(loaded, "", "ab")
     assert prompt_as(LoadedModel(model, tokenizer), "", "ab") == "ab"  # no labels: the seed as it is
+
+
+def test_a_json_files_fields_are_offered_and_label_it(tmp_path):
+    quotes = [
+        {"quoteText": f"quote {i}", "quoteAuthor": "Ann" if i % 3 else "Bo", "meta": {"year": i}}
+        for i in range(45)
+    ]
+    path = tmp_path / "quotes.json"
+    path.write_text(json.dumps(quotes), encoding="utf-8")
+    assert load_corpus(str(path)).reading.fields == ["quoteText", "quoteAuthor", "meta.year"]
+    corpus = load_corpus(str(path), label_column="quoteAuthor")
+    assert corpus.labels == Labels("quoteAuthor", {"Ann": 30, "Bo": 15})
+    assert corpus.documents[0] == chr(FIRST + 1) + "quote 0"

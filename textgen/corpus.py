@@ -55,6 +55,7 @@ class Reading:
     cleaning: Cleaning = field(default_factory=Cleaning)
     speakers: Counter = field(default_factory=Counter)
     labels: Counter = field(default_factory=Counter)  # with a label column: how many documents each value had
+    fields: list[str] = field(default_factory=list)  # a JSON record's fields, by dotted path (the first record's)
 
 
 @dataclass
@@ -215,6 +216,19 @@ def _json_records(items: Iterable[object], text_field: str | None) -> Iterator[R
         )
 
 
+def dotted_fields(item: dict, prefix: str = "", limit: int = 50) -> list[str]:
+    """The paths of an object's text and number fields (nested ones as `user.name`), at most `limit`."""
+    paths: list[str] = []
+    for key, value in item.items():
+        if len(paths) >= limit:
+            break
+        if isinstance(value, dict):
+            paths += dotted_fields(value, f"{prefix}{key}.", limit - len(paths))
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            paths.append(f"{prefix}{key}")
+    return paths
+
+
 def _dotted(item: dict, path: str) -> object:
     value: object = item
     for key in path.split("."):
@@ -321,6 +335,8 @@ def iter_documents(
                 record = Record(record)
             if record.speaker is not None:
                 reading.speakers[record.speaker] += 1
+            if not reading.fields and record.fields and reading.kind in ("JSON", "JSON lines"):
+                reading.fields = dotted_fields(record.fields)
             if keep is not None and not keep.keeps(record):
                 continue
             if labelling is None:

@@ -81,7 +81,8 @@ def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True
         corpus = upload_corpus(path, column, "auto", "", "", "")
         speakers = corpus.reading.speakers
         everyone = (say("everyone", request), "")
-        fields = [name for name in columns if name != column] + (["speaker"] if speakers else [])
+        fields = [name for name in columns or corpus.reading.fields if name != column]
+        fields += ["speaker"] if speakers else []
         return {
             panel.column: gr.update(choices=columns, value=column, visible=bool(columns)),
             panel.documents: gr.update(value="auto", visible=corpus.reading.layout is not None),
