@@ -317,7 +317,7 @@ def iter_documents(
 ) -> Iterator[str]:
     """The documents of one file or a folder of supported files (see the module docstring), read as
     a stream: only the document being read is held. `reading` (if given) is filled as it goes;
-    `labelling` (if given) labels each document by its record's field (labels.py)."""
+    `labelling` (if given) labels each document by its record's field (labelled.py)."""
     reading = reading if reading is not None else Reading()
     keep = Filter(where) if where else None
     needed = [name for name in (where[0] if where else None, labelling and labelling.column) if name]
