@@ -33,7 +33,7 @@ import torch
 from common import DEFAULT_DATA_DIR, ROOT, report
 
 from textgen import Finished, Trainer, app_train_config, load_corpus, prepare_data
-from textgen.labelled import FIRST, labelled_prompt, without_labels
+from textgen.labelled import FIRST, label_scores, labelled_prompt, text_of
 from textgen.sampling import generate
 
 CORPORA = {"nyt": ("nyt", None), "chat": (str(ROOT / "examples" / "chat.csv"), "text")}
@@ -52,15 +52,10 @@ def train(documents: list[str], minutes: float, steps: int, seed: int = 0):
     return loaded, data.val_documents, finished
 
 
-@torch.inference_mode()
 def marginal_nats(loaded, label_ids: list[int], text: str) -> float:
-    """-log sum over labels L of p(L | <eos>) p(text, end | <eos>, L): all labels in one batch."""
-    tokenizer = loaded.tokenizer
-    ids = tokenizer.encode(text)
-    rows = torch.tensor([[tokenizer.eos_id, label, *ids, tokenizer.eos_id] for label in label_ids])
-    logits, _ = loaded.model(rows[:, :-1], None)
-    nats = -logits.float().log_softmax(-1).gather(2, rows[:, 1:].unsqueeze(2)).squeeze(2).sum(1)
-    return float(-torch.logsumexp(-nats.double(), 0))
+    """-log sum over labels L of p(L | <eos>) p(text, end | <eos>, L)."""
+    ids = [*loaded.tokenizer.encode(text), loaded.tokenizer.eos_id]
+    return float(-torch.logsumexp(label_scores(loaded, label_ids, ids).double(), 0))
 
 
 @torch.inference_mode()
@@ -86,8 +81,8 @@ def one_setting(corpus: str, field: str, minutes: float, steps: int, samples: in
     labels = labelled_corpus.labels
     documents = labelled_corpus.documents
     labelled, val, finished_labelled = train(documents, minutes, steps)
-    plain, plain_val, finished_plain = train([without_labels(d) for d in documents], minutes, steps)
-    assert [without_labels(d) for d in val] == plain_val, "the two runs hold out different documents"
+    plain, plain_val, finished_plain = train([text_of(d) for d in documents], minutes, steps)
+    assert [text_of(d) for d in val] == plain_val, "the two runs hold out different documents"
 
     names = labels.names
     scored = [(ord(d[0]) - FIRST, d[1:]) for d in val if d and FIRST <= ord(d[0]) < FIRST + len(names)]

@@ -35,7 +35,7 @@ from safetensors.torch import load_file, save_file, save_model
 from .card import RunInfo, render_card
 from .errors import CheckpointError
 from .explore import CorpusStats, corpus_stats
-from .labelled import without_labels
+from .labelled import text_of
 from .model import BYTES_PER_PARAMETER, LSTMConfig, LSTMLanguageModel, max_model_bytes
 from .tokenizer import MAX_TOKEN_CHARS, Tokenizer, tokenizer_from_dict
 
@@ -63,7 +63,7 @@ class LoadedModel:
 
 def document_hash_value(text: str) -> int:
     """A document's 8-byte digest as a number (whitespace around it and its label ignored)."""
-    text = without_labels(text).strip()
+    text = text_of(text).strip()
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 

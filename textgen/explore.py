@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .labelled import without_labels
+from .labelled import text_of
 from .tokenizer import WORD_PATTERN
 
 TOP = 20
@@ -79,7 +79,7 @@ class StatsCounter:
     def add(self, documents: list[str]) -> None:
         if not documents:
             return
-        documents = [without_labels(doc) for doc in documents]  # a label's control token is not text
+        documents = [text_of(doc) for doc in documents]  # a label's control token is not text
         lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
         self.lengths.append(lengths)
         codes = np.frombuffer("".join(documents).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)

@@ -18,6 +18,7 @@ documents are read without a label.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections import Counter
@@ -46,6 +47,11 @@ def is_label(token: str) -> bool:
 def without_labels(text: str) -> str:
     """`text` with no label characters: a document's own text, or a sample as it is shown."""
     return text if text.isascii() else LABEL_CHARACTERS.sub("", text)
+
+
+def text_of(document: str) -> str:
+    """A document read with labels, without the label in front of it (the only place one can be)."""
+    return document[1:] if document and is_label(document[0]) else document
 
 
 def count_label(counts: Counter, value: str | None) -> None:
@@ -82,12 +88,14 @@ class Labels:
     def names(self) -> list[str]:
         return list(self.documents)
 
+    @functools.cached_property
+    def characters(self) -> dict[str, str]:
+        """Each label's control character (looked up for every document read)."""
+        return {name: chr(FIRST + index) for index, name in enumerate(self.documents)}
+
     def character(self, label: str) -> str | None:
         """The label's control character, None for a label the model does not know."""
-        try:
-            return chr(FIRST + self.names.index(label))
-        except ValueError:
-            return None
+        return self.characters.get(label)
 
     def prefix(self, label: str | None) -> str:
         """What goes in front of a document labelled `label`: its character, or nothing."""
@@ -159,17 +167,23 @@ def prompt_as(loaded: LoadedModel, label: str | None, prompt: str, rng: random.R
 @torch.inference_mode()
 def posterior_label(loaded: LoadedModel, labels: Labels, prompt: str, rng: random.Random | None) -> str:
     """A label drawn from p(L | seed) ∝ p(L | <eos>) p(seed | <eos>, L), all labels scored in one batch."""
-    tokenizer, model = loaded.tokenizer, loaded.model.eval()
+    tokenizer = loaded.tokenizer
     known = [(name, tokenizer.index.get(labels.character(name))) for name in labels.names]
     known = [(name, i) for name, i in known if i is not None]
     if not known:
         raise GenerationError("the model's labels are missing from its vocabulary: its folder is damaged")
     seed = tokenizer.encode(prompt[: 20 * POSTERIOR_TOKENS])[:POSTERIOR_TOKENS]  # a word is under 20 characters
-    rows = torch.tensor([[tokenizer.eos_id, i, *seed] for _, i in known], device=model.device)
-    log_probs = model(rows, None)[0].float().log_softmax(-1)  # (labels, 1 + 1 + seed, vocab)
-    scores = log_probs[:, :-1].gather(2, rows[:, 1:].unsqueeze(2)).squeeze(2).sum(1)  # log p(L) + log p(seed | L)
-    posterior = scores.double().softmax(0).cpu()
+    posterior = label_scores(loaded, [i for _, i in known], seed).double().softmax(0).cpu()
     if rng is None:
         return known[int(posterior.argmax())][0]
     index = int(torch.searchsorted(posterior.cumsum(0), torch.tensor([rng.random()], dtype=torch.float64)))
     return known[min(index, len(known) - 1)][0]
+
+
+@torch.inference_mode()
+def label_scores(loaded: LoadedModel, label_ids: list[int], ids: list[int]) -> torch.Tensor:
+    """log p(L | <eos>) + log p(ids | <eos>, L) for each label token L of `label_ids`, in one batch."""
+    model = loaded.model.eval()
+    rows = torch.tensor([[loaded.tokenizer.eos_id, label, *ids] for label in label_ids], device=model.device)
+    log_probs = model(rows[:, :-1], None)[0].float().log_softmax(-1)  # (labels, 1 + len(ids), vocab)
+    return log_probs.gather(2, rows[:, 1:].unsqueeze(2)).squeeze(2).sum(1)

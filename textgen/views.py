@@ -17,7 +17,7 @@ import pandas as pd
 from .checkpoints import LoadedModel, document_hash
 from .corpus import Corpus
 from .explore import CorpusStats
-from .labelled import without_labels
+from .labelled import text_of
 from .messages import translate
 from .metrics import Metrics
 from .sampling import Step
@@ -406,5 +406,5 @@ def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengt
             "per line or per separator line, choose that reading.",
             median=lengths[len(lengths) // 2],
         )
-    shown = [without_labels(document)[:160].replace("\n", " ⏎ ") for document in documents[:examples]]
+    shown = [text_of(document)[:160].replace("\n", " ⏎ ") for document in documents[:examples]]
     return text + "".join(f"\n\n> {html.escape(example)}" for example in shown)
