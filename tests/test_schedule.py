@@ -2,7 +2,7 @@
 
 import pytest
 
-from textgen.schedule import TRAINING_PER_EVALUATION, EvaluationClock, learning_rate
+from textgen.schedule import TRAINING_PER_EVALUATION, EvaluationClock, RunLength, learning_rate
 
 
 def test_without_a_budget_steps_alone_decide():
@@ -36,3 +36,15 @@ def test_the_learning_rate_warms_up_then_decays_to_a_tenth():
     assert learning_rate(0.02, step=500, warmup_steps=20, fraction=0.5) == pytest.approx(0.011)
     assert learning_rate(0.02, step=900, warmup_steps=20, fraction=1.0) == pytest.approx(0.002)
     assert learning_rate(0.02, step=901, warmup_steps=20, fraction=1.7) == pytest.approx(0.002)  # past the end
+
+
+def test_a_run_is_as_far_along_as_its_steps_or_its_budget_say_whichever_is_further():
+    by_steps = RunLength(total_steps=1000)
+    assert by_steps.fraction(250, 999.0) == 0.25
+    assert by_steps.remaining(250, 50.0) == 150.0  # 750 steps left at 0.2 s a step
+    budgeted = RunLength(total_steps=1000, budget_seconds=60.0)
+    assert budgeted.fraction(100, 30.0) == 0.5
+    assert budgeted.fraction(900, 30.0) == 0.9
+    assert budgeted.remaining(100, 30.0) == 30.0  # the budget ends it before its steps would
+    assert budgeted.remaining(900, 30.0) == pytest.approx(3.333, abs=1e-3)  # its steps end it first
+    assert budgeted.fraction(1000, 90.0) == 1.0 and budgeted.remaining(10, 90.0) == 0.0

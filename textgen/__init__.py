@@ -35,6 +35,7 @@ from .distributed import rank_and_world
 from .distributed import start as start_distributed
 from .distributed import stop as stop_distributed
 from .errors import CheckpointError, CorpusError, GenerationError, HubError, TextgenError, TrainingError
+from .events import Evaluation, Finished, Progress
 from .explore import CorpusStats, corpus_stats
 from .finetune import FINE_TUNE_LR, fine_tune_setup
 from .hub import check_push, is_repo_ref, load_hub_model, load_model, push_folder, push_space, quiet_hub_logging
@@ -69,7 +70,7 @@ from .studio import SIZE_PRESETS, ModelRegistry, app_train_config, unpack_model_
 from .textfile import read_text
 from .tokencache import default_cache_dir
 from .tokenizer import CharTokenizer, Tokenizer, WordTokenizer, fit_tokenizer, load_tokenizer
-from .training import Evaluation, Finished, Progress, Trainer, TrainerState, run_and_save
+from .training import Trainer, TrainerState, run_and_save
 from .views import (
     GeneratedRun,
     TrainingView,

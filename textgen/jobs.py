@@ -21,8 +21,9 @@ from .card import RunInfo
 from .checkpoints import LoadedModel
 from .config import TrainConfig
 from .data import prepare_data
+from .events import Evaluation, Finished, Progress
 from .finetune import fine_tune_setup
-from .training import Evaluation, Finished, Progress, Trainer
+from .training import Trainer
 from .views import TrainingView
 
 PROGRESS_SECONDS = 0.5  # a run sends its step progress at most this often (each event crosses processes)

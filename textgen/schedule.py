@@ -48,3 +48,26 @@ def learning_rate(peak: float, step: int, warmup_steps: int, fraction: float) ->
     if step < warmup_steps:
         return peak * (step + 1) / warmup_steps
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, fraction))))
+
+
+@dataclass(frozen=True)
+class RunLength:
+    """How long a run is (its steps and, with a time budget, its seconds), so that every event can
+    say how far it is and what is left without a face asking the trainer."""
+
+    total_steps: int
+    budget_seconds: float | None = None
+
+    def fraction(self, step: int, elapsed: float) -> float:
+        """Of the run done: by steps, or by the time budget where that is further along."""
+        by_steps = step / max(self.total_steps, 1)
+        if self.budget_seconds:
+            by_steps = max(by_steps, elapsed / self.budget_seconds)
+        return min(1.0, by_steps)
+
+    def remaining(self, step: int, elapsed: float) -> float:
+        """Training seconds left: by the time budget, or by the steps left at the pace so far."""
+        by_steps = (self.total_steps - step) * elapsed / max(step, 1)
+        if self.budget_seconds:
+            return max(0.0, min(self.budget_seconds - elapsed, by_steps))
+        return by_steps

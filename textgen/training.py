@@ -29,61 +29,12 @@ from .data import TrainingData, prepare_data, sample_indices
 from .device import bf16_works, native_bf16, resolve_device
 from .distributed import from_rank0, rank_and_world, weights_agree
 from .errors import TrainingError
+from .events import STOP_REASONS, Evaluation, Finished, Progress
 from .metrics import Metrics, ScoringSet, score, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel, Regularization
 from .sampling import SAMPLE_TEMPERATURES, generate
-from .schedule import EvaluationClock, learning_rate
+from .schedule import EvaluationClock, RunLength, learning_rate
 from .sizing import evaluation_tokens, fit_to_corpus
-
-STOP_REASONS = (None, "stopped", "time budget", "step limit", "early stop")
-
-
-@dataclass
-class Progress:
-    step: int
-    total_steps: int
-    epoch: int
-    train_loss: float  # this step's, nats per token
-    train_bits_per_char: float  # the same, spread over the characters the tokens stand for
-    lr: float
-    elapsed: float  # training seconds
-    fraction: float  # of the run done: by steps, or by the time budget
-    remaining: float | None  # training seconds left, by the budget or the pace so far
-
-
-@dataclass
-class Evaluation:
-    step: int
-    total_steps: int
-    epoch: int
-    train_loss: float
-    val: Metrics  # on the held-out sample
-    train: Metrics  # on a fixed sample of training documents, scored the same way (overfitting: a gap)
-    best_val_loss: float
-    best_step: int
-    is_best: bool
-    bad_evaluations: int  # since the best; the run stops early at `patience`
-    unigram: Metrics  # a model that ignores context, on the same split (the plot's reference line)
-    samples: dict[float, str]  # temperature -> text
-    elapsed: float
-    fraction: float
-    remaining: float | None
-
-
-@dataclass
-class Finished:
-    step: int
-    reason: str  # "epochs", or one of STOP_REASONS
-    best: Metrics | None  # the kept model on every held-out document (None: stopped before its first evaluation)
-    best_step: int
-    unigram: Metrics  # a model that ignores context, on the same split
-    elapsed: float
-    model: TrainedModel | None  # the kept weights (CPU) and everything its folder holds; None off rank 0
-    evaluations: int  # how many the run made
-    first_evaluation_step: int  # when it made the first
-    passes: float  # how many times it read its training text
-    vocabulary: int  # tokens the model knows
-    train_characters: int  # in its training text
 
 
 def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
@@ -174,6 +125,7 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * config.epochs
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
+        self.length = RunLength(self.total_steps, 60 * config.max_minutes if config.max_minutes else None)
         self.state = TrainerState()
         self.best_weights: dict | None = None
         self.stop_requested = False
@@ -202,18 +154,10 @@ class Trainer:
         yield from itertools.islice(windows, count)
 
     def progress_fraction(self) -> float:
-        by_steps = self.state.step / max(self.total_steps, 1)
-        if self.config.max_minutes:
-            return min(1.0, max(by_steps, self.state.elapsed / (60 * self.config.max_minutes)))
-        return min(1.0, by_steps)
+        return self.length.fraction(self.state.step, self.state.elapsed)
 
     def remaining(self) -> float:
-        """Training seconds left: by the time budget, or by the steps left at the pace so far."""
-        run = self.state
-        by_steps = (self.total_steps - run.step) * run.elapsed / max(run.step, 1)
-        if self.config.max_minutes:
-            return max(0.0, min(60 * self.config.max_minutes - run.elapsed, by_steps))
-        return by_steps
+        return self.length.remaining(self.state.step, self.state.elapsed)
 
     def learning_rate(self) -> float:
         config = self.config

@@ -16,12 +16,12 @@ import pandas as pd
 
 from .checkpoints import LoadedModel, document_hash
 from .corpus import Corpus
+from .events import Evaluation, Finished, Progress
 from .explore import CorpusStats
 from .labelled import text_of
 from .messages import translate
 from .metrics import Metrics
 from .sampling import Step
-from .training import Evaluation, Finished, Progress
 
 LEARNED_LITTLE = 0.9  # a best model within 10% of the unigram baseline has learned little context
 PLOT_SERIES = ("running", "train", "validation", "unigram")
