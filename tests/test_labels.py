@@ -158,9 +158,10 @@ def test_a_json_files_fields_are_offered_and_label_it(tmp_path):
         {"quoteText": f"quote {i}", "quoteAuthor": "Ann" if i % 3 else "Bo", "meta": {"year": i}}
         for i in range(45)
     ]
+    quotes[2]["category"] = "life"  # a field the first records lack is offered too
     path = tmp_path / "quotes.json"
     path.write_text(json.dumps(quotes), encoding="utf-8")
-    assert load_corpus(str(path)).reading.fields == ["quoteText", "quoteAuthor", "meta.year"]
+    assert load_corpus(str(path)).reading.fields == ["quoteText", "quoteAuthor", "meta.year", "category"]
     corpus = load_corpus(str(path), label_column="quoteAuthor")
     assert corpus.labels == Labels("quoteAuthor", {"Ann": 30, "Bo": 15})
     assert corpus.documents[0] == chr(FIRST + 1) + "quote 0"

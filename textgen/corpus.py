@@ -43,6 +43,9 @@ TEXT_FIELDS = ("text", "quoteText", "quote", "content", "body", "headline", "mes
 NYT_URL = "https://www.kaggle.com/datasets/aashita/nyt-comments"
 DATA_DIR_ENV = "TEXTGEN_DATA_DIR"
 MAX_COLUMNS = 1000  # a text corpus with more columns than this is almost surely not one
+# A JSON file's fields are gathered from its first records (an optional field, such as a quote's
+# category, can be missing from the first), up to MAX_FIELDS paths.
+FIELD_RECORDS, MAX_FIELDS = 100, 50
 
 
 @dataclass
@@ -55,7 +58,8 @@ class Reading:
     cleaning: Cleaning = field(default_factory=Cleaning)
     speakers: Counter = field(default_factory=Counter)
     labels: Counter = field(default_factory=Counter)  # with a label column: how many documents each value had
-    fields: list[str] = field(default_factory=list)  # a JSON record's fields, by dotted path (the first record's)
+    fields: list[str] = field(default_factory=list)  # JSON records' fields, by dotted path (FIELD_RECORDS of them)
+    field_records: int = 0  # how many records `fields` comes from
 
 
 @dataclass
@@ -216,7 +220,7 @@ def _json_records(items: Iterable[object], text_field: str | None) -> Iterator[R
         )
 
 
-def dotted_fields(item: dict, prefix: str = "", limit: int = 50) -> list[str]:
+def dotted_fields(item: dict, prefix: str = "", limit: int = MAX_FIELDS) -> list[str]:
     """The paths of an object's text and number fields (nested ones as `user.name`), at most `limit`."""
     paths: list[str] = []
     for key, value in item.items():
@@ -335,8 +339,12 @@ def iter_documents(
                 record = Record(record)
             if record.speaker is not None:
                 reading.speakers[record.speaker] += 1
-            if not reading.fields and record.fields and reading.kind in ("JSON", "JSON lines"):
-                reading.fields = dotted_fields(record.fields)
+            if record.fields and reading.field_records < FIELD_RECORDS and reading.kind in ("JSON", "JSON lines"):
+                reading.field_records += 1
+                new = [
+                    path for path in dotted_fields(record.fields, limit=MAX_FIELDS) if path not in reading.fields
+                ]
+                reading.fields += new[: MAX_FIELDS - len(reading.fields)]
             if keep is not None and not keep.keeps(record):
                 continue
             if labelling is None:
