@@ -150,6 +150,10 @@ def test_generate_shipped_models_and_evaluate(tmp_path, capsys):
     metrics = json.loads(capsys.readouterr().out)
     assert set(metrics) >= {"loss", "perplexity", "bits_per_char", "tokens", "characters"}
     assert metrics["characters"] == len("Senate Passes a Budget Bill") + len("A New Look at the Old Economy") + 2
+    code, _, err = run_main(
+        cli.main, ["evaluate", "--model", SHIPPED_CHAR, "--text", str(text), "--label-column", "x"], capsys
+    )
+    assert_one_line_error(code, err, "the model was trained without labels; evaluate without --label-column")
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,16 @@ def test_a_model_trained_with_labels_writes_as_each(tmp_path, capsys):
     code, _, err = run_main(cli.main, ["generate", "--model", str(out), "--label", "cy"], capsys)
     assert_one_line_error(code, err, "the model knows no label 'cy'; it knows: bo, ann")
 
+    # Scored as it was trained (each voice's label in front), and without: the label says which letter comes.
+    evaluate = ["evaluate", "--model", str(out), "--text", corpus[1], "--column", "text"]
+    cli.main([*evaluate, "--label-column", "user"])
+    with_labels = json.loads(capsys.readouterr().out)
+    cli.main(evaluate)
+    without, err = capsys.readouterr()
+    assert "--label-column user scores them as it was trained" in err
+    assert with_labels["loss"] < json.loads(without)["loss"] - 0.1
+    assert with_labels["characters"] == json.loads(without)["characters"] + 240  # each label counts as one
+
 
 def test_labels_missing_from_the_vocabulary_are_a_damaged_folder():
     tokenizer = CharTokenizer.fit(["ab"])

@@ -11,7 +11,7 @@ from pathlib import Path
 from .checkpoints import load_folder
 from .corpus import read_documents
 from .device import DECODING_PRECISIONS, decoding_dtype, resolve_device
-from .errors import CorpusError, TextgenError
+from .errors import CorpusError, GenerationError, TextgenError
 from .export import export_onnx
 from .hub import check_push, load_model, push_folder, push_space, quiet_hub_logging
 from .labelled import label_random, prompt_as
@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", required=True)
     ev.add_argument("--text", required=True, help="a .txt/.csv/.json file or folder")
     ev.add_argument("--column", default=None, help="CSV column or JSON field to read")
+    ev.add_argument(
+        "--label-column",
+        default=None,
+        metavar="FIELD",
+        help="a model trained with labels: read each record's label from FIELD, as in training",
+    )
     ev.add_argument("--device", default="auto")
 
     export = commands.add_parser("export", help="write a model for other runtimes (ONNX)")
@@ -123,7 +129,17 @@ def run_next(args: argparse.Namespace) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> None:
     loaded = load_model(args.model, resolve_device(args.device))
-    documents = read_documents(args.text, column=args.column)
+    labels = loaded.info.labels
+    if args.label_column and labels is None:
+        raise GenerationError("the model was trained without labels; evaluate without --label-column")
+    if labels is not None and not args.label_column:
+        print(
+            f"note: the model was trained with labels ({labels.column}); these documents are scored "
+            f"without them (--label-column {labels.column} scores them as it was trained)",
+            file=sys.stderr,
+        )
+    labelling = (args.label_column, labels) if args.label_column else None
+    documents = read_documents(args.text, column=args.column, labels=labelling)
     if not documents:
         raise CorpusError("no text to evaluate on").within(args.text)
     print(json.dumps(evaluate(loaded.model, loaded.tokenizer, documents).to_dict()))

@@ -367,9 +367,13 @@ def read_documents(
     column: str | None = None,
     where: tuple[str, str] | None = None,
     layout: Layout | None = None,
+    labels: tuple[str, Labels] | None = None,
 ) -> list[str]:
-    """Read one file or a folder of supported files into documents (see the module docstring)."""
-    return list(iter_documents(path, column, where, layout))
+    """Read one file or a folder of supported files into documents (see the module docstring).
+    `labels`: (field, a model's labels): each document starts with the character its record's field
+    has among them, as that model was trained (a value it does not know: no label)."""
+    labelling = Labelling(labels[0], Counter(), labels[1]) if labels else None
+    return list(iter_documents(path, column, where, layout, labelling=labelling))
 
 
 def nyt_files(data_dir: str | os.PathLike | None = None) -> list[Path]:

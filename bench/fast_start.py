@@ -1,0 +1,121 @@
+"""How soon a run gets useful: time to a target held-out loss and the loss at the end of a short run,
+for variants of the training settings, each run twice (the spread between runs is large).
+
+    python bench/fast_start.py [--seconds 90] [--target 1.9114] [--repeats 2] [--variants NAME ...]
+
+On the lowercased NYT headlines at char level (the tutorial method's corpus, bench/train_speed.py's
+split). The target defaults to the tutorial method's best held-out loss in the issue's run (1.9114
+nats/char). Each run evaluates every 10 steps (the training clock stands still meanwhile), so the
+time to the target is measured finely; the end figure scores every held-out headline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from common import nyt_training_data, report
+
+from textgen import Evaluation, Finished, TrainConfig, Trainer
+
+# Each variant changes the defaults (what `sizing.py` chooses for the budget) in one way.
+VARIANTS = {
+    "defaults": {},
+    "lr 0.03": {"lr": 0.03},
+    "lr 0.01": {"lr": 0.01},
+    "no warm-up": {"warmup_steps": 1},
+    "batch 16": {"batch_size": 16},
+    "batch 64": {"batch_size": 64},
+    "seq 32": {"seq_len": 32},
+    "seq 128": {"seq_len": 128},
+    "no regularisers": {
+        "dropout": 0.0,
+        "weight_drop": 0.0,
+        "embedding_dropout": 0.0,
+        "locked_dropout": False,
+        "activation_reg": 0.0,
+        "temporal_reg": 0.0,
+        "ema": 0.0,
+        "weight_decay": 0.01,
+    },
+}
+
+
+def run(config: TrainConfig, data) -> dict:
+    trainer = Trainer(config, data)
+    curve, end = [], None
+    for event in trainer.run():
+        if isinstance(event, Evaluation):
+            curve.append((round(event.elapsed, 2), round(event.val.loss, 4)))
+        elif isinstance(event, Finished):
+            end = event
+    return {
+        "curve": curve,
+        "steps": end.step,
+        "end_nats_per_char": round(end.best.loss, 4),
+        "settings": {
+            name: getattr(trainer.config, name)
+            for name in ("hidden_size", "dropout", "lr", "batch_size", "seq_len", "weight_drop", "ema")
+        },
+    }
+
+
+def first_reaching(curve: list, target: float) -> float | None:
+    return next((elapsed for elapsed, loss in curve if loss <= target), None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=90)
+    parser.add_argument("--target", type=float, default=1.9114, help="held-out nats per character")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--name", default="fast_start")
+    args = parser.parse_args(argv)
+
+    minutes = args.seconds / 60
+    base = TrainConfig(lowercase=True, max_minutes=minutes, eval_every=10, patience=10**6, sample_length=1)
+    data = nyt_training_data(base)
+    runs: dict[str, list[dict]] = {name: [] for name in args.variants}
+    for repeat in range(args.repeats):  # round-robin, so the machine's drift spreads over every variant
+        for name in args.variants:
+            result = run(replace(base, **VARIANTS[name]), data)
+            result["seconds_to_target"] = first_reaching(result["curve"], args.target)
+            runs[name].append(result)
+            print(
+                f"{name:16} run {repeat}: target at {result['seconds_to_target']} s, "
+                f"end {result['end_nats_per_char']:.4f} nats/char after {result['steps']} steps",
+                flush=True,
+            )
+
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return round(sum(values) / len(values), 3) if values else None
+
+    table = {
+        name: {
+            "seconds_to_target": [r["seconds_to_target"] for r in results],
+            "end_nats_per_char": [r["end_nats_per_char"] for r in results],
+            "mean_seconds_to_target": mean(r["seconds_to_target"] for r in results),
+            "mean_end_nats_per_char": mean(r["end_nats_per_char"] for r in results),
+            "steps": [r["steps"] for r in results],
+        }
+        for name, results in runs.items()
+    }
+    for name, row in table.items():
+        print(f"{name:16} to target {row['seconds_to_target']} s, end {row['end_nats_per_char']}", flush=True)
+    report(
+        args.name,
+        {
+            "command": "python bench/fast_start.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            "target_nats_per_char": args.target,
+            "seconds": args.seconds,
+            "table": table,
+            "runs": runs,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
