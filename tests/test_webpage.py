@@ -20,6 +20,7 @@ from conftest import ROOT
 from hubstandin import GOOD_TOKEN, StandInHub
 from test_browser import CHROMIUM, FLAGS, PHONE, SCREENSHOTS
 
+import train
 from textgen import CheckpointError, load_folder
 from textgen.sampling import generate_steps
 from textgen.webpage import ORT_FILES, export_web
@@ -116,6 +117,7 @@ def test_greedy_text_in_the_browser_is_pythons_and_nothing_leaves_the_server(exp
             page.goto(f"{url}/?seed=The&temperature=0&length=60&autostart=1")
             page.wait_for_function("() => document.querySelector('#output').dataset.done === '1'", timeout=120_000)
             assert page.locator("#output").text_content() == expected
+            assert not page.locator("#label-choice").is_visible()  # a model without labels: no "Write as"
             assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"] + 1
             page.screenshot(path=str(SCREENSHOTS / f"webpage-{name}-{label}.png"), full_page=True)
             page.close()
@@ -192,3 +194,34 @@ def test_push_space_creates_a_static_space_on_the_hub(exported, tmp_path):
             cwd=ROOT,
         )
         assert neither.returncode == 2 and "one of them" in neither.stderr
+
+
+def test_a_labelled_models_page_writes_as_each_label_and_any_follows_the_seed(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+    from test_labels import two_voices
+
+    model = tmp_path / "voices"
+    corpus = ["--corpus", str(two_voices(tmp_path)), "--column", "text", "--label-column", "user"]
+    small = ["--hidden-size", "32", "--max-steps", "150", "--batch-size", "16", "--seq-len", "16", "--lr", "0.01"]
+    train.main([*corpus, *small, "--out", str(model)])
+    folder = export_web(load_folder(model), tmp_path / "page", name="voices")
+    with serving(folder) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page()
+        page.goto(f"{url}/?seed=&temperature=0&length=5&label=bo&autostart=1")
+        page.wait_for_function("() => document.querySelector('#output').dataset.done === '1'", timeout=120_000)
+        options = page.locator("#label option").all_text_contents()
+        assert options[0] == "any" and sorted(options[1:]) == ["ann", "bo"]
+        assert page.locator("#label-choice").is_visible()
+        assert page.locator("#output").text_content().strip() == "bbbbb"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "webpage-labels-desktop.png"), full_page=True)
+        written = {}
+        for rseed in range(4):  # "any": the seed's voice, whatever the random seed draws
+            page.goto(f"{url}/?seed=aaaa&temperature=0&length=4&rseed={rseed}&autostart=1")
+            page.wait_for_function("() => document.querySelector('#output').dataset.done === '1'", timeout=120_000)
+            written[rseed] = page.locator("#output").text_content().strip()
+        assert set(written.values()) == {"aaaaaaaa"}, written
+        browser.close()

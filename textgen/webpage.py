@@ -58,7 +58,7 @@ its tokenizer and the runtime are files of this Space.
 
 Open the page, type a seed, pick a temperature and press Write. A link reproduces a text: the
 settings can come from the address, e.g. `?seed=The&temperature=0&length=60&autostart=1`
-(also `topk` and `rseed`, the random seed). At temperature 0 it writes the likeliest token each time:
+(also `topk`, `rseed`, the random seed, and `label` for a model trained with labels). At temperature 0 it writes the likeliest token each time:
 the same text as `textgen generate --model MODEL --prompt The --temperature 0 --length 60 --precision fp32`.
 
 {metrics}
@@ -131,12 +131,20 @@ def export_web(loaded: LoadedModel, out_dir: str | Path, name: str = "model") ->
     for file in PAGE_FILES:
         text = resources.files("textgen").joinpath("web", file).read_text(encoding="utf-8")
         if file == "index.html":
-            text = text.replace("{{title}}", html.escape(loaded.info.title or name)).replace(
-                "{{corpus}}", html.escape(loaded.info.corpus)
+            text = (
+                text.replace("{{title}}", html.escape(loaded.info.title or name))
+                .replace("{{corpus}}", html.escape(loaded.info.corpus))
+                .replace("{{labels}}", script_json(loaded.info.labels.names if loaded.info.labels else []))
             )
         (out_dir / file).write_text(text, encoding="utf-8")
     (out_dir / "README.md").write_text(space_card(loaded, name), encoding="utf-8")
     return out_dir
+
+
+def script_json(value: object) -> str:
+    """`value` as a JavaScript literal inside a <script>: JSON with "<" escaped, so that no label can
+    close the script."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
 
 
 def space_card(loaded: LoadedModel, name: str) -> str:

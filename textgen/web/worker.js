@@ -92,17 +92,68 @@ function zeros(shape) {
   return new ort.Tensor("float32", new Float32Array(shape[0] * shape[1] * shape[2]), shape);
 }
 
-async function write({ seed, temperature, length, topK, randomSeed }) {
+function logSoftmax(logits, token) {
+  let top = -Infinity;
+  for (const s of logits) top = Math.max(top, s);
+  let total = 0;
+  for (const s of logits) total += Math.exp(s - top);
+  return logits[token] - top - Math.log(total);
+}
+
+// Writing as "any" label draws one from the model's posterior given the seed, as labelled.py does:
+// p(L | seed) ∝ p(L | <eos>) p(seed | <eos>, L), the seed's first POSTERIOR_TOKENS weighing them.
+const FIRST_LABEL = 0x100000;
+const POSTERIOR_TOKENS = 200;
+
+async function labelled(labels, label, tokens, h, c, logits, random, run) {
+  const ids = labels.map((_, i) => index.get(String.fromCodePoint(FIRST_LABEL + i)));
+  const candidates = label === null ? ids.map((_, i) => i).filter((i) => ids[i] !== undefined) : [label];
+  const scored = [];
+  for (const i of candidates) {
+    let score = logSoftmax(logits, ids[i]);
+    let [l, hi, ci] = await step(ids[i], h, c);
+    for (const token of tokens.slice(0, POSTERIOR_TOKENS)) {
+      score += logSoftmax(l, token);
+      [l, hi, ci] = await step(token, hi, ci);
+      if (run !== running) return null;
+    }
+    scored.push({ score, state: [l, hi, ci] });
+  }
+  let chosen = 0;
+  if (scored.length > 1) {
+    const top = Math.max(...scored.map((s) => s.score));
+    const weights = scored.map((s) => Math.exp(s.score - top));
+    let target = random() * weights.reduce((a, b) => a + b, 0);
+    chosen = weights.findIndex((w) => (target -= w) < 0);
+    if (chosen < 0) chosen = weights.length - 1;
+  }
+  let [l, hi, ci] = scored[chosen].state;
+  for (const token of tokens.slice(POSTERIOR_TOKENS)) {
+    [l, hi, ci] = await step(token, hi, ci);
+    if (run !== running) return null;
+  }
+  return [l, hi, ci];
+}
+
+async function write({ seed, temperature, length, topK, randomSeed, labels = [], label = null }) {
   const run = ++running;
   const shape = [config.num_layers, 1, config.hidden_size];
   let h = zeros(shape);
   let c = zeros(shape);
   let logits;
-  for (const token of [EOS, ...encode(seed)]) {
-    [logits, h, c] = await step(token, h, c);
-    if (run !== running) return;
-  }
   const random = generator(randomSeed);
+  const tokens = encode(seed);
+  if (labels.length) {
+    [logits, h, c] = await step(EOS, h, c);
+    const state = await labelled(labels, label, tokens, h, c, logits, random, run);
+    if (state === null) return;
+    [logits, h, c] = state;
+  } else {
+    for (const token of [EOS, ...tokens]) {
+      [logits, h, c] = await step(token, h, c);
+      if (run !== running) return;
+    }
+  }
   for (let i = 0; i < length; i++) {
     const token = choose(logits, temperature, topK, random);
     self.postMessage({ type: "piece", text: piece(token) });
