@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"(unigram: {unigram.bits_per_char:.4f} bits/char). Saved to {args.out}"
             )
             if distributed:
-                agree = "identical" if trainer.ranks_agree else "DIFFERENT (a bug: please report it)"
+                agree = "identical" if finished.ranks_agree else "DIFFERENT (a bug: please report it)"
                 print(f"the {world} processes ended with {agree} weights")
             if args.push_to_hub:
                 print("pushed:", push_folder(args.out, args.push_to_hub, private=args.private))

@@ -19,6 +19,16 @@ from common import nyt_training_data, report
 
 from textgen import Evaluation, Finished, TrainConfig, Trainer
 
+NONE = {  # every regulariser off, dropout too, and AdamW's usual weight decay
+    "dropout": 0.0,
+    "weight_drop": 0.0,
+    "embedding_dropout": 0.0,
+    "locked_dropout": False,
+    "activation_reg": 0.0,
+    "temporal_reg": 0.0,
+    "ema": 0.0,
+    "weight_decay": 0.01,
+}
 # Each variant changes the defaults (what `sizing.py` chooses for the budget) in one way.
 VARIANTS = {
     "defaults": {},
@@ -29,16 +39,10 @@ VARIANTS = {
     "batch 64": {"batch_size": 64},
     "seq 32": {"seq_len": 32},
     "seq 128": {"seq_len": 128},
-    "no regularisers": {
-        "dropout": 0.0,
-        "weight_drop": 0.0,
-        "embedding_dropout": 0.0,
-        "locked_dropout": False,
-        "activation_reg": 0.0,
-        "temporal_reg": 0.0,
-        "ema": 0.0,
-        "weight_decay": 0.01,
-    },
+    "no regularisers": NONE,
+    "no dropout": {"dropout": 0.0},
+    "weight decay 0.1 only": {**NONE, "weight_decay": 0.1},
+    "no regularisers, no warm-up": {**NONE, "warmup_steps": 1},
 }
 
 

@@ -58,3 +58,4 @@ class Finished:
     passes: float  # how many times it read its training text
     vocabulary: int  # tokens the model knows
     train_characters: int  # in its training text
+    ranks_agree: bool = True  # under torchrun: every process ended with the same weights

@@ -321,7 +321,7 @@ class Trainer:
 
     def finish(self, reason: str) -> Finished:
         """Keep the best weights and score them on every held-out document."""
-        self.ranks_agree = weights_agree(self.model)  # torchrun: every rank ends with the same weights
+        ranks_agree = weights_agree(self.model)  # torchrun: every rank ends with the same weights
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
         self.averaged = None  # the kept weights (the average's, with `ema`) are the model's own from here
@@ -347,6 +347,7 @@ class Trainer:
             passes,
             len(self.data.tokenizer),
             self.data.train.characters,
+            ranks_agree,
         )
 
     # ------------------------------------------------------------------ what is saved

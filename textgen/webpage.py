@@ -58,7 +58,8 @@ its tokenizer and the runtime are files of this Space.
 
 Open the page, type a seed, pick a temperature and press Write. A link reproduces a text: the
 settings can come from the address, e.g. `?seed=The&temperature=0&length=60&autostart=1`
-(also `topk`, `rseed`, the random seed, and `label` for a model trained with labels). At temperature 0 it writes the likeliest token each time:
+(also `topk`, `rseed`, the random seed, and `label` for a model trained with labels). At
+temperature 0 it writes the likeliest token each time:
 the same text as `textgen generate --model MODEL --prompt The --temperature 0 --length 60 --precision fp32`.
 
 {metrics}
