@@ -43,6 +43,7 @@ VARIANTS = {
     "no dropout": {"dropout": 0.0},
     "weight decay 0.1 only": {**NONE, "weight_decay": 0.1},
     "no regularisers, no warm-up": {**NONE, "warmup_steps": 1},
+    "locked dropout": {"locked_dropout": True},
 }
 
 
@@ -51,7 +52,7 @@ def run(config: TrainConfig, data) -> dict:
     curve, end = [], None
     for event in trainer.run():
         if isinstance(event, Evaluation):
-            curve.append((round(event.elapsed, 2), round(event.val.loss, 4)))
+            curve.append((round(event.elapsed, 2), round(event.val.loss, 4), event.step))
         elif isinstance(event, Finished):
             end = event
     return {
@@ -65,8 +66,9 @@ def run(config: TrainConfig, data) -> dict:
     }
 
 
-def first_reaching(curve: list, target: float) -> float | None:
-    return next((elapsed for elapsed, loss in curve if loss <= target), None)
+def first_reaching(curve: list, target: float) -> tuple[float, int] | tuple[None, None]:
+    """(training seconds, steps) when the held-out loss first reached `target`."""
+    return next(((elapsed, step) for elapsed, loss, step in curve if loss <= target), (None, None))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,10 +87,11 @@ def main(argv: list[str] | None = None) -> None:
     for repeat in range(args.repeats):  # round-robin, so the machine's drift spreads over every variant
         for name in args.variants:
             result = run(replace(base, **VARIANTS[name]), data)
-            result["seconds_to_target"] = first_reaching(result["curve"], args.target)
+            result["seconds_to_target"], result["steps_to_target"] = first_reaching(result["curve"], args.target)
             runs[name].append(result)
             print(
-                f"{name:16} run {repeat}: target at {result['seconds_to_target']} s, "
+                f"{name:16} run {repeat}: target at {result['seconds_to_target']} s (step "
+                f"{result['steps_to_target']}), "
                 f"end {result['end_nats_per_char']:.4f} nats/char after {result['steps']} steps",
                 flush=True,
             )
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     table = {
         name: {
             "seconds_to_target": [r["seconds_to_target"] for r in results],
+            "steps_to_target": [r["steps_to_target"] for r in results],
             "end_nats_per_char": [r["end_nats_per_char"] for r in results],
             "mean_seconds_to_target": mean(r["seconds_to_target"] for r in results),
             "mean_end_nats_per_char": mean(r["end_nats_per_char"] for r in results),

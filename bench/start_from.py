@@ -1,6 +1,6 @@
 """Starting from a base model against starting from nothing: one minute on a small upload.
 
-    python bench/start_from.py --base checkpoints/english-char \\
+    python bench/start_from.py --base checkpoints/english-char [OTHER_BASE ...] \\
         --upload ../shared/corpora/quotes_cp1252.json --sample-bytes 40000 [--lrs 0.002 0.005 0.01] [--minutes 1]
 
 The upload is text the base never saw. Every run uses the app's settings for a one-minute run
@@ -31,7 +31,7 @@ from textgen import (
 )
 
 
-def one_run(documents, minutes: float, base=None, lr: float | None = None) -> dict:
+def one_run(documents, minutes: float, base=None, lr: float | None = None, name: str = "base") -> dict:
     config = app_train_config("char", "auto", minutes)
     model = None
     if base is not None:
@@ -42,7 +42,7 @@ def one_run(documents, minutes: float, base=None, lr: float | None = None) -> di
     finished = next(e for e in trainer.run() if isinstance(e, Finished))
     sample = generate(trainer.model, data.tokenizer, "", temperature=0.5, length=120, stop_at_eos=True, seed=1)[0]
     return {
-        "start": "scratch" if base is None else f"base, lr {lr:g}",
+        "start": "scratch" if base is None else f"{name}, lr {lr:g}",
         "size": f"1 x {trainer.model.config.hidden_size}, dropout {trainer.model.config.dropout:g}",
         "steps": finished.step,
         "stopped": finished.reason,
@@ -67,7 +67,7 @@ def sample_bytes(documents: list[str], wanted: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", required=True)
+    parser.add_argument("--base", required=True, nargs="+", help="one base model folder, or several to compare")
     parser.add_argument("--upload", required=True, help="a corpus file the base never saw")
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.002, 0.005, 0.01])
     parser.add_argument("--minutes", type=float, default=1.0)
@@ -81,12 +81,14 @@ def main(argv: list[str] | None = None) -> None:
     documents = load_corpus(args.upload).documents
     if args.sample_bytes:
         documents = sample_bytes(documents, args.sample_bytes)
-    base = load_folder(args.base)
     runs = [one_run(documents, args.minutes)]
     print(json.dumps(runs[-1], ensure_ascii=False), flush=True)
-    for lr in args.lrs:
-        runs.append(one_run(documents, args.minutes, base, lr))
-        print(json.dumps(runs[-1], ensure_ascii=False), flush=True)
+    for folder in args.base:
+        base = load_folder(folder)
+        for lr in args.lrs:
+            name = "base" if len(args.base) == 1 else folder
+            runs.append(one_run(documents, args.minutes, base, lr, name))
+            print(json.dumps(runs[-1], ensure_ascii=False), flush=True)
     report(
         args.name,
         {

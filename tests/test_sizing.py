@@ -13,9 +13,11 @@ from textgen.sizing import PACK_ON, WIDE_PACK, eval_interval, fit_to_corpus, reg
         (23_000, 1, 1000, (256, 0.5)),  # 25 KB of sayings, a minute in the app: read ~100 times
         (6_900, 1, 1000, (256, 0.5)),  # a month of headlines at word level
         (320_000, 1, 1000, (256, 0.0)),  # the NYT headlines in a minute: few passes, a fast model
+        (320_000, 1.5, 1000, (256, 0.0)),  # ... in 90 s: about eleven passes, still none
         (320_000, 5, 1000, (512, 0.1)),  # ... in five minutes: wider, a little dropout
         (320_000, 70, 1000, (512, 0.1)),  # ... in 70: no more (dropout 0.5 held it back)
-        (1_000_000, 5, 1000, (512, 0.1)),  # tiny Shakespeare in five minutes
+        (1_000_000, 5, 1000, (512, 0.0)),  # tiny Shakespeare in five minutes: twelve passes
+        (1_000_000, 10, 1000, (512, 0.1)),  # ... in ten: twenty-four
         (320_000, None, 20, (256, 0.1)),  # train.py's default: 20 epochs, no time budget
         (1_000_000, None, 20, (512, 0.1)),
     ],
@@ -34,10 +36,11 @@ def test_small_corpora_are_evaluated_once_per_pass():
         (23_000, 1, 1000, True),  # 25 KB of sayings in a minute: overfits, the pack pays (BENCHMARKS.md)
         (40_000, 1, 1000, True),  # 40 KB of quotes
         (1_000_000, 2, 1000, False),  # tiny Shakespeare in two minutes: five passes, all but weight decay cost
+        (320_000, 1.5, 1000, False),  # the NYT headlines in 90 s: about eleven passes, they cost too
         (150_000, None, 20, True),  # train.py's 20 epochs
     ],
 )
-def test_the_regularisers_come_on_where_a_run_reads_its_text_ten_times(train_tokens, minutes, epochs, on):
+def test_the_regularisers_come_on_where_a_run_reads_its_text_fifteen_times(train_tokens, minutes, epochs, on):
     chosen = regularization_for(train_tokens, minutes, epochs)
     assert chosen == (PACK_ON if on else {**PACK_OFF, "weight_decay": 0.1})  # weight decay paid everywhere
     config = fit_to_corpus(TrainConfig(max_minutes=minutes, epochs=epochs), train_tokens, 100)

@@ -9,15 +9,17 @@ Measured on a 2-core CPU (AMD EPYC, BENCHMARKS.md "Sizes that fit the corpus"):
   in 300 s the 512 wins (1.563 vs 1.591 nats/char lowercased); on uploads of tens of KB, 256 with
   dropout beat 128 and 64 (sayings: 4.30 vs 4.34-4.46 bits/char in 60 s);
 - dropout follows passes: 0.5 where a run reads its text a hundred times and more (25-40 KB
-  uploads: 4.30 vs 4.46 bits/char without), 0.1 at ten to a few dozen passes (NYT, 300 s: 1.563
-  with 0.1, 1.574 with 0.2), none below ten (NYT, 60 s);
+  uploads: 4.30 vs 4.46 bits/char without), 0.1 at fifteen to a few dozen passes (NYT, 300 s: 1.563
+  with 0.1, 1.574 with 0.2), none below (NYT, 60 s; and 90 s, about eleven passes: every
+  regulariser off, dropout too, ended 0.02-0.07 nats/char better than with them in four pairs of runs);
 - the small-data regularisers (AWD-LSTM's: DropConnect 0.3, embedding dropout 0.1, locked dropout,
   AR 2 / TAR 1, weight decay 0.1, a moving average of the weights) follow passes too: all together
   gained 0.15 bits/char on 40 KB of quotes and 0.25 on 25 KB of Korean sayings in the page's minute
   (two seeds each; most of it from the average and AR/TAR, and the runs kept learning 2-5 times
   longer before early stopping); on tiny Shakespeare in 2 minutes (five passes) they cost 0.14 and
-  only weight decay 0.1 paid (0.04). Between five and forty passes nothing was measured: the switch
-  sits at ten, where dropout starts;
+  only weight decay 0.1 paid (0.04); on the NYT headlines in 90 s (about eleven passes) they cost
+  too, while on tiny Shakespeare in 10 minutes (about 24) they paid: the switch sits at fifteen,
+  where dropout starts;
 - a corpus large enough for the wide model is another matter: on the NYT headlines (char level,
   320,000 training characters) the whole pack held the 512 back at every budget tried (6 minutes:
   2.54 bits/char against 2.31 without it; with dropout 0.5 at 70 minutes, 2.67 at step 3,743), while
@@ -36,8 +38,8 @@ from .schedule import EVALUATIONS_PER_BUDGET
 TOKENS_PER_SECOND = 40_000  # a 1 x 256 LSTM's training speed on a 2-core CPU without bf16 (conservative)
 WIDE_COMPUTE = 8_000_000  # tokens a run reads: from here on, a 512 learns more than a 256 ...
 WIDE_CORPUS = 200_000  # ... if there are enough distinct training tokens for it
-DROPOUT_BY_PASSES = ((80.0, 0.5), (10.0, 0.1), (0.0, 0.0))
-PACK_FROM_PASSES = 10.0
+PACK_FROM_PASSES = 15.0
+DROPOUT_BY_PASSES = ((80.0, 0.5), (PACK_FROM_PASSES, 0.1), (0.0, 0.0))
 PACK_ON = {
     "weight_drop": 0.3,
     "embedding_dropout": 0.1,
