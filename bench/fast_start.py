@@ -12,6 +12,7 @@ time to the target is measured finely; the end figure scores every held-out head
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from dataclasses import replace
 
@@ -43,7 +44,13 @@ VARIANTS = {
     "no dropout": {"dropout": 0.0},
     "weight decay 0.1 only": {**NONE, "weight_decay": 0.1},
     "no regularisers, no warm-up": {**NONE, "warmup_steps": 1},
-    "locked dropout": {"locked_dropout": True},
+    # sizing.py's choice before it moved the regularisers from ten to fifteen passes
+    "before (dropout 0.1, DropConnect 0.2, EMA)": {
+        "dropout": 0.1,
+        "weight_drop": 0.2,
+        "ema": 0.99,
+        "weight_decay": 0.1,
+    },
 }
 
 
@@ -116,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     report(
         args.name,
         {
-            "command": "python bench/fast_start.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            "command": shlex.join(["python", "bench/fast_start.py", *(sys.argv[1:] if argv is None else argv)]),
             "target_nats_per_char": args.target,
             "seconds": args.seconds,
             "table": table,
