@@ -341,9 +341,7 @@ def iter_documents(
                 reading.speakers[record.speaker] += 1
             if record.fields and reading.field_records < FIELD_RECORDS and reading.kind in ("JSON", "JSON lines"):
                 reading.field_records += 1
-                new = [
-                    path for path in dotted_fields(record.fields, limit=MAX_FIELDS) if path not in reading.fields
-                ]
+                new = [name for name in dotted_fields(record.fields) if name not in reading.fields]
                 reading.fields += new[: MAX_FIELDS - len(reading.fields)]
             if keep is not None and not keep.keeps(record):
                 continue

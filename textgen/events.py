@@ -1,6 +1,7 @@
 """What a training run reports as it goes: `Trainer.run()` yields these, and every face (the CLI's
 bars, the page's plot and samples, a ZeroGPU worker pickling them back to the page) reads nothing
-else. Each carries how far the run is and the time it has left, so no face asks the trainer."""
+else. Progress and Evaluation carry how far the run is and the time it has left, and Finished what
+the run came to, so no face asks the trainer."""
 
 from __future__ import annotations
 
