@@ -391,10 +391,19 @@ def test_a_run_killed_while_saving_leaves_no_temporaries_after_its_resume(tmp_pa
         *common,
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def temporaries() -> list[str]:
+        return [p.name for p in run.iterdir() if p.name.startswith(".") and "tmp" in p.name]
+
     caught, deadline = [], time.monotonic() + 240
     while not caught and process.poll() is None and time.monotonic() < deadline:
-        if run.is_dir() and (run / "training_state.safetensors").exists():
-            caught = [p.name for p in run.iterdir() if p.name.startswith(".") and "tmp" in p.name]
+        if run.is_dir() and (run / "training_state.safetensors").exists() and temporaries():
+            # Frozen first: what is on disk then is what the kill leaves (a save seen a moment ago
+            # may have finished and renamed its file since).
+            process.send_signal(signal.SIGSTOP)
+            caught = temporaries()
+            if not caught:
+                process.send_signal(signal.SIGCONT)
         time.sleep(0.002)
     process.send_signal(signal.SIGKILL)
     process.wait()
