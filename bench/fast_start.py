@@ -19,17 +19,9 @@ from dataclasses import replace
 from common import nyt_training_data, report
 
 from textgen import Evaluation, Finished, TrainConfig, Trainer
+from textgen.config import PACK_OFF
 
-NONE = {  # every regulariser off, dropout too, and AdamW's usual weight decay
-    "dropout": 0.0,
-    "weight_drop": 0.0,
-    "embedding_dropout": 0.0,
-    "locked_dropout": False,
-    "activation_reg": 0.0,
-    "temporal_reg": 0.0,
-    "ema": 0.0,
-    "weight_decay": 0.01,
-}
+NONE = {**PACK_OFF, "dropout": 0.0}  # every regulariser off, dropout too
 # Each variant changes the defaults (what `sizing.py` chooses for the budget) in one way.
 VARIANTS = {
     "defaults": {},
