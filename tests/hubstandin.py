@@ -28,6 +28,13 @@ class Repo:
     files: dict[str, bytes] = field(default_factory=dict)
     sha: str = "0" * 40
     commits: list[dict] = field(default_factory=list)
+    snapshots: dict[str, dict[str, bytes]] = field(default_factory=dict)  # each commit's files, by sha
+
+    def at(self, revision: str) -> tuple[str, dict[str, bytes]]:
+        """The commit and files a revision names: an earlier commit's sha, else (a branch) the latest."""
+        if revision in self.snapshots:
+            return revision, self.snapshots[revision]
+        return self.sha, self.files
 
 
 class StandInHub:
@@ -49,6 +56,7 @@ class StandInHub:
     def add_repo(self, repo_id: str, files: dict[str, bytes], private: bool = False) -> None:
         repo = Repo(private=private, files=dict(files))
         repo.sha = hashlib.sha1(repr(sorted(files)).encode()).hexdigest()
+        repo.snapshots[repo.sha] = dict(files)
         self.repos[repo_id] = repo
 
     def _handler(self):
@@ -117,15 +125,16 @@ class StandInHub:
                 if self.authorized() is False:
                     return self.error(401, message="Invalid credentials in Authorization header")
                 if match := re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", raw_path):
-                    repo_id, _revision, filename = (unquote(group) for group in match.groups())
+                    repo_id, revision, filename = (unquote(group) for group in match.groups())
                     repo = self.readable_repo(repo_id)
                     if repo is None:
                         return None
-                    if filename not in repo.files:
-                        return self.error(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": repo.sha})
-                    data = repo.files[filename]
+                    sha, files = repo.at(revision)
+                    if filename not in files:
+                        return self.error(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": sha})
+                    data = files[filename]
                     etag = hashlib.sha256(data).hexdigest()
-                    return self.reply(200, raw=data, headers={"X-Repo-Commit": repo.sha, "ETag": f'"{etag}"'})
+                    return self.reply(200, raw=data, headers={"X-Repo-Commit": sha, "ETag": f'"{etag}"'})
                 if match := re.match(r"^/api/models/([^/]+/[^/]+)/tree/([^/]+)", path):
                     repo = self.readable_repo(match.group(1))
                     if repo is None:
@@ -135,13 +144,14 @@ class StandInHub:
                         for p, d in sorted(repo.files.items())
                     ]
                     return self.reply(200, tree)
-                if match := re.match(r"^/api/models/([^/]+/[^/]+)(?:/revision/[^/]+)?$", path):
+                if match := re.match(r"^/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?$", path):
                     repo = self.readable_repo(match.group(1))
                     if repo is None:
                         return None
-                    siblings = [{"rfilename": p} for p in sorted(repo.files)]
+                    sha, files = repo.at(match.group(2) or "main")
+                    siblings = [{"rfilename": p} for p in sorted(files)]
                     return self.reply(
-                        200, {"id": match.group(1), "sha": repo.sha, "private": repo.private, "siblings": siblings}
+                        200, {"id": match.group(1), "sha": sha, "private": repo.private, "siblings": siblings}
                     )
                 return self.error(404, message=f"no route {path}")
 
@@ -190,6 +200,7 @@ class StandInHub:
                             added[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
                     repo.files.update(added)
                     repo.sha = hashlib.sha1(repo.sha.encode() + json.dumps(sorted(added)).encode()).hexdigest()
+                    repo.snapshots[repo.sha] = dict(repo.files)
                     repo.commits.append({"summary": header.get("summary"), "files": sorted(added)})
                     self.record({"summary": header.get("summary"), "files": sorted(added)})
                     return self.reply(

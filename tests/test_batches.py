@@ -18,11 +18,12 @@ EOS = 0
 
 def toy_stream(lengths=(3, 1, 7, 2, 12, 5)) -> TokenStream:
     """Documents whose tokens are distinct numbers (1, 2, 3, ...), so every target can be traced."""
-    documents, next_id = [], 1
+    tokens, starts, next_id = [EOS], [0], 1
     for n in lengths:
-        documents.append(list(range(next_id, next_id + n)))
+        tokens += [*range(next_id, next_id + n), EOS]
+        starts.append(len(tokens) - 1)
         next_id += n
-    return TokenStream.from_ids(documents, EOS)
+    return TokenStream(np.array(tokens, dtype=np.int64), np.array(starts, dtype=np.int64))
 
 
 def test_stream_marks_where_each_document_starts():

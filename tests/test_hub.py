@@ -86,16 +86,25 @@ def test_revision_pinning_and_offline_cache(hub, monkeypatch):
     standin, _ = hub
     from textgen.hub import load_model, push_folder
 
-    push_folder(shipped(), "alice/pinned", token=GOOD_TOKEN)
-    sha = standin.repos["alice/pinned"].sha
-    assert load_model(f"alice/pinned@{sha}").tokenizer is not None
-    assert load_model("alice/pinned").tokenizer is not None  # caches what main points at
+    push_folder(shipped("nyt-char"), "alice/pinned", token=GOOD_TOKEN)
+    first = standin.repos["alice/pinned"].sha
+    push_folder(shipped("shakespeare-char"), "alice/pinned", token=GOOD_TOKEN)  # main moves on
+    local = {name: load_model(str(shipped(name))) for name in ("nyt-char", "shakespeare-char")}
+
+    def vocabulary(loaded) -> list[str]:
+        return list(loaded.tokenizer.vocab)
+
+    assert first != standin.repos["alice/pinned"].sha
+    assert vocabulary(load_model(f"alice/pinned@{first}")) == vocabulary(local["nyt-char"])  # what was pushed then
+    assert vocabulary(load_model("alice/pinned")) == vocabulary(local["shakespeare-char"])  # caches main's
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     reload_hub_modules()
     from textgen.hub import HubError
     from textgen.hub import load_model as offline_load
 
-    assert offline_load("alice/pinned").model is not None  # served from the cache
+    offline = offline_load("alice/pinned")  # served from the cache: main's, as last downloaded
+    tokens = torch.tensor([offline.tokenizer.encode_documents(["To be"])])
+    assert torch.equal(offline.model(tokens)[0], local["shakespeare-char"].model(tokens)[0])
     with pytest.raises(HubError, match="not in the local Hub cache and HF_HUB_OFFLINE is set"):
         offline_load("alice/never-downloaded")
 
@@ -307,6 +316,7 @@ def test_good_references_with_revisions_load_and_stay_in_the_cache(hub, tmp_path
         "alice/good",
         {name: (shipped() / name).read_bytes() for name in ("config.json", "tokenizer.json", "model.safetensors")},
     )
+    expected = list(load_model(str(shipped())).tokenizer.vocab)
     for ref in (
         "alice/good",
         "alice/good@main",
@@ -314,7 +324,7 @@ def test_good_references_with_revisions_load_and_stay_in_the_cache(hub, tmp_path
         "alice/good@refs/pr/1",
         "alice/good@" + "a" * 40,
     ):
-        assert load_model(ref).tokenizer is not None
+        assert list(load_model(ref).tokenizer.vocab) == expected
     cache = tmp_path / "hf-cache"
     outside = [
         p for p in tree(tmp_path) if not p.startswith(str(cache)) and not p.startswith(str(tmp_path / "hf-home"))

@@ -27,10 +27,10 @@ def test_second_run_reads_the_same_tokens_from_disk(tmp_path):
     assert (cold.cache_hit, warm.cache_hit, fresh.cache_hit) == (False, True, None)
     in_memory = TokenStream.from_documents(fresh.tokenizer, split_documents(DOCS, CONFIG.val_fraction)[0])
     for data in (fresh, cold, warm):
-        assert isinstance(data.train_stream.tokens, np.memmap)  # mapped from the token file, never read whole
-        assert data.train_stream.tokens.dtype == np.uint16  # a small vocabulary fits 16 bits
-        np.testing.assert_array_equal(data.train_stream.tokens[:], in_memory.tokens)
-        np.testing.assert_array_equal(data.train_stream.starts, in_memory.starts)
+        assert isinstance(data.train.stream.tokens, np.memmap)  # mapped from the token file, never read whole
+        assert data.train.stream.tokens.dtype == np.uint16  # a small vocabulary fits 16 bits
+        np.testing.assert_array_equal(data.train.stream.tokens[:], in_memory.tokens)
+        np.testing.assert_array_equal(data.train.stream.starts, in_memory.starts)
         for split in ("train", "val"):
             mine, theirs = getattr(data, split), getattr(fresh, split)
             np.testing.assert_array_equal(mine.stream.tokens[:], theirs.stream.tokens[:])
@@ -39,8 +39,8 @@ def test_second_run_reads_the_same_tokens_from_disk(tmp_path):
         assert (data.train_documents, data.val_documents) == split_documents(
             DOCS, CONFIG.val_fraction, CONFIG.seed
         )
-        np.testing.assert_array_equal(data.store.novelty, fresh.store.novelty)
-        assert data.store.stats == fresh.store.stats
+        np.testing.assert_array_equal(data.novelty, fresh.novelty)
+        assert data.stats == fresh.stats
     assert len(list(tmp_path.iterdir())) == 1
 
 
@@ -90,9 +90,9 @@ def test_a_damaged_entry_is_made_again(tmp_path, damage):
 def test_without_a_cache_nothing_is_left_on_disk_and_the_tokens_stay_readable(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     data = prepare_data(DOCS, CONFIG)
-    assert list(tmp_path.iterdir()) == [] and data.store.directory is None
+    assert list(tmp_path.iterdir()) == [] and data.directory is None
     expected = TokenStream.from_documents(data.tokenizer, split_documents(DOCS, CONFIG.val_fraction)[0])
-    np.testing.assert_array_equal(data.train_stream.tokens[:], expected.tokens)
+    np.testing.assert_array_equal(data.train.stream.tokens[:], expected.tokens)
 
 
 def test_word_level_keeps_what_spelling_unknown_words_costs(tmp_path):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -68,16 +68,6 @@ class TokenStream:
 
     tokens: np.ndarray  # (num_tokens,) token ids, in memory or an np.memmap of a token file
     starts: np.ndarray  # (num_documents + 1,) int64; the last entry is the final <eos>
-
-    @classmethod
-    def from_ids(cls, documents: Iterable[list[int]], eos_id: int) -> TokenStream:
-        documents = [np.asarray(ids, dtype=np.int64) for ids in documents]
-        starts = np.zeros(len(documents) + 1, dtype=np.int64)
-        np.cumsum([len(ids) + 1 for ids in documents], out=starts[1:])
-        tokens = np.full(int(starts[-1]) + 1, eos_id, dtype=np.int64)
-        for start, ids in zip(starts.tolist(), documents):
-            tokens[start + 1 : start + 1 + len(ids)] = ids
-        return cls(tokens, starts)
 
     @classmethod
     def from_documents(cls, tokenizer, documents: list[str], dtype: np.dtype = np.int32) -> TokenStream:

@@ -5,7 +5,6 @@ documents for evaluation."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,53 +12,8 @@ import numpy as np
 from .config import TrainConfig
 from .distributed import barrier, rank_and_world
 from .errors import TrainingError
-from .metrics import ScoringSet
-from .tokencache import Fit, SplitDocuments, Store, Stretches, tokenized
+from .tokencache import Fit, TrainingData, tokenized
 from .tokenizer import Tokenizer
-
-
-@dataclass
-class TrainingData:
-    """A corpus ready to train on: its tokenizer and both splits as tokens (memory-mapped from the
-    store's files), each with what bits per character need."""
-
-    tokenizer: Tokenizer
-    train: ScoringSet
-    val: ScoringSet
-    store: Store = field(repr=False)
-    cache_hit: bool | None = None  # with a token cache: read from it (True) or stored by this run (False)
-    documents: Iterable[str] | None = field(default=None, repr=False)  # the corpus, to read again
-
-    @property
-    def split(self) -> str:
-        """ "documents", or "stretches" where the corpus had too few documents to split by document."""
-        return self.store.split
-
-    @property
-    def train_stream(self):
-        return self.train.stream
-
-    @property
-    def train_documents(self) -> list[str]:
-        """The training documents as text, read from the corpus again (for tests and small corpora)."""
-        return self._documents(held_out=False)
-
-    @property
-    def val_documents(self) -> list[str]:
-        """The held-out documents as text, read from the corpus again (for tests and small corpora)."""
-        return self._documents(held_out=True)
-
-    @classmethod
-    def from_split(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> TrainingData:
-        """Training data on a split made elsewhere (a benchmark's), in memory."""
-        store = Store.in_memory(tokenizer, train, val)
-        return cls(tokenizer, store.train, store.val, store)
-
-    def _documents(self, held_out: bool) -> list[str]:
-        if self.documents is None or self.store.held_out is None:
-            raise ValueError("these training data keep no corpus to read the documents from")
-        documents = Stretches(self.documents, self.store.stretch) if self.split == "stretches" else self.documents
-        return list(SplitDocuments(documents, self.store.held_out, held_out))
 
 
 def prepare_data(
@@ -96,10 +50,10 @@ def prepare_data(
     rank, world = rank_and_world()
     if cache is not None and world > 1 and rank > 0:
         barrier()  # rank 0 tokenizes into the cache; the others then read its entry
-    store, cache_hit = tokenized(documents, fit, config.val_fraction, config.seed, cache, progress and rank == 0)
+    data, cache_hit = tokenized(documents, fit, config.val_fraction, config.seed, cache, progress and rank == 0)
     if cache is not None and world > 1 and rank == 0:
         barrier()
-    num_tokens = store.train.stream.num_targets + 1
+    num_tokens = data.train.stream.num_targets + 1
     needed = config.batch_size * (config.seq_len + 1)
     if num_tokens < needed:
         raise TrainingError(
@@ -113,7 +67,8 @@ def prepare_data(
             seq_len=config.seq_len,
             needed=needed,
         )
-    return TrainingData(store.tokenizer, store.train, store.val, store, cache_hit, documents)
+    data.cache_hit, data.documents = cache_hit, documents
+    return data
 
 
 # Up to this many documents a sample comes from a permutation of them all; past it, documents are

@@ -33,7 +33,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -96,27 +96,46 @@ class SplitDocuments:
 
 
 @dataclass
-class Store:
-    """A tokenized corpus: the tokenizer, each split as a ScoringSet (tokens memory-mapped), and what
-    the training documents leave for a model folder (novelty hashes, statistics)."""
+class TrainingData:
+    """A tokenized corpus ready to train on: its tokenizer, each split as a ScoringSet (tokens
+    memory-mapped from the store's files), and what the training documents leave for a model folder
+    (novelty hashes, statistics)."""
 
-    directory: Path | None  # None: in memory (`in_memory`), or a temporary folder already removed
     tokenizer: Tokenizer
     train: ScoringSet
     val: ScoringSet
     novelty: np.ndarray | None  # sorted uint64 hashes of the training documents (None: too many to keep)
     stats: CorpusStats
+    directory: Path | None = None  # None: in memory, or a temporary folder already removed
     held_out: np.ndarray | None = None  # (documents,) bool: which documents of the corpus are held out
     split: str = "documents"  # or "stretches": too few documents, so stretches of their text were split
     stretch: int = 0  # their length in characters
+    cache_hit: bool | None = None  # with a token cache: read from it (True) or stored by this run (False)
+    documents: Iterable[str] | None = field(default=None, repr=False)  # the corpus, to read again
 
     @classmethod
-    def in_memory(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> Store:
-        """A split made elsewhere (a benchmark's), encoded in memory."""
+    def from_split(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> TrainingData:
+        """Training data on a split made elsewhere (a benchmark's), encoded in memory."""
         stats = StatsCounter()
         stats.add(train)
         train_set, val_set = ScoringSet.of(tokenizer, train), ScoringSet.of(tokenizer, val)
-        return cls(None, tokenizer, train_set, val_set, np.unique(document_hashes(train)), stats.result())
+        return cls(tokenizer, train_set, val_set, np.unique(document_hashes(train)), stats.result())
+
+    @property
+    def train_documents(self) -> list[str]:
+        """The training documents as text, read from the corpus again (for tests and small corpora)."""
+        return self._documents(held_out=False)
+
+    @property
+    def val_documents(self) -> list[str]:
+        """The held-out documents as text, read from the corpus again (for tests and small corpora)."""
+        return self._documents(held_out=True)
+
+    def _documents(self, held_out: bool) -> list[str]:
+        if self.documents is None or self.held_out is None:
+            raise ValueError("these training data keep no corpus to read the documents from")
+        documents = Stretches(self.documents, self.stretch) if self.split == "stretches" else self.documents
+        return list(SplitDocuments(documents, self.held_out, held_out))
 
 
 class _SplitWriter:
@@ -295,7 +314,7 @@ def _keep_training_characters(
     return CharTokenizer([token for token, kept in zip(tokenizer.vocab, keep) if kept], tokenizer.lowercase)
 
 
-def read_store(directory: Path) -> Store:
+def read_store(directory: Path) -> TrainingData:
     """The store in `directory`: token files and per-document sizes memory-mapped, lengths in memory."""
     meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
     tokenizer = tokenizer_from_dict(json.loads((directory / "tokenizer.json").read_text(encoding="utf-8")))
@@ -320,7 +339,8 @@ def read_store(directory: Path) -> Store:
     held_out = np.unpackbits(np.load(directory / "held_out.npy"), count=meta["documents"]).astype(bool)
     novelty = np.load(directory / "novelty.npy") if meta["hashed"] else None
     split, stretch = meta.get("split", "documents"), meta.get("stretch", 0)
-    return Store(directory, tokenizer, splits["train"], splits["val"], novelty, stats, held_out, split, stretch)
+    train, val = splits["train"], splits["val"]
+    return TrainingData(tokenizer, train, val, novelty, stats, directory, held_out, split, stretch)
 
 
 def _staging(parent: Path, name: str) -> Path:
@@ -335,7 +355,7 @@ def tokenized(
     seed: int,
     cache: tuple[Path, dict] | None = None,
     progress: bool = False,
-) -> tuple[Store, bool | None]:
+) -> tuple[TrainingData, bool | None]:
     """The corpus as a store, and whether it came from the cache (None: no cache).
 
     `cache`: (directory, settings): the entry for (documents, settings) is read if it exists, else

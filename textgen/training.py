@@ -90,11 +90,11 @@ class Trainer:
     ):
         self.data, self.info = data, info or RunInfo()
         self.rank, self.world = rank_and_world()  # torchrun's process, or 0 of 1
-        self.pieces = pieces(data.train_stream, config.max_piece)
+        self.pieces = pieces(data.train.stream, config.max_piece)
         self.tokens_per_step = config.batch_size * config.seq_len
         self.steps_per_epoch = self._plan(0, config)[1]
         auto_spacing = config.eval_every is None and config.max_minutes is not None
-        self.config = config = fit_to_corpus(config, data.train_stream.num_targets, self.steps_per_epoch)
+        self.config = config = fit_to_corpus(config, data.train.stream.num_targets, self.steps_per_epoch)
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.model = (model or build_model(config, len(data.tokenizer))).to(self.device)
@@ -139,7 +139,7 @@ class Trainer:
         budget_seconds = 60 * config.max_minutes if auto_spacing else None
         self.clock = EvaluationClock(config.eval_every, budget_seconds)
         self.unigram = unigram_metrics(data.tokenizer, data.train, data.val)
-        self.tokens_per_character = data.train_stream.num_targets / max(data.train.characters, 1)
+        self.tokens_per_character = data.train.stream.num_targets / max(data.train.characters, 1)
         self._corpus_files: CorpusFiles | None = None
 
     # ------------------------------------------------------------------ schedule
@@ -149,7 +149,7 @@ class Trainer:
 
     def epoch_windows(self, epoch: int) -> Iterator[Window]:
         plan, count = self._plan(epoch, self.config)
-        stream, pad = self.data.train_stream, self.data.tokenizer.eos_id
+        stream, pad = self.data.train.stream, self.data.tokenizer.eos_id
         windows = plan_windows(stream, self.pieces, plan, self.config.seq_len, pad)
         yield from itertools.islice(windows, count)
 
@@ -333,7 +333,7 @@ class Trainer:
         self.info.eval_sample_documents = self.val_sample_set.num_documents
         self.info.evaluation_precision = "bf16" if self.bf16 else "fp32"
         kept = self.best() if self.rank == 0 and self.best_weights is not None else None
-        passes = run.step * self.tokens_per_step / max(self.data.train_stream.num_targets, 1)
+        passes = run.step * self.tokens_per_step / max(self.data.train.stream.num_targets, 1)
         return Finished(
             run.step,
             reason,
@@ -369,7 +369,7 @@ class Trainer:
     def best(self) -> TrainedModel:
         """The best weights so far (CPU copies) with everything their model folder holds."""
         if self._corpus_files is None:
-            self._corpus_files = CorpusFiles.from_hashes(self.data.store.novelty, self.data.store.stats)
+            self._corpus_files = CorpusFiles.from_hashes(self.data.novelty, self.data.stats)
         weights = {name: tensor.detach().cpu().clone() for name, tensor in self.best_weights.items()}
         return TrainedModel(self.model.config, weights, self.data.tokenizer, self.model_info(), self._corpus_files)
 
