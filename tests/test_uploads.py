@@ -73,6 +73,17 @@ def test_terminal_colour_codes_and_control_characters_are_removed_and_counted(tm
     assert "removed 20 terminal colour codes, 5 control characters (backspace)" in reading_summary(corpus)
 
 
+def test_the_quick_control_check_agrees_with_the_regular_expression():
+    from textgen.textfile import CONTROL, has_controls
+
+    controls = [chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]]
+    near = ["\t", "\n", " ", "~", "\xa0", "©", "é", "ÿ", "Ā", "한", "字", "😀"]  # around every edge, and wider
+    for context in ("plain ascii ", "café © ", "한국어 ", "😀 "):
+        for ch in controls + near:
+            text = context + ch + " end"
+            assert has_controls(text) == (CONTROL.search(text) is not None) == (ch in controls), repr(ch)
+
+
 def test_a_binary_file_is_named_once_with_the_offset_of_its_evidence(tmp_path):
     path = write(tmp_path, "nul.txt", b"a line of text\n" * 400 + b"\x00\x01\x02" + b"more\n")
     with pytest.raises(CorpusError) as err:
