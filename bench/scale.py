@@ -1,6 +1,7 @@
 """Cost against corpus size: tokenization, memory, step time, evaluation time, whole-process time.
 
     python bench/scale.py [--sizes 1 10 100 1024] [--budget 30] [--processes 1 2] [--folder DIR]
+                          [--baseline CHECKOUT [--tokenize-pairs N]]
 
 Builds corpora of the given sizes in MB (tiny Shakespeare and Nietzsche, repeated to size), then
 for each runs `train.py --corpus FILE --max-minutes BUDGET/60` as a fresh process: once with an
@@ -103,6 +104,19 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path, roo
     }
 
 
+def tokenize_only(corpus: Path, root: Path, cache: Path) -> float:
+    """train.py's own tokenizing time for `corpus` from an empty cache; the run is stopped there."""
+    shutil.rmtree(cache, ignore_errors=True)
+    command = [sys.executable, str(root / "train.py"), "--corpus", str(corpus), "--out", str(cache / "m")]
+    env = {**os.environ, "TEXTGEN_TIMINGS": "1", "TQDM_DISABLE": "1", "TEXTGEN_TOKEN_CACHE": str(cache)}
+    with subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True) as process:
+        for line in process.stdout:
+            if line.startswith("timing ") and json.loads(line[len("timing ") :])["kind"] == "tokenize":
+                process.kill()
+                return json.loads(line[len("timing ") :])["seconds"]
+    raise RuntimeError(f"{root / 'train.py'} ended before it had tokenized {corpus}")
+
+
 def sample_peaks(pid: int, peaks: dict, seconds: float = 0.05) -> None:
     """The largest anonymous and file-backed resident memory (kB) of `pid` and its children (torchrun's
     workers), read from /proc every `seconds` until it ends."""
@@ -136,14 +150,27 @@ def main(argv: list[str] | None = None) -> None:
         "--baseline-sizes", type=float, nargs="+", help="sizes for the baseline (default: --sizes)"
     )
     parser.add_argument("--cold-only", action="store_true", help="only the cold run of each size")
+    parser.add_argument(
+        "--tokenize-pairs",
+        type=int,
+        default=0,
+        help="instead of whole runs, tokenize the largest size this many times, the baseline and this checkout "
+        "in turn (the tokenizing times of one pair of whole runs are within their spread on a shared machine)",
+    )
     parser.add_argument("--name", default="scale", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
-    results = []
+    results, pairs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         roots = [(args.baseline, args.baseline_sizes or args.sizes)] if args.baseline else []
-        for root, sizes in [*roots, (ROOT, args.sizes)]:
+        for _ in range(args.tokenize_pairs):
+            corpus = build_corpus(max(args.sizes), folder)
+            cache = folder / "tokens-pair"
+            pair = {root_label(r): round(tokenize_only(corpus, r, cache), 1) for r, _ in [*roots, (ROOT, None)]}
+            print(json.dumps(pair), flush=True)
+            pairs.append(pair)
+        for root, sizes in [*roots, (ROOT, args.sizes)] if not args.tokenize_pairs else []:
             for size in sizes:
                 corpus = build_corpus(size, folder)
                 cache = folder / f"tokens-{size:g}"  # emptied for the first (cold) run, filled by it for the rest
@@ -160,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
                     print(json.dumps(result), flush=True)
                     results.append(result)
                 shutil.rmtree(cache, ignore_errors=True)
-    report(args.name, {"command": "python bench/scale.py " + " ".join(argv or sys.argv[1:]), "runs": results})
+    command = "python bench/scale.py " + " ".join(argv or sys.argv[1:])
+    report(args.name, {"command": command, "runs": results} if results else {"command": command, "tokenize_s": pairs})
 
 
 if __name__ == "__main__":
