@@ -1,7 +1,7 @@
 """Cost against corpus size: tokenization, memory, step time, evaluation time, whole-process time.
 
     python bench/scale.py [--sizes 1 10 100 1024] [--budget 30] [--processes 1 2] [--folder DIR]
-                          [--baseline CHECKOUT [--tokenize-pairs N]]
+                          [--baseline CHECKOUT [--pairs N]]
 
 Builds corpora of the given sizes in MB (tiny Shakespeare and Nietzsche, repeated to size), then
 for each runs `train.py --corpus FILE --max-minutes BUDGET/60` as a fresh process: once with an
@@ -104,17 +104,27 @@ def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path, roo
     }
 
 
-def tokenize_only(corpus: Path, root: Path, cache: Path) -> float:
-    """train.py's own tokenizing time for `corpus` from an empty cache; the run is stopped there."""
+def tokenize_and_train(corpus: Path, root: Path, cache: Path, budget: float) -> dict:
+    """train.py's own tokenizing time (from an empty cache) and median step over `budget` seconds of
+    training; the run is stopped before its final evaluation (minutes at 1 GB)."""
     shutil.rmtree(cache, ignore_errors=True)
     command = [sys.executable, str(root / "train.py"), "--corpus", str(corpus), "--out", str(cache / "m")]
+    command += ["--max-minutes", f"{budget / 60:g}", "--hidden-size", "256", "--dropout", "0"]
     env = {**os.environ, "TEXTGEN_TIMINGS": "1", "TQDM_DISABLE": "1", "TEXTGEN_TOKEN_CACHE": str(cache)}
+    tokenize, steps = None, []
     with subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True) as process:
         for line in process.stdout:
-            if line.startswith("timing ") and json.loads(line[len("timing ") :])["kind"] == "tokenize":
-                process.kill()
-                return json.loads(line[len("timing ") :])["seconds"]
-    raise RuntimeError(f"{root / 'train.py'} ended before it had tokenized {corpus}")
+            timing = json.loads(line[len("timing ") :]) if line.startswith("timing ") else {}
+            if timing.get("kind") == "tokenize":
+                tokenize = timing["seconds"]
+            elif timing.get("kind") == "step":
+                steps.append(timing["seconds"])
+                if sum(steps) >= 0.9 * budget:  # well before the budget ends, whatever the evaluations took
+                    process.kill()
+                    break
+    if tokenize is None or not steps:
+        raise RuntimeError(f"{root / 'train.py'} ended before it had tokenized {corpus} and trained")
+    return {"tokenize_s": round(tokenize, 1), "median_step_ms": round(1000 * statistics.median(steps), 1)}
 
 
 def sample_peaks(pid: int, peaks: dict, seconds: float = 0.05) -> None:
@@ -151,11 +161,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--cold-only", action="store_true", help="only the cold run of each size")
     parser.add_argument(
-        "--tokenize-pairs",
+        "--pairs",
         type=int,
         default=0,
-        help="instead of whole runs, tokenize the largest size this many times, the baseline and this checkout "
-        "in turn (the tokenizing times of one pair of whole runs are within their spread on a shared machine)",
+        help="instead of whole runs, tokenize the largest size and train on it this many times, the baseline "
+        "and this checkout in turn, without the final evaluation (on a shared machine one pair of whole runs "
+        "differs by as much as the same code does between runs)",
     )
     parser.add_argument("--name", default="scale", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
@@ -164,13 +175,13 @@ def main(argv: list[str] | None = None) -> None:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         roots = [(args.baseline, args.baseline_sizes or args.sizes)] if args.baseline else []
-        for _ in range(args.tokenize_pairs):
-            corpus = build_corpus(max(args.sizes), folder)
-            cache = folder / "tokens-pair"
-            pair = {root_label(r): round(tokenize_only(corpus, r, cache), 1) for r, _ in [*roots, (ROOT, None)]}
+        for _ in range(args.pairs):
+            corpus, cache = build_corpus(max(args.sizes), folder), folder / "tokens-pair"
+            checkouts = [root for root, _ in roots] + [ROOT]
+            pair = {root_label(root): tokenize_and_train(corpus, root, cache, args.budget) for root in checkouts}
             print(json.dumps(pair), flush=True)
             pairs.append(pair)
-        for root, sizes in [*roots, (ROOT, args.sizes)] if not args.tokenize_pairs else []:
+        for root, sizes in [*roots, (ROOT, args.sizes)] if not args.pairs else []:
             for size in sizes:
                 corpus = build_corpus(size, folder)
                 cache = folder / f"tokens-{size:g}"  # emptied for the first (cold) run, filled by it for the rest
@@ -188,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
                     results.append(result)
                 shutil.rmtree(cache, ignore_errors=True)
     command = "python bench/scale.py " + " ".join(argv or sys.argv[1:])
-    report(args.name, {"command": command, "runs": results} if results else {"command": command, "tokenize_s": pairs})
+    report(args.name, {"command": command, "runs": results, "pairs": pairs})
 
 
 if __name__ == "__main__":
