@@ -80,13 +80,36 @@ class Cleaning:
 
     def parts(self, locale: str = "en") -> list[str]:
         """What was removed, one phrase per kind, in `locale`."""
-        parts = []
-        if self.colour_codes:
-            parts.append(translate("{count:,} terminal colour codes", locale, count=self.colour_codes))
-        if self.escape_codes:
-            parts.append(translate("{count:,} other terminal escape sequences", locale, count=self.escape_codes))
+        parts, colours, escapes = [], self.colour_codes, self.escape_codes
+        if colours:
+            parts.append(
+                translate(
+                    "{count:,} terminal colour code" if colours == 1 else "{count:,} terminal colour codes",
+                    locale,
+                    count=colours,
+                )
+            )
+        if escapes:
+            parts.append(
+                translate(
+                    "{count:,} other terminal escape sequence"
+                    if escapes == 1
+                    else "{count:,} other terminal escape sequences",
+                    locale,
+                    count=escapes,
+                )
+            )
         for name, count in self.controls.most_common():
-            parts.append(translate("{count:,} control characters ({name})", locale, count=count, name=name))
+            parts.append(
+                translate(
+                    "{count:,} control character ({name})"
+                    if count == 1
+                    else "{count:,} control characters ({name})",
+                    locale,
+                    count=count,
+                    name=name,
+                )
+            )
         return parts
 
 
