@@ -71,7 +71,7 @@ def test_terminal_colour_codes_and_control_characters_are_removed_and_counted(tm
     assert corpus.documents[0] == "《静夜思》\n作者：李白\n床前明月光，疑是地上霜。" and len(corpus.documents) == 5
     assert corpus.reading.cleaning.parts() == ["20 terminal colour codes", "5 control characters (backspace)"]
     assert "removed 20 terminal colour codes, 5 control characters (backspace)" in reading_summary(corpus)
-    one = load_corpus(str(write(tmp_path, "one.txt", "\x1b[1mBold\x1b]0;title\x07 line\x0c\nanother line\n" * 1)))
+    one = load_corpus(str(write(tmp_path, "one.txt", "\x1b[1mBold\x1b]0;title\x07 line\x0c\nanother line\n")))
     assert one.reading.cleaning.parts() == [
         "1 terminal colour code", "1 other terminal escape sequence", "1 control character (form feed)"
     ]  # fmt: skip
