@@ -53,10 +53,15 @@ def build_corpus(megabytes: float, folder: Path) -> Path:
     return path
 
 
-def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path, root: Path = ROOT) -> dict:
+def train_run(root: Path, corpus: Path, budget: float, out: Path, cache: Path) -> tuple[list[str], dict]:
+    """train.py's arguments and environment for a run of `budget` seconds that logs its timings."""
     train = [str(root / "train.py"), "--corpus", str(corpus), "--out", str(out), "--overwrite"]
     train += ["--max-minutes", f"{budget / 60:g}", "--hidden-size", "256", "--dropout", "0"]
-    env = {**os.environ, "TEXTGEN_TIMINGS": "1", "TQDM_DISABLE": "1", "TEXTGEN_TOKEN_CACHE": str(cache)}
+    return train, {**os.environ, "TEXTGEN_TIMINGS": "1", "TQDM_DISABLE": "1", "TEXTGEN_TOKEN_CACHE": str(cache)}
+
+
+def run(corpus: Path, budget: float, processes: int, out: Path, cache: Path, root: Path = ROOT) -> dict:
+    train, env = train_run(root, corpus, budget, out, cache)
     if processes > 1:
         command = launch_command(processes, train)
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // processes))
@@ -108,10 +113,8 @@ def tokenize_and_train(corpus: Path, root: Path, cache: Path, budget: float) -> 
     """train.py's own tokenizing time (from an empty cache) and median step over `budget` seconds of
     training; the run is stopped before its final evaluation (minutes at 1 GB)."""
     shutil.rmtree(cache, ignore_errors=True)
-    command = [sys.executable, str(root / "train.py"), "--corpus", str(corpus), "--out", str(cache / "m")]
-    command += ["--max-minutes", f"{budget / 60:g}", "--hidden-size", "256", "--dropout", "0"]
-    env = {**os.environ, "TEXTGEN_TIMINGS": "1", "TQDM_DISABLE": "1", "TEXTGEN_TOKEN_CACHE": str(cache)}
-    tokenize, steps = None, []
+    train, env = train_run(root, corpus, budget, cache / "m", cache)
+    command, tokenize, steps = [sys.executable, *train], None, []
     with subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True) as process:
         for line in process.stdout:
             timing = json.loads(line[len("timing ") :]) if line.startswith("timing ") else {}

@@ -42,7 +42,7 @@ FIRST_LABEL, LAST_LABEL = chr(FIRST), "\U0010fffd"
 
 
 def is_label(token: str) -> bool:
-    return len(token) == 1 and FIRST <= ord(token) <= 0x10FFFD
+    return len(token) == 1 and FIRST_LABEL <= token <= LAST_LABEL
 
 
 def without_labels(text: str) -> str:
