@@ -17,7 +17,9 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from textgen import ModelRegistry, TextgenError, TrainingJob, resolve_device, run_job
+from textgen import ModelRegistry, TextgenError
+from textgen.device import resolve_device
+from textgen.jobs import TrainingJob, run_job
 from textgen.page.common import I18N, Page
 from textgen.page.explore_tab import explore_tab
 from textgen.page.generate_tab import generate_tab, next_tokens_api

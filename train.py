@@ -16,39 +16,40 @@ import shlex
 import sys
 import time
 import traceback
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from textgen import (
-    FINE_TUNE_LR,
     Corpus,
     Evaluation,
     Finished,
-    Layout,
     Progress,
     RunInfo,
     TextgenError,
     TrainConfig,
     Trainer,
-    check_push,
-    default_cache_dir,
-    distributed_backend,
-    fine_tune_setup,
     load_model,
-    load_run,
-    prepare_data,
+    prepare_run,
     push_folder,
-    quiet_hub_logging,
-    rank_and_world,
-    reading_summary,
     run_and_save,
-    start_distributed,
-    stop_distributed,
     stream_corpus,
 )
+from textgen.checkpoints import load_run
+from textgen.config import LR
+from textgen.corpus import SUPPORTED_SUFFIXES
+from textgen.distributed import backend as distributed_backend
+from textgen.distributed import rank_and_world
+from textgen.distributed import start as start_distributed
+from textgen.distributed import stop as stop_distributed
+from textgen.finetune import FINE_TUNE_LR
+from textgen.hub import check_push, quiet_hub_logging
+from textgen.plaintext import Layout
+from textgen.sizing import PACK_FROM_PASSES
+from textgen.tokencache import default_cache_dir
+from textgen.views import reading_summary
 
 DEFAULTS = TrainConfig()
 
@@ -57,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data")
     data.add_argument(
-        "--corpus", nargs="+", help="'nyt' (NYT headlines) or a .txt/.csv/.json file or folder; several: a mix"
+        "--corpus",
+        nargs="+",
+        help=f"'nyt' (NYT headlines) or a {'/'.join(SUPPORTED_SUFFIXES)} file or folder; several: a mix",
     )
     data.add_argument("--column", help="CSV column (or JSON field) holding the text")
     data.add_argument(
@@ -111,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--dropout", type=float, help="default: from the corpus size and the time budget")
     pack = parser.add_argument_group(
         "small-data regularisers",
-        "each left out: all on where the run reads its text 10 times or more, off below (BENCHMARKS.md)",
+        f"each left out: all on where the run reads its text {PACK_FROM_PASSES:g} times or more, off below but "
+        "weight decay (BENCHMARKS.md)",
     )
     pack.add_argument("--weight-drop", type=float, help="DropConnect on the LSTM's recurrent weights (0.3)")
     pack.add_argument("--embedding-dropout", type=float, help="whole token vectors dropped (0.1)")
@@ -139,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-steps", type=int, help="stop after this many steps (a smoke run)")
     run.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     run.add_argument("--seq-len", type=int, default=DEFAULTS.seq_len, help="truncated BPTT length")
-    run.add_argument("--lr", type=float, help=f"default {DEFAULTS.lr:g}; {FINE_TUNE_LR:g} with --init-from")
+    run.add_argument("--lr", type=float, help=f"default {LR:g}; {FINE_TUNE_LR:g} with --init-from")
     run.add_argument(
         "--eval-every",
         type=int,
@@ -279,16 +283,10 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         return Trainer.resume(saved, corpus, overrides, cache_dir=token_cache_dir(args), progress=True)
     # Read from the files at every pass, never held: a corpus may be far larger than memory.
     corpus = open_corpus(**corpus_args(args))
-    config = train_config(args)
-    model = None
-    if args.init_from:
-        if args.lr is None:
-            config = replace(config, lr=FINE_TUNE_LR)
-        config, data, model = fine_tune_setup(load_model(args.init_from), corpus, config, progress=True)
-    else:
-        started = time.perf_counter()
-        data = prepare_data(corpus, config, cache_dir=token_cache_dir(args), progress=True)
-        timing("tokenize", time.perf_counter() - started)
+    base = load_model(args.init_from) if args.init_from else None
+    started = time.perf_counter()
+    config, data, model = prepare_run(corpus, train_config(args), base, token_cache_dir(args), progress=True)
+    timing("tokenize", time.perf_counter() - started)
     if rank_and_world()[0] == 0:
         print(corpus_summary(corpus, data))
     info = RunInfo(

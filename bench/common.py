@@ -16,11 +16,11 @@ import torch
 # The scripts run as `python bench/NAME.py` from a checkout, where textgen is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from textgen.batches import split_documents
 from textgen.corpus import nyt_headlines
 from textgen.data import TrainingData
 from textgen.textfile import read_text
 from textgen.tokenizer import CharTokenizer
+from textgen.tokens import split_documents
 
 ROOT = Path(__file__).resolve().parents[1]  # textgen itself comes from `pip install -e .` (requirements-dev)
 
@@ -95,6 +95,6 @@ def report(name: str, results: dict) -> None:
     results = {"benchmark": name, "machine": machine(), "date": time.strftime("%Y-%m-%d"), **results}
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
+    out = Path(os.environ.get("TEXTGEN_BENCH_RESULTS") or ROOT / "bench" / "results")
+    out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(text + "\n", encoding="utf-8")

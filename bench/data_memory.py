@@ -16,8 +16,8 @@ from pathlib import Path
 
 from common import report
 
-from textgen.batches import epoch_plan, pieces
 from textgen.tokencache import read_store
+from textgen.windows import epoch_plan, pieces
 
 MB = 1e6
 

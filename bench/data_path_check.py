@@ -49,10 +49,19 @@ def groups_of(plan) -> list[list[int]]:
 
 def describe(seed: int) -> dict:
     """Everything the data path gives training for corpus `seed`, as digests (this checkout's code)."""
-    import textgen.batches as batches
+    import importlib
+    import types
+
     from textgen import TextgenError, TrainConfig, prepare_data
     from textgen.data import sample_indices
 
+    try:  # the data path's modules (batches.py in checkouts up to cb4ccfc)
+        parts = [importlib.import_module("textgen.tokens"), importlib.import_module("textgen.windows")]
+    except ModuleNotFoundError:
+        parts = [importlib.import_module("textgen.batches")]
+    batches = types.SimpleNamespace(
+        **{k: v for part in parts for k, v in vars(part).items() if not k.startswith("_")}
+    )
     documents = corpus(seed)
     config = TrainConfig(level="char", batch_size=4, seq_len=16, seed=seed % 5)
     try:

@@ -22,8 +22,8 @@ import torch
 from common import SHAKESPEARE, report, shakespeare_data
 
 from textgen import CharTokenizer, LSTMConfig, LSTMLanguageModel, TrainConfig, Trainer
-from textgen.batches import Window
 from textgen.data import TrainingData
+from textgen.windows import Window
 
 SHAKESPEARE_GPU = {
     "hidden_size": 1024,

@@ -32,9 +32,11 @@ from dataclasses import replace
 import torch
 from common import DEFAULT_DATA_DIR, ROOT, report
 
-from textgen import Finished, Trainer, app_train_config, load_corpus, prepare_data
-from textgen.labelled import FIRST, label_scores, labelled_prompt, text_of
+from textgen import Finished, SamplingSettings, Trainer, load_corpus, prepare_data
+from textgen.labelled import FIRST, labelled_prompt, text_of
+from textgen.registry import app_train_config
 from textgen.sampling import generate
+from textgen.write_as import label_scores
 
 CORPORA = {"nyt": ("nyt", None), "chat": (str(ROOT / "examples" / "chat.csv"), "text")}
 
@@ -100,10 +102,9 @@ def one_setting(corpus: str, field: str, minutes: float, steps: int, samples: in
     for label in tried:
         prompt = labelled_prompt(labels, label, "")
         for _ in range(samples):
-            (text,) = generate(
-                labelled.model, labelled.tokenizer, prompt, temperature=0.8, length=300, stop_at_eos=True,
-                seed=rng.randrange(2**31),
-            )  # fmt: skip
+            seed = rng.randrange(2**31)
+            settings = SamplingSettings.of(temperature=0.8, length=300, stop_at_eos=True, seed=seed)
+            (text,) = generate(labelled.model, labelled.tokenizer, prompt, settings)
             text = text.strip()
             if not text:
                 continue

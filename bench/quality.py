@@ -13,10 +13,10 @@ import math
 from common import ROOT, SHAKESPEARE_CONFIG, nyt_split, report, shakespeare_data
 from kneser_ney import KneserNeyTrigram
 
-from textgen import Evaluation, Metrics, TrainConfig, Trainer, evaluate, generate, unigram_metrics
-from textgen.checkpoints import document_hash
+from textgen import Evaluation, Metrics, SamplingSettings, TrainConfig, Trainer, evaluate, generate
+from textgen.hashes import document_hash
 from textgen.hub import load_model
-from textgen.metrics import count_characters, summarize, unknown_spelling_nats
+from textgen.metrics import count_characters, summarize, unigram_metrics, unknown_spelling_nats
 
 NANOGPT_VAL_LOSS = 1.4697
 
@@ -37,11 +37,13 @@ def copies(loaded, temperature: float, samples: int, batch: int = 50) -> dict:
             loaded.model,
             loaded.tokenizer,
             "",
-            temperature=temperature,
-            length=300,
-            num_samples=min(batch, samples - start),
-            stop_at_eos=True,
-            seed=start,
+            SamplingSettings.of(
+                temperature=temperature,
+                length=300,
+                num_samples=min(batch, samples - start),
+                stop_at_eos=True,
+                seed=start,
+            ),
         )
     headlines = [t.strip() for t in texts if t.strip()]
     copied = sum(document_hash(h) in loaded.novelty for h in headlines)

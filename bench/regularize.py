@@ -21,9 +21,10 @@ from pathlib import Path
 
 from common import SHAKESPEARE, report
 
-from textgen import Finished, Trainer, app_train_config, load_corpus, prepare_data
+from textgen import Finished, Trainer, load_corpus, prepare_data
 from textgen.config import PACK_OFF
 from textgen.corpus import nyt_headlines
+from textgen.registry import app_train_config
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 VARIANTS = {

@@ -19,16 +19,9 @@ from dataclasses import replace
 
 from common import report
 
-from textgen import (
-    Finished,
-    Trainer,
-    app_train_config,
-    fine_tune_setup,
-    generate,
-    load_corpus,
-    load_folder,
-    prepare_data,
-)
+from textgen import Finished, SamplingSettings, Trainer, generate, load_corpus, load_folder, prepare_data
+from textgen.finetune import fine_tune_setup
+from textgen.registry import app_train_config
 
 
 def one_run(documents, minutes: float, base=None, lr: float | None = None, name: str = "base") -> dict:
@@ -40,7 +33,12 @@ def one_run(documents, minutes: float, base=None, lr: float | None = None, name:
         data = prepare_data(documents, config)
     trainer = Trainer(config, data, model=model)
     finished = next(e for e in trainer.run() if isinstance(e, Finished))
-    sample = generate(trainer.model, data.tokenizer, "", temperature=0.5, length=120, stop_at_eos=True, seed=1)[0]
+    sample = generate(
+        trainer.model,
+        data.tokenizer,
+        "",
+        SamplingSettings.of(temperature=0.5, length=120, stop_at_eos=True, seed=1),
+    )[0]
     return {
         "start": "scratch" if base is None else f"{name}, lr {lr:g}",
         "size": f"1 x {trainer.model.config.hidden_size}, dropout {trainer.model.config.dropout:g}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.request
 import zipfile
@@ -73,20 +74,25 @@ def test_generate_streams_and_reproduces_with_a_seed(client):
     assert again == final
 
 
-def test_word_model_and_advanced_settings(client):
-    text = client.predict(
-        model="nyt-word",
-        prompt="The",
-        temperature=0.8,
-        length=30,
-        top_k=20,
-        top_p=0.9,
-        num_samples=3,
-        seed=1,
-        stop_at_eos=True,
-        api_name="/generate",
-    )
-    assert text.count("[") >= 3 and "[1] The" in text
+def test_top_k_top_p_samples_and_stop_at_eos_reach_the_sampler(client):
+    """Through the API as the page sends them: top-k 1 and a tiny top-p leave the likeliest token at
+    each step (the greedy text, whatever the temperature and seed); samples are numbered; stop at the
+    end leaves one headline per sample however long the length."""
+    request = {"model": "nyt-word", "prompt": "The", "length": 30, "api_name": "/generate"}
+    greedy = client.predict(**request, temperature=0, seed=1)
+    assert client.predict(**request, temperature=0.9, seed=4, top_k=1) == greedy
+    assert client.predict(**request, temperature=0.9, seed=4) != greedy
+    # The page's smallest top-p, on the char model: its likeliest character always has more than 5%.
+    chars = {"model": "nyt-char", "prompt": "The", "length": 60, "api_name": "/generate"}
+    assert client.predict(**chars, temperature=0.5, seed=4, top_p=0.05) == client.predict(**chars, temperature=0)
+    request["length"] = 200
+    free = client.predict(**request, temperature=0.9, num_samples=3, seed=1)
+    stopped = client.predict(**request, temperature=0.9, num_samples=3, seed=1, stop_at_eos=True)
+    for text, most in ((free, None), (stopped, 1)):
+        samples = re.split(r"(?:^|\n\n)\[\d\] ", text)[1:]
+        assert len(samples) == 3 and all(sample.startswith("The") for sample in samples)
+        lines = [sample.strip().count("\n") + 1 for sample in samples]
+        assert (most is None and max(lines) > 1) or lines == [1, 1, 1], (lines, text)
 
 
 def test_compare_temperatures_in_one_call(client):
@@ -95,57 +101,70 @@ def test_compare_temperatures_in_one_call(client):
     assert len(set(texts)) > 1
 
 
-def test_train_on_a_korean_cp949_upload_then_generate(client, app_url, tmp_path):
-    sayings = corpus_path("saying_cp949.txt")
-    reading = {
-        "column": None,
-        "documents": "auto",
-        "separator": "",
-        "speaker": None,
-        "api_name": "/inspect_upload",
-    }
-    column, documents, _, speaker, label, summary = client.predict(path=handle_file(str(sayings)), **reading)
+READING = {"column": None, "documents": "auto", "separator": "", "speaker": None, "api_name": "/inspect_upload"}
+
+
+def test_an_upload_is_read_at_once_with_its_columns_fields_and_layout(client, tmp_path):
+    column, documents, _, speaker, label, summary = client.predict(
+        path=handle_file(str(corpus_path("saying_cp949.txt"))), **READING
+    )
     assert not column["visible"] and documents["visible"] and not speaker["visible"]  # plain text
     assert not label["visible"]  # no fields to label by
     assert "**546 documents** (one per line)" in summary
     column, documents, _, _, label, summary = client.predict(
-        path=handle_file(str(ROOT / "examples" / "chat.csv")), **reading
+        path=handle_file(str(ROOT / "examples" / "chat.csv")), **READING
     )
     assert column["visible"] is True and column["value"] == "text" and "user" in str(column["choices"])
     assert label["visible"] and [value for _, value in label["choices"]] == ["", "time", "user"]
+    assert documents["visible"] is False and "documents** (CSV)" in summary
     quotes = tmp_path / "quotes.json"
     quotes.write_text(
         json.dumps([{"quoteText": f"q {i}", "quoteAuthor": "Ann"} for i in range(30)]), encoding="utf-8"
     )
-    *_, json_label, _ = client.predict(path=handle_file(str(quotes)), **reading)
+    *_, json_label, _ = client.predict(path=handle_file(str(quotes)), **READING)
     assert [value for _, value in json_label["choices"]] == [
         "",
         "quoteText",
         "quoteAuthor",
     ]  # a JSON file's fields
-    assert documents["visible"] is False and "documents** (CSV)" in summary
-    status, name, archive = train_upload(client, sayings, minutes=0.25, prompt="사랑")
-    assert "ready" in status and "bits/char" in status
-    assert name.startswith("saying_cp949-char-tiny")
-    assert archive and str(archive).endswith(".zip")
-    text = client.predict(model=name, prompt="사랑은", temperature=0.5, length=60, seed=0, api_name="/generate")
-    assert text.startswith("사랑은")
-    assert sum("가" <= ch <= "힣" for ch in text[3:]) > 10  # it writes Hangul
 
+
+@pytest.fixture(scope="module")
+def korean_run(app_url):
+    """A model trained on the Korean sayings (cp949) through /train, in its own browser session."""
+    client = Client(app_url, verbose=False)
+    status, name, archive = train_upload(client, corpus_path("saying_cp949.txt"), minutes=0.25, prompt="사랑")
+    text = client.predict(model=name, prompt="사랑은", temperature=0.5, length=60, seed=0, api_name="/generate")
+    return status, name, archive, text
+
+
+def test_train_on_a_korean_cp949_upload_then_generate(korean_run):
+    status, name, archive, text = korean_run
+    assert "ready" in status and "bits/char" in status
+    assert name.startswith("saying_cp949-char-tiny") and str(archive).endswith(".zip")
+    assert text.startswith("사랑은") and sum("가" <= ch <= "힣" for ch in text[3:]) > 10  # it writes Hangul
+
+
+def test_a_trained_model_is_private_to_its_session(korean_run, app_url):
+    _, name, _, _ = korean_run
     stranger = Client(app_url, verbose=False)  # another browser session
     with pytest.raises(AppError, match="no model named"):
         stranger.predict(model=name, prompt="사랑은", length=5, api_name="/generate")
     with pytest.raises(AppError, match="pick a model you trained or loaded in this session"):
         stranger.predict(model=name, repo_id="alice/sayings", token=GOOD_TOKEN, api_name="/push")
 
-    # The zip the page offered for download loads back in another session, with every check.
+
+def test_the_zip_the_page_offered_loads_back_in_another_session(korean_run, app_url):
+    """With every check a Hub model gets, and the same weights: the same text for the same seed."""
+    _, _, archive, text = korean_run
+    stranger = Client(app_url, verbose=False)
     loaded_name = stranger.predict(path=handle_file(str(archive)), api_name="/load_zip")
     loaded_name = loaded_name if isinstance(loaded_name, str) else loaded_name["value"]
     assert loaded_name.endswith("(zip 1)")
     again = stranger.predict(
         model=loaded_name, prompt="사랑은", temperature=0.5, length=60, seed=0, api_name="/generate"
     )
-    assert again == text  # the same weights: the same text for the same seed
+    assert again == text
 
 
 def test_push_from_the_page_then_load_by_repo_id(client, standin_hub, app_log):
@@ -198,7 +217,7 @@ def test_errors_speak_the_browsers_language(app_url):
     korean = Client(app_url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9"})
     with pytest.raises(AppError, match="모델이 시작 텍스트의 글자"):
         korean.predict(model="nyt-char", prompt="한국어", length=10, api_name="/generate")
-    with pytest.raises(AppError, match="먼저 .txt, .csv, .json, .jsonl 파일을 올리세요"):
+    with pytest.raises(AppError, match="먼저 .txt, .csv, .tsv, .json, .jsonl 파일을 올리세요"):
         korean.predict(path=None, column=None, level="char", size="auto", minutes=1, prompt="", api_name="/train")
 
 
@@ -357,7 +376,8 @@ def test_train_with_labels_then_write_as_each(client, tmp_path):
 
 
 def test_next_tokens_are_the_models_own_probabilities(client):
-    from textgen import load_folder, next_tokens, prime_text
+    from textgen import load_folder, next_tokens
+    from textgen.cowrite import prime_text
 
     result = client.predict(model="nyt-char", text="Senate", temperature=0.7, top_k=5, api_name="/next_tokens")
     loaded = load_folder(ROOT / "checkpoints" / "nyt-char")

@@ -3,15 +3,8 @@ import pytest
 import torch
 
 from textgen import TrainConfig, TrainingError, prepare_data
-from textgen.batches import (
-    PAD_TARGET,
-    TokenStream,
-    epoch_plan,
-    group_windows,
-    pieces,
-    plan_groups,
-    split_documents,
-)
+from textgen.tokens import TokenStream, split_documents
+from textgen.windows import PAD_TARGET, epoch_plan, group_windows, pieces, plan_groups
 
 EOS = 0
 
@@ -145,7 +138,7 @@ def test_an_epoch_plan_deals_groups_round_and_every_process_takes_as_many_window
 
 
 def test_the_held_out_mask_is_the_split_of_split_documents():
-    from textgen.batches import held_out_mask
+    from textgen.tokens import held_out_mask
 
     documents = [f"doc {i}" for i in range(1000)]
     for seed in (0, 1, 7):

@@ -15,7 +15,9 @@ import torch
 from apphelpers import ROOT, running_app
 from conftest import corpus_path
 
-from textgen import CharTokenizer, LSTMConfig, LSTMLanguageModel, save_checkpoint, zip_model
+from textgen import CharTokenizer, LSTMConfig, LSTMLanguageModel
+from textgen.checkpoints import save_checkpoint
+from textgen.modelzip import zip_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

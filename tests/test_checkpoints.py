@@ -11,12 +11,12 @@ from textgen import (
     LSTMConfig,
     LSTMLanguageModel,
     RunInfo,
+    SamplingSettings,
     generate,
     load_folder,
-    save_checkpoint,
 )
 from textgen import checkpoints as checkpoints_module
-from textgen.checkpoints import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE
+from textgen.checkpoints import CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, save_checkpoint
 from textgen.hub import load_model
 
 
@@ -110,7 +110,9 @@ def test_shipped_models_load_and_generate():
     for folder in shipped:
         loaded = load_model(str(folder))
         assert loaded.info.metrics.bits_per_char < loaded.info.unigram.bits_per_char
-        (text,) = generate(loaded.model, loaded.tokenizer, "", temperature=0.5, length=40, seed=0)
+        (text,) = generate(
+            loaded.model, loaded.tokenizer, "", SamplingSettings.of(temperature=0.5, length=40, seed=0)
+        )
         assert len(text) >= 10 and "\ufffd" not in text  # it writes, and never prints <unk>
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and p.name != STATE_FILE)
         assert size < 20 * 2**20

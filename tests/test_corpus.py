@@ -3,7 +3,8 @@ import json
 import pytest
 from conftest import corpus_path
 
-from textgen.corpus import CorpusError, load_corpus, nyt_headlines, read_documents
+from textgen.corpus import load_corpus, nyt_headlines, read_documents
+from textgen.errors import CorpusError
 from textgen.textfile import decode_bytes
 
 SHARED_FILES = {

@@ -13,7 +13,8 @@ import pytest
 import torch
 from conftest import ROOT
 
-from textgen import CoWriter, GenerationError, load_folder, next_tokens, prime_text
+from textgen import CoWriter, GenerationError, SamplingSettings, load_folder, next_tokens
+from textgen.cowrite import prime_text
 
 SHIPPED = ROOT / "checkpoints"
 
@@ -72,7 +73,7 @@ def test_choosing_carries_the_state_and_undo_steps_back(loaded):
     assert len(set(texts)) == 4 and all(b.startswith(a) for a, b in itertools.pairwise(texts))
     again, _ = prime_text(loaded.model, loaded.tokenizer, writer.text)  # reading it all again
     torch.testing.assert_close(writer.drafts[-1].logits, again, rtol=1e-4, atol=1e-4)
-    writer.write(loaded, 20, temperature=0.8, seed=1)
+    writer.write(loaded, SamplingSettings.of(temperature=0.8, length=20, seed=1))
     assert len(writer.text) > len(texts[-1])
     writer.undo()
     assert writer.text == texts[-1]

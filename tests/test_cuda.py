@@ -15,20 +15,21 @@ from textgen import (
     CharTokenizer,
     LSTMConfig,
     LSTMLanguageModel,
+    SamplingSettings,
     TrainConfig,
     Trainer,
     generate,
     load_folder,
     prepare_data,
-    save_checkpoint,
 )
-from textgen.card import RunInfo
-from textgen.checkpoints import LoadedModel
+from textgen.checkpoints import LoadedModel, save_checkpoint
 from textgen.device import native_bf16
 from textgen.distributed import launch_command
 from textgen.engine import DecodingEngine
-from textgen.labelled import Labels, label_random, prompt_as
+from textgen.labelled import Labels
+from textgen.runinfo import RunInfo
 from textgen.sampling import generate_steps
+from textgen.write_as import label_random, prompt_as
 
 pytestmark = [
     pytest.mark.cuda,
@@ -88,11 +89,15 @@ def test_the_one_step_path_equals_forward_on_cuda():
 def test_seeded_sampling_on_cuda_reproduces_and_greedy_matches_the_cpu():
     tokenizer = CharTokenizer.fit(DOCUMENTS)
     model = small_model(len(tokenizer))
-    cpu_greedy = generate(model.eval(), tokenizer, "line", temperature=0, length=40)
+    cpu_greedy = generate(model.eval(), tokenizer, "line", SamplingSettings.of(temperature=0, length=40))
     model = model.cuda()
-    first = generate(model, tokenizer, "line", temperature=0.8, length=60, num_samples=3, seed=5)
-    assert first == generate(model, tokenizer, "line", temperature=0.8, length=60, num_samples=3, seed=5)
-    assert generate(model, tokenizer, "line", temperature=0, length=40) == cpu_greedy
+    first = generate(
+        model, tokenizer, "line", SamplingSettings.of(temperature=0.8, length=60, num_samples=3, seed=5)
+    )
+    assert first == generate(
+        model, tokenizer, "line", SamplingSettings.of(temperature=0.8, length=60, num_samples=3, seed=5)
+    )
+    assert generate(model, tokenizer, "line", SamplingSettings.of(temperature=0, length=40)) == cpu_greedy
 
 
 def test_any_label_is_drawn_on_cuda_as_on_the_cpu():
@@ -121,13 +126,18 @@ def test_the_decoding_engine_on_cuda_writes_what_the_direct_path_writes():
     model = small_model(len(tokenizer)).cuda().eval()
     engine = DecodingEngine(model, tokenizer, max_rows=16)
     try:
-        jobs = [engine.submit("line", temperature=0.7, length=50, seed=seed) for seed in range(4)]
+        jobs = [
+            engine.submit("line", SamplingSettings.of(temperature=0.7, length=50, seed=seed)) for seed in range(4)
+        ]
         crowd = ["".join(step.pieces[0] for step in job) for job in jobs]
     finally:
         engine.close()
     alone = [
         "".join(
-            s.pieces[0] for s in generate_steps(model, tokenizer, "line", temperature=0.7, length=50, seed=seed)
+            s.pieces[0]
+            for s in generate_steps(
+                model, tokenizer, "line", SamplingSettings.of(temperature=0.7, length=50, seed=seed)
+            )
         )
         for seed in range(4)
     ]

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-from textgen import generate, load_folder
+from textgen import SamplingSettings, generate, load_folder
 
 pytestmark = pytest.mark.slow
 SHIPPED_CHAR = ROOT / "checkpoints" / "nyt-char"
@@ -54,5 +54,5 @@ def test_onnxruntime_writes_what_the_model_writes(tmp_path):
             if token == tokenizer.eos_id:  # a new document starts from the zero state, as the usage says
                 h, c = np.zeros_like(h), np.zeros_like(c)
             logits, h, c = session.run(None, {"tokens": np.full(batch, token, np.int64), "h": h, "c": c})
-        expected = generate(loaded.model, tokenizer, prompt, temperature=0, length=60)[0]
+        expected = generate(loaded.model, tokenizer, prompt, SamplingSettings.of(temperature=0, length=60))[0]
         assert tokenizer.decode(written) == expected

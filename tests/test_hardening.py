@@ -14,11 +14,19 @@ import torch
 from conftest import ROOT
 from safetensors.torch import save_file
 
-from textgen import CheckpointError, CorpusError, GenerationError, LSTMConfig, LSTMLanguageModel, generate
+from textgen import (
+    CheckpointError,
+    CorpusError,
+    GenerationError,
+    LSTMConfig,
+    LSTMLanguageModel,
+    SamplingSettings,
+    generate,
+)
 from textgen import checkpoints as checkpoints_module
 from textgen.checkpoints import CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, load_folder, save_checkpoint
 from textgen.corpus import csv_columns, read_documents
-from textgen.studio import ModelRegistry
+from textgen.registry import ModelRegistry
 from textgen.tokenizer import CharTokenizer
 
 SHIPPED_CHAR = ROOT / "checkpoints" / "nyt-char"
@@ -176,12 +184,12 @@ def shipped():
 )
 def test_generation_settings_are_checked_before_any_work(shipped, settings, message):
     with pytest.raises(GenerationError, match=message):
-        generate(shipped.model, shipped.tokenizer, "A", **settings)
+        generate(shipped.model, shipped.tokenizer, "A", SamplingSettings.of(**settings))
 
 
 def test_a_long_seed_text_is_refused_and_priming_needs_only_the_last_logits(shipped):
     with pytest.raises(GenerationError, match="the seed text is 1,000,000 characters; at most 10,000"):
-        generate(shipped.model, shipped.tokenizer, "a" * 1_000_000, length=5)
+        generate(shipped.model, shipped.tokenizer, "a" * 1_000_000, SamplingSettings.of(length=5))
     prompt = "Senate Passes a Bill " * 400  # 8,400 characters, read in chunks
     ids = torch.tensor([[shipped.tokenizer.eos_id, *shipped.tokenizer.encode(prompt)]])
     logits, (h, c) = shipped.model.prime(ids)
@@ -297,7 +305,7 @@ def test_a_zip_whose_members_declare_huge_sizes_is_refused_before_anything_is_wr
     """The probe's shape: members that inflate to about a GB of zeros each, under model file names."""
     import zipfile
 
-    from textgen import unpack_model_zip
+    from textgen.modelzip import unpack_model_zip
 
     files = model_zip_files(tmp_path)
     zeros = b"\0" * (64 * 2**20)
@@ -317,7 +325,7 @@ def test_a_zip_whose_members_declare_huge_sizes_is_refused_before_anything_is_wr
 def test_a_zip_that_fails_its_crc_leaves_nothing_behind(tmp_path):
     import zipfile
 
-    from textgen import unpack_model_zip
+    from textgen.modelzip import unpack_model_zip
 
     files = model_zip_files(tmp_path)
     archive = tmp_path / "broken.zip"
@@ -336,7 +344,7 @@ def test_a_zip_that_fails_its_crc_leaves_nothing_behind(tmp_path):
 def test_inflating_stops_at_the_limit_whatever_the_zip_says():
     import io
 
-    from textgen.studio import _copy_limited
+    from textgen.modelzip import _copy_limited
 
     class Endless(io.RawIOBase):
         def readinto(self, buffer):

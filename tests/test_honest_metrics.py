@@ -15,8 +15,8 @@ from dataclasses import replace
 import pytest
 from conftest import corpus_path
 
-from textgen import Evaluation, Finished, Trainer, evaluate, generate, load_corpus, prepare_data
-from textgen.studio import app_train_config
+from textgen import Evaluation, Finished, SamplingSettings, Trainer, evaluate, generate, load_corpus, prepare_data
+from textgen.registry import app_train_config
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,9 @@ def test_a_briefly_trained_model_writes_like_its_corpus_from_an_empty_seed(brief
     trainer, data = briefly_trained
     bigram = CharBigram(data.train_documents)
     held_out = bigram.bits_per_char(data.val_documents)
-    samples = generate(trainer.model, data.tokenizer, "", temperature=0.5, length=200, num_samples=8, seed=1)
+    samples = generate(
+        trainer.model, data.tokenizer, "", SamplingSettings.of(temperature=0.5, length=200, num_samples=8, seed=1)
+    )
     written = bigram.bits_per_char(samples)
     # Junk such as "DZZEVEV3333&&&&$$" scores several bits per character worse than real text does.
     assert written < held_out + 0.5, (written, held_out, samples[:3])
@@ -81,7 +83,8 @@ def test_the_held_out_figure_does_not_depend_on_the_batch_size(briefly_trained):
     assert max(bits) - min(bits) < 0.01, bits
     # and it is the figure the run reported at that evaluation, scored in the run's arithmetic (bf16
     # where the CPU has it natively), and within 0.001 bits per char of it in fp32
-    from textgen.metrics import ScoringSet, score
+    from textgen.metrics import score
+    from textgen.tokens import ScoringSet
 
     reported = trainer.state.best_metrics.bits_per_char
     again = score(trainer.model, ScoringSet.of(data.tokenizer, data.val_documents), bf16=trainer.bf16)

@@ -99,7 +99,7 @@ def test_revision_pinning_and_offline_cache(hub, monkeypatch):
     assert vocabulary(load_model("alice/pinned")) == vocabulary(local["shakespeare-char"])  # caches main's
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     reload_hub_modules()
-    from textgen.hub import HubError
+    from textgen.errors import HubError
     from textgen.hub import load_model as offline_load
 
     offline = offline_load("alice/pinned")  # served from the cache: main's, as last downloaded
@@ -111,7 +111,8 @@ def test_revision_pinning_and_offline_cache(hub, monkeypatch):
 
 def test_refuses_foreign_pickle_and_absurd_repos_before_the_weights(hub):
     standin, _ = hub
-    from textgen.hub import HubError, load_model
+    from textgen.errors import HubError
+    from textgen.hub import load_model
 
     standin.add_repo(
         "bob/gpt2",
@@ -159,7 +160,8 @@ def test_an_oversized_tokenizer_is_refused_before_it_is_fetched_and_nothing_stay
     config's vocabulary sets (32 characters a token), never downloaded nor parsed; the config fetched
     on the way is removed from the cache."""
     standin, _ = hub
-    from textgen.hub import HubError, load_model
+    from textgen.errors import HubError
+    from textgen.hub import load_model
 
     config = json.loads((shipped() / "config.json").read_text())
     standin.add_repo(
@@ -188,7 +190,8 @@ def test_an_oversized_tokenizer_is_refused_before_it_is_fetched_and_nothing_stay
 
 def test_clear_one_line_errors(hub, monkeypatch):
     standin, _ = hub
-    from textgen.hub import HubError, load_model, push_folder
+    from textgen.errors import HubError
+    from textgen.hub import load_model, push_folder
 
     with pytest.raises(HubError, match="no Hugging Face token"):
         push_folder(shipped(), "alice/x")

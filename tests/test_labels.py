@@ -10,16 +10,19 @@ import torch
 from test_cli import assert_one_line_error, run_main
 
 import train
-from textgen import cli
-from textgen.card import RunInfo
-from textgen.checkpoints import LoadedModel, document_hash, load_folder
+from textgen import SamplingSettings, cli
+from textgen.checkpoints import LoadedModel, load_folder
 from textgen.corpus import load_corpus
+from textgen.corpusstats import corpus_stats
+from textgen.cowrite import next_tokens, prime_text
 from textgen.errors import CorpusError, GenerationError
-from textgen.explore import corpus_stats
-from textgen.labelled import FIRST, MIN_DOCUMENTS, Labels, label_random, labelled_prompt, prompt_as, without_labels
+from textgen.hashes import document_hash
+from textgen.labelled import FIRST, MIN_DOCUMENTS, Labels, labelled_prompt, without_labels
 from textgen.model import LSTMConfig, LSTMLanguageModel
-from textgen.sampling import generate, next_tokens, prime_text
+from textgen.runinfo import RunInfo
+from textgen.sampling import generate
 from textgen.tokenizer import CharTokenizer
+from textgen.write_as import label_random, prompt_as
 
 
 def write_csv(path, rows, columns=("user", "text")):
@@ -122,7 +125,9 @@ def test_a_model_trained_with_labels_writes_as_each(tmp_path, capsys):
     assert loaded.info.labels == Labels("user", {"ann": 120, "bo": 120})
     for label, letter in (("ann", "a"), ("bo", "b")):
         prompt = labelled_prompt(loaded.info.labels, label, "")
-        (text,) = generate(loaded.model, loaded.tokenizer, prompt, temperature=0, length=6, stop_at_eos=True)
+        (text,) = generate(
+            loaded.model, loaded.tokenizer, prompt, SamplingSettings.of(temperature=0, length=6, stop_at_eos=True)
+        )
         assert text.strip() and set(text.strip()) == {letter}, (label, text)
         logits, _ = prime_text(loaded.model, loaded.tokenizer, prompt)
         (first, _), *_ = next_tokens(logits, loaded.tokenizer, 1.0, top_k=2).tokens

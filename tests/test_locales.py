@@ -7,8 +7,9 @@ import string
 import pytest
 from localekeys import label_keys, message_templates
 
-from textgen import MAX_TOKENS_PER_REQUEST, GenerationError, labels, locale_of, translate
-from textgen.messages import catalog
+from textgen import GenerationError
+from textgen.messages import catalog, labels, locale_of, translate
+from textgen.sampling import MAX_TOKENS_PER_REQUEST
 
 
 def fields(template: str) -> set[str]:

@@ -3,6 +3,7 @@ cut to 5 steps (--max-steps 5 added), and the two lines that need the real Hub a
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shlex
@@ -48,3 +49,11 @@ def test_readme_commands_run_as_written(tmp_path):
             words += ["--max-steps", "10"]
         result = subprocess.run(words, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"{command}\n{result.stderr[-2000:]}"
+
+
+def test_the_library_example_runs_as_written(capsys):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```python", text.index("As a library")) + len("```python")
+    exec(compile(text[start : text.index("```", start)], "README.md", "exec"), {})
+    texts = ast.literal_eval(capsys.readouterr().out)  # the example prints the list of samples
+    assert len(texts) == 2 and all(len(text) > 60 for text in texts) and texts[0] != texts[1]

@@ -2,8 +2,16 @@ import pytest
 import torch
 from conftest import ROOT
 
-from textgen import CharTokenizer, GenerationError, LSTMConfig, LSTMLanguageModel, generate, generate_steps
-from textgen.sampling import choose_tokens, nucleus_mask
+from textgen import (
+    CharTokenizer,
+    GenerationError,
+    LSTMConfig,
+    LSTMLanguageModel,
+    SamplingSettings,
+    generate,
+    generate_steps,
+)
+from textgen.sampling import RowSettings, choose_tokens, nucleus_mask
 
 
 @pytest.fixture
@@ -55,12 +63,11 @@ def test_a_rows_token_depends_only_on_its_logits_settings_and_random_number():
     top_k = torch.tensor([0, 0, 5, 0, 20, 0])
     top_p = torch.tensor([1.0, 0.9, 1.0, 1.0, 0.7, 1.0])
     uniforms = torch.rand(6)
-    together, probs = choose_tokens(logits.clone(), temperatures, top_k, top_p, uniforms, unk_id=0)
+    rows = RowSettings(temperatures, top_k, top_p)
+    together, probs = choose_tokens(logits, rows, uniforms, unk_id=0)
     for row in range(6):
-        alone, prob = choose_tokens(
-            logits[row : row + 1].clone(), temperatures[row : row + 1], top_k[row : row + 1],
-            top_p[row : row + 1], uniforms[row : row + 1], unk_id=0,
-        )  # fmt: skip
+        one = RowSettings(temperatures[row : row + 1], top_k[row : row + 1], top_p[row : row + 1])
+        alone, prob = choose_tokens(logits[row : row + 1], one, uniforms[row : row + 1], unk_id=0)
         assert alone.item() == together[row].item() and prob.item() == probs[row].item()
     assert together[0] == logits[0, 1:].argmax() + 1  # temperature 0: the likeliest (never <unk>, id 0)
 
@@ -69,18 +76,16 @@ def test_extreme_random_numbers_never_pick_a_masked_token():
     logits = torch.tensor([[9.0, 1.0, 2.0, -50.0, -60.0]])  # the tail is almost, not quite, impossible
     for u in (0.0, 1.0 - 2**-24):
         for top_k, top_p in ((0, 1.0), (2, 1.0), (0, 0.5)):
-            chosen, _ = choose_tokens(
-                logits.clone(), torch.tensor([[1.0]]), torch.tensor([top_k]), torch.tensor([top_p]),
-                torch.tensor([u]), unk_id=0,
-            )  # fmt: skip
+            rows = RowSettings(torch.tensor([[1.0]]), torch.tensor([top_k]), torch.tensor([top_p]))
+            chosen, _ = choose_tokens(logits, rows, torch.tensor([u]), unk_id=0)
             allowed = {0: {1, 2, 3, 4}, 2: {1, 2}}.get(top_k, {2}) if top_p == 1.0 else {2}
             assert chosen.item() in allowed
 
 
 def test_temperature_zero_is_deterministic_and_greedy(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    first = generate(model, tokenizer, "the", temperature=0, length=30, seed=1)
-    second = generate(model, tokenizer, "the", temperature=0, length=30, seed=999)
+    first = generate(model, tokenizer, "the", SamplingSettings.of(temperature=0, length=30, seed=1))
+    second = generate(model, tokenizer, "the", SamplingSettings.of(temperature=0, length=30, seed=999))
     assert first == second
     # The same greedy continuation by re-running the whole sequence each step (the slow way).
     ids = [tokenizer.eos_id, *tokenizer.encode("the")]
@@ -92,19 +97,21 @@ def test_temperature_zero_is_deterministic_and_greedy(model_and_tokenizer):
 
 def test_seed_reproduces_and_different_seeds_differ(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    a = generate(model, tokenizer, "the", temperature=1.0, length=60, num_samples=3, seed=7)
-    b = generate(model, tokenizer, "the", temperature=1.0, length=60, num_samples=3, seed=7)
-    c = generate(model, tokenizer, "the", temperature=1.0, length=60, num_samples=3, seed=8)
+    a = generate(model, tokenizer, "the", SamplingSettings.of(temperature=1.0, length=60, num_samples=3, seed=7))
+    b = generate(model, tokenizer, "the", SamplingSettings.of(temperature=1.0, length=60, num_samples=3, seed=7))
+    c = generate(model, tokenizer, "the", SamplingSettings.of(temperature=1.0, length=60, num_samples=3, seed=8))
     assert a == b and a != c
     assert len(set(a)) == 3  # samples in one batch are independent
 
 
 def test_per_sample_temperatures_and_probabilities(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    steps = list(generate_steps(model, tokenizer, "", temperature=[0, 0.5, 1.0, 1.2], length=5, seed=0))
+    steps = list(
+        generate_steps(model, tokenizer, "", SamplingSettings.of(temperature=[0, 0.5, 1.0, 1.2], length=5, seed=0))
+    )
     assert len(steps) == 5 and all(len(s.pieces) == 4 for s in steps)
     assert all(0 < p <= 1 for s in steps for p in s.probabilities)
-    greedy = generate(model, tokenizer, "", temperature=0, length=5)[0]
+    greedy = generate(model, tokenizer, "", SamplingSettings.of(temperature=0, length=5))[0]
     assert "".join(s.pieces[0] for s in steps) == greedy
 
 
@@ -112,15 +119,22 @@ def test_stop_at_eos_ends_each_sample(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     with torch.no_grad():  # make <eos> overwhelmingly likely
         model.head.bias[tokenizer.eos_id] = 50.0
-    texts = generate(model, tokenizer, "the", temperature=1.0, length=50, num_samples=2, stop_at_eos=True, seed=0)
+    texts = generate(
+        model,
+        tokenizer,
+        "the",
+        SamplingSettings.of(temperature=1.0, length=50, num_samples=2, stop_at_eos=True, seed=0),
+    )
     assert texts == ["\n", "\n"]
 
 
 def test_unknown_seed_and_bad_settings(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     with pytest.raises(GenerationError, match="knows none of the seed"):
-        generate(model, tokenizer, "ZZZ", length=5)
-    assert generate(model, tokenizer, "theZ", length=5, seed=0)[0]  # partly known: <unk>, goes on
+        generate(model, tokenizer, "ZZZ", SamplingSettings.of(length=5))
+    assert generate(model, tokenizer, "theZ", SamplingSettings.of(length=5, seed=0))[
+        0
+    ]  # partly known: <unk>, goes on
     for settings, message in [
         ({"temperature": -0.1}, "temperature"),
         ({"length": 0}, "length"),
@@ -131,7 +145,7 @@ def test_unknown_seed_and_bad_settings(model_and_tokenizer):
         ({"num_samples": 0}, "samples"),
     ]:
         with pytest.raises(GenerationError, match=message):
-            generate(model, tokenizer, "the", **{"length": 5, **settings})
+            generate(model, tokenizer, "the", SamplingSettings.of(**{"length": 5, **settings}))
 
 
 @pytest.mark.parametrize("num_layers", [1, 3])
@@ -157,7 +171,12 @@ def test_unk_is_never_generated(model_and_tokenizer):
         model.head.bias[tokenizer.unk_id] = 50.0
     for temperature in (0, 1.0):
         steps = list(
-            generate_steps(model, tokenizer, "the", temperature=temperature, length=40, num_samples=3, seed=0)
+            generate_steps(
+                model,
+                tokenizer,
+                "the",
+                SamplingSettings.of(temperature=temperature, length=40, num_samples=3, seed=0),
+            )
         )
         assert all(tokenizer.unk_id not in step.token_ids for step in steps)
 
@@ -187,7 +206,12 @@ def test_the_shipped_headline_model_writes_no_empty_lines_or_lines_opening_with_
 
     for name in ("nyt-char", "nyt-word"):
         loaded = load_folder(ROOT / "checkpoints" / name)
-        texts = generate(loaded.model, loaded.tokenizer, "", temperature=0.8, length=300, num_samples=10, seed=1)
+        texts = generate(
+            loaded.model,
+            loaded.tokenizer,
+            "",
+            SamplingSettings.of(temperature=0.8, length=300, num_samples=10, seed=1),
+        )
         lines = [line for text in texts for line in text.split("\n")[:-1]]  # the last may be cut off
         wrong = [line for line in lines if not line or line.startswith(" ")]
         assert len(lines) >= 30 and len(wrong) <= 0.05 * len(lines), wrong

@@ -19,20 +19,21 @@ from textgen import (
     Metrics,
     ModelRegistry,
     Progress,
-    Step,
+    load_folder,
+)
+from textgen.checkpoints import save_checkpoint
+from textgen.corpusstats import corpus_stats
+from textgen.hashes import document_hash
+from textgen.modelzip import unpack_model_zip, zip_model
+from textgen.sampling import Step
+from textgen.views import (
     TrainingView,
     confidence_html,
-    corpus_stats,
-    document_hash,
     generated_documents,
     histogram_frame,
-    load_folder,
     novelty_markdown,
-    save_checkpoint,
     series_name,
     top_tokens_frame,
-    unpack_model_zip,
-    zip_model,
 )
 
 
@@ -122,7 +123,8 @@ def test_the_end_says_why_it_stopped_and_warns_when_it_learned_little():
 
 
 def trained(val_documents: int = 100, parent: str | None = None):
-    from textgen import RunInfo, TrainedModel
+    from textgen import RunInfo
+    from textgen.checkpoints import TrainedModel
 
     info = RunInfo(val_documents=val_documents, parent=parent, samples={"0.5": "THE PRESIDENT SAYS"})
     return TrainedModel(None, {}, None, info)
@@ -248,7 +250,7 @@ def test_explore_statistics_have_round_bins_from_zero_and_visible_whitespace():
 def test_statistics_gathered_in_batches_equal_those_of_the_whole_and_say_when_words_were_cut():
     from collections import Counter
 
-    from textgen.explore import StatsCounter
+    from textgen.corpusstats import StatsCounter
     from textgen.tokenizer import WORD_PATTERN
 
     documents = [f"saying {i}: {'가나다'[i % 3]} and more, Naïve {i % 7}" for i in range(500)]

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from textgen import CharTokenizer, TrainConfig, prepare_data
-from textgen.batches import TokenStream, split_documents
 from textgen.corpus import stream_corpus
-from textgen.metrics import ScoringSet
+from textgen.corpusfiles import CorpusFiles
 from textgen.tokencache import corpus_key
+from textgen.tokens import ScoringSet, TokenStream, split_documents
 
 DOCS = [f"headline number {i}: 서울 {i * 7}" for i in range(300)]
 CONFIG = TrainConfig(level="char", batch_size=4, seq_len=8)
@@ -39,8 +39,7 @@ def test_second_run_reads_the_same_tokens_from_disk(tmp_path):
         assert (data.train_documents, data.val_documents) == split_documents(
             DOCS, CONFIG.val_fraction, CONFIG.seed
         )
-        np.testing.assert_array_equal(data.novelty, fresh.novelty)
-        assert data.stats == fresh.stats
+        assert data.corpus_files == fresh.corpus_files == CorpusFiles.of(data.train_documents)
     assert len(list(tmp_path.iterdir())) == 1
 
 
@@ -90,7 +89,7 @@ def test_a_damaged_entry_is_made_again(tmp_path, damage):
 def test_without_a_cache_nothing_is_left_on_disk_and_the_tokens_stay_readable(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     data = prepare_data(DOCS, CONFIG)
-    assert list(tmp_path.iterdir()) == [] and data.directory is None
+    assert list(tmp_path.iterdir()) == []
     expected = TokenStream.from_documents(data.tokenizer, split_documents(DOCS, CONFIG.val_fraction)[0])
     np.testing.assert_array_equal(data.train.stream.tokens[:], expected.tokens)
 

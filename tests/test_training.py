@@ -10,7 +10,8 @@ from conftest import ROOT
 
 from textgen import Evaluation, Finished, RunInfo, TrainConfig, Trainer, load_folder, prepare_data, run_and_save
 from textgen.device import bf16_works, native_bf16
-from textgen.metrics import ScoringSet, evaluate, score, unigram_metrics
+from textgen.metrics import evaluate, score, unigram_metrics
+from textgen.tokens import ScoringSet
 
 
 def run_to_end(trainer, folder=None):
@@ -215,21 +216,3 @@ def test_evaluations_score_a_fixed_sample_and_the_end_scores_every_held_out_docu
     assert finished.best.loss == pytest.approx(everything.loss, rel=1e-5)  # the saved model, on all of them
     assert loaded.info.metrics.loss == pytest.approx(everything.loss, rel=1e-5)
     assert "evaluations scored a fixed sample of" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
-
-
-def test_evaluations_score_in_the_runs_own_batch_shapes(nyt_documents, monkeypatch):
-    """Rows and columns as the run trains (16 x 48 here, not scoring's default 32 x 64): oneDNN keeps a
-    primitive per shape, and scoring in shapes of its own grew the peak memory (BENCHMARKS.md)."""
-    import textgen.metrics
-
-    geometries, real = [], textgen.metrics.document_nats
-
-    def recording(model, stream, batch_size, seq_len, bf16=False):
-        geometries.append((batch_size, seq_len))
-        return real(model, stream, batch_size, seq_len, bf16)
-
-    monkeypatch.setattr(textgen.metrics, "document_nats", recording)
-    config = small_config(epochs=1, max_steps=25, eval_every=10, eval_tokens=1000)
-    run_to_end(Trainer(config, prepare_data(nyt_documents[:600], config)))
-    assert len(geometries) >= 5  # two evaluations (held-out and training samples) and the end
-    assert set(geometries) == {(config.batch_size, config.seq_len)}

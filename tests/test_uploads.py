@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from textgen import CorpusError, Layout, TrainConfig, load_corpus, prepare_data, reading_summary
+from textgen import CorpusError, TrainConfig, load_corpus, prepare_data
 from textgen.corpus import read_documents
+from textgen.plaintext import Layout
+from textgen.views import reading_summary
 
 QUOTES = "".join(f"Quote number {i} is a thought.\n    -- Someone {i % 7}\n%\n" for i in range(40))
 

@@ -21,7 +21,7 @@ from hubstandin import GOOD_TOKEN, StandInHub
 from test_browser import CHROMIUM, FLAGS, PHONE, SCREENSHOTS
 
 import train
-from textgen import CheckpointError, load_folder
+from textgen import CheckpointError, SamplingSettings, load_folder
 from textgen.sampling import generate_steps
 from textgen.webpage import ORT_FILES, export_web
 
@@ -78,7 +78,7 @@ def test_the_folder_is_a_static_space_with_everything_inside(exported):
 
 def python_greedy(name: str, seed: str, length: int) -> str:
     loaded = load_folder(ROOT / "checkpoints" / name)
-    steps = generate_steps(loaded.model, loaded.tokenizer, seed, temperature=0, length=length)
+    steps = generate_steps(loaded.model, loaded.tokenizer, seed, SamplingSettings.of(temperature=0, length=length))
     return seed + "".join(step.pieces[0] for step in steps)
 
 

@@ -17,7 +17,6 @@ nanochat's checkpoint manager does, so that the training loop itself never touch
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
 import re
@@ -27,16 +26,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file, save_model
 
-from .card import RunInfo, render_card
+from .card import render_card
+from .corpusfiles import MAX_NOVELTY_BYTES, CorpusFiles
+from .corpusstats import CorpusStats
 from .errors import CheckpointError
-from .explore import CorpusStats, corpus_stats
-from .labelled import text_of
 from .model import BYTES_PER_PARAMETER, LSTMConfig, LSTMLanguageModel, max_model_bytes
+from .runinfo import RunInfo
 from .tokenizer import MAX_TOKEN_CHARS, Tokenizer, tokenizer_from_dict
 
 CONFIG_FILE = "config.json"
@@ -59,22 +58,6 @@ class LoadedModel:
     novelty: frozenset[str] = frozenset()
     stats: CorpusStats | None = None  # of the training corpus
     source: str = ""
-
-
-def document_hash_value(text: str) -> int:
-    """A document's 8-byte digest as a number (whitespace around it and its label ignored)."""
-    text = text_of(text).strip()
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
-
-
-def document_hash(text: str) -> str:
-    """The digest as novelty.txt writes it: 16 hex digits."""
-    return f"{document_hash_value(text):016x}"
-
-
-def document_hashes(documents: list[str]) -> np.ndarray:
-    """The documents' digests as uint64, in their order."""
-    return np.fromiter(map(document_hash_value, documents), dtype=np.uint64, count=len(documents))
 
 
 # What a save killed mid-write leaves beside its file: ours (`.NAME.XXXXXXXX.tmp`), and the one
@@ -120,30 +103,6 @@ def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
         save_model(model, str(temp))  # stores the tied embedding/head tensor once
 
 
-@dataclass(frozen=True)
-class CorpusFiles:
-    """What a model folder keeps about its training documents (novelty hashes, Explore statistics),
-    computed once per run: a training run saves many times, and this costs a pass over the corpus.
-    Past MAX_NOVELTY_BYTES of hashes (about 4 million documents) the folder keeps none: the page
-    then says that copies cannot be checked, instead of loading hundreds of MB of hashes."""
-
-    novelty: bytes | None
-    stats: bytes
-
-    @classmethod
-    def of(cls, documents: list[str]) -> CorpusFiles:
-        return cls.from_hashes(np.unique(document_hashes(documents)), corpus_stats(documents))
-
-    @classmethod
-    def from_hashes(cls, hashes: np.ndarray | None, stats: CorpusStats) -> CorpusFiles:
-        """From the sorted unique hashes of the training documents (as numbers; None: too many to keep)
-        and their statistics."""
-        novelty = None
-        if hashes is not None and len(hashes) <= MAX_NOVELTY_DOCUMENTS:  # 16 hex digits and a line break each
-            novelty = "".join(f"{value:016x}\n" for value in hashes.tolist()).encode()
-        return cls(novelty, json.dumps(stats.to_dict(), ensure_ascii=False).encode())
-
-
 def save_checkpoint(
     directory: str | os.PathLike,
     model: LSTMLanguageModel,
@@ -181,8 +140,6 @@ MAX_JSON_BYTES = {
     STATS_FILE: 2**20,
 }
 DEFAULT_MAX_JSON_BYTES = 64 * 2**20
-MAX_NOVELTY_BYTES = 64 * 2**20  # 17 bytes a training document: about 4 million documents
-MAX_NOVELTY_DOCUMENTS = MAX_NOVELTY_BYTES // 17
 MAX_CARD_BYTES = 2**20
 # A token is at most MAX_TOKEN_CHARS characters (tokenizer.py), of at most 4 bytes in UTF-8, and JSON
 # adds a few around it; the word tokenizer's character counts add at most this much.

@@ -9,15 +9,16 @@ import tempfile
 from pathlib import Path
 
 from .checkpoints import load_folder
-from .corpus import read_documents
+from .corpus import SUPPORTED_SUFFIXES, read_documents
+from .cowrite import next_tokens, prime_text
 from .device import DECODING_PRECISIONS, decoding_dtype, resolve_device
 from .errors import CorpusError, GenerationError, TextgenError
 from .export import export_onnx
 from .hub import check_push, load_model, push_folder, push_space, quiet_hub_logging
-from .labelled import label_random, prompt_as
 from .metrics import evaluate
-from .sampling import check_prompt, generate_steps, new_seed, next_tokens, prime_text, validate_settings
+from .sampling import SamplingSettings, check_prompt, generate_steps, new_seed
 from .webpage import export_web
+from .write_as import label_random, prompt_as
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = commands.add_parser("evaluate", help="held-out metrics of a model on a text file")
     ev.add_argument("--model", required=True)
-    ev.add_argument("--text", required=True, help="a .txt/.csv/.json file or folder")
+    ev.add_argument("--text", required=True, help=f"a {'/'.join(SUPPORTED_SUFFIXES)} file or folder")
     ev.add_argument("--column", default=None, help="CSV column or JSON field to read")
     ev.add_argument(
         "--label-column",
@@ -83,25 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_generate(args: argparse.Namespace) -> None:
-    validate_settings(args.temperature, args.length, args.top_k, args.top_p, args.num_samples, args.seed)
+    settings = SamplingSettings.of(
+        args.temperature, args.length, args.top_k, args.top_p, args.num_samples, args.stop_at_eos, args.seed
+    )
     check_prompt(args.prompt)  # before the model loads, and before any of it is printed
     device = resolve_device(args.device)
     loaded = load_model(args.model, device)
     unknown = sorted({token.strip() for token in loaded.tokenizer.unknown_tokens(args.prompt)} - {""})
     if unknown:
         print(f"note: the model has never seen {unknown[:10]}; they read as <unk>", file=sys.stderr)
-    seed = new_seed() if args.seed is None else args.seed
+    seed = new_seed() if settings.seed is None else settings.seed
     steps = generate_steps(
         loaded.model.for_decoding(decoding_dtype(device, args.precision)),
         loaded.tokenizer,
         prompt_as(loaded, args.label, args.prompt, label_random(seed)),
-        temperature=args.temperature,
-        length=args.length,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        num_samples=args.num_samples,
-        stop_at_eos=args.stop_at_eos,
-        seed=seed,
+        settings.with_seed(seed),
     )
     if args.num_samples == 1:  # stream as it is written
         print(args.prompt, end="", flush=True)
@@ -118,7 +115,7 @@ def run_generate(args: argparse.Namespace) -> None:
 
 
 def run_next(args: argparse.Namespace) -> None:
-    validate_settings(args.temperature, 1, args.top_k, 1.0, 1)
+    SamplingSettings.of(temperature=args.temperature, length=1, top_k=args.top_k)  # before the model loads
     check_prompt(args.text)
     loaded = load_model(args.model, resolve_device(args.device))
     text = prompt_as(loaded, args.label, args.text)

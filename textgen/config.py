@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+LR = 2e-2  # AdamW's peak learning rate for a new model (a tied LSTM learns fastest per second at it)
+
 
 @dataclass
 class TrainConfig:
@@ -28,7 +30,7 @@ class TrainConfig:
     ema: float | None = None  # the weights evaluated and saved: an exponential moving average (0: off)
     batch_size: int = 32
     seq_len: int = 64
-    lr: float = 2e-2
+    lr: float | None = None  # None: LR from scratch, finetune.FINE_TUNE_LR when starting from a model
     weight_decay: float | None = None  # AdamW's; None: 0.01, or 0.1 with the regularisers
     grad_clip: float = 0.1
     warmup_steps: int = 20

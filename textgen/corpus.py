@@ -519,7 +519,7 @@ def read_upload(
 ) -> Corpus:
     """A file uploaded to the page: one file of a supported kind, read whole."""
     if not path:
-        raise CorpusError("upload a .txt, .csv, .json or .jsonl file first")
+        raise CorpusError("upload a {suffixes} file first", suffixes=", ".join(SUPPORTED_SUFFIXES))
     if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise CorpusError("use one of {suffixes}", suffixes=", ".join(SUPPORTED_SUFFIXES)).within(Path(path).name)
     return load_corpus(str(path), column or None, where, layout=layout, label_column=label_column or None)

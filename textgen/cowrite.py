@@ -1,22 +1,80 @@
-"""Writing with the model: the text so far, the model's state after it, and every earlier version, so
-that choosing the next token, letting the model write a few more, or undoing costs a step of the
-model each, never a re-read of the text."""
+"""Writing with the model: what it would write next after a text (its likeliest tokens and the
+entropy, at a temperature), and a text written together with it: the text so far, the model's state
+after it, and every earlier version, so that choosing the next token, letting the model write a few
+more, or undoing costs a step of the model each, never a re-read of the text."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 import torch
 
 from .checkpoints import LoadedModel
 from .errors import GenerationError
-from .labelled import prompt_as
-from .messages import translate
-from .model import State
-from .sampling import NextTokens, Sampler, check_prompt, next_tokens, prime_text, restart_documents
+from .model import LSTMLanguageModel, State
+from .sampling import Sampler, SamplingSettings, check_prompt, encode_prompt, restart_documents, shaped_logits
+from .tokenizer import Tokenizer
+from .write_as import prompt_as
 
-VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
+# A view lists at most this many tokens, whatever it is asked: a word model's whole vocabulary can be
+# hundreds of thousands of tokens, an answer of tens of MB.
+MAX_LISTED = 200
+
+
+@dataclass
+class NextTokens:
+    """What the model would write next after a text: its likeliest tokens and how spread out the
+    whole distribution is, at a temperature (`<unk>` left out, as the sampler never writes it, and
+    labels' control tokens, as co-writing writes text: the label is chosen before)."""
+
+    tokens: list[tuple[str, float]]  # (text, probability), likeliest first
+    entropy_bits: float  # of the whole tempered distribution
+    entropy_bits_at_1: float  # of the model's own distribution (temperature 1)
+    ids: list[int] = field(default_factory=list)  # the tokens' ids, in the same order
+
+    def to_dict(self) -> dict:
+        return {
+            "tokens": [{"token": token, "probability": probability} for token, probability in self.tokens],
+            "entropy_bits": self.entropy_bits,
+            "entropy_bits_at_1": self.entropy_bits_at_1,
+        }
+
+
+def tempered(logits: torch.Tensor, temperature: float, left_out: list[int]) -> torch.Tensor:
+    """The distribution (vocab,) the sampler draws from at `temperature` (0: all on the likeliest
+    token), without the tokens `left_out`: the sampler's own shaping, in double precision."""
+    rows = SamplingSettings.of(temperature=temperature, length=1).rows(logits.device, torch.float64)
+    scaled = shaped_logits(logits.double().unsqueeze(0), rows, left_out)[0]
+    if temperature == 0:
+        return torch.nn.functional.one_hot(scaled.argmax(), scaled.numel()).double()
+    return scaled.softmax(-1)
+
+
+def entropy_bits(probabilities: torch.Tensor) -> float:
+    positive = probabilities[probabilities > 0]
+    return max(0.0, float(-(positive * positive.log2()).sum()))
+
+
+def next_tokens(logits: torch.Tensor, tokenizer: Tokenizer, temperature: float, top_k: int = 10) -> NextTokens:
+    """The next-token view of `logits` (vocab,): the `top_k` likeliest at `temperature` (0: as many as
+    a view lists, MAX_LISTED), the entropies."""
+    SamplingSettings.of(temperature=temperature, length=1, top_k=top_k)  # checked as sampling checks them
+    left_out = [tokenizer.unk_id, *tokenizer.label_ids]
+    probabilities = tempered(logits, temperature, left_out)
+    count = min(top_k or MAX_LISTED, MAX_LISTED, len(probabilities))
+    values, ids = probabilities.topk(count)
+    listed = [(i, float(p)) for i, p in zip(ids.tolist(), values.tolist()) if p > 0]
+    tokens = [(tokenizer.piece(i, None), p) for i, p in listed]
+    at_one = entropy_bits(tempered(logits, 1.0, left_out))
+    return NextTokens(tokens, entropy_bits(probabilities), at_one, [i for i, _ in listed])
+
+
+@torch.inference_mode()
+def prime_text(model: LSTMLanguageModel, tokenizer: Tokenizer, text: str) -> tuple[torch.Tensor, State]:
+    """The model after reading `<eos>` and `text`: the next token's logits (vocab,) and the state."""
+    ids = encode_prompt(tokenizer, text)
+    logits, state = model.prime(torch.tensor([ids], device=model.device))
+    return logits[0].float(), state
 
 
 @dataclass
@@ -61,16 +119,16 @@ class CoWriter:
         text = draft.text + tokenizer.piece(token_id, None)
         self.drafts.append(Draft(text, logits[0].float(), state))
 
-    def write(self, loaded: LoadedModel, count: int, temperature: float, top_k: int = 0, seed: int | None = None):
-        """Let the model write `count` more tokens, sampled as generation samples them (a `Sampler`)."""
+    def write(self, loaded: LoadedModel, settings: SamplingSettings) -> None:
+        """Let the model write `settings.length` more tokens (one sample), as generation samples them."""
+        if settings.num_samples != 1:
+            raise GenerationError("co-writing writes one sample")
         tokenizer, draft = loaded.tokenizer, self.drafts[-1]
-        sampler = Sampler(
-            tokenizer, temperature=temperature, length=count, top_k=top_k, seed=seed, device=draft.logits.device
-        )
+        sampler = Sampler(tokenizer, "", settings, device=draft.logits.device)
         logits, state, text = draft.logits.unsqueeze(0), draft.state, draft.text
         with torch.inference_mode():
             while not sampler.done:
-                chosen, step = sampler.choose(logits.clone())
+                chosen, step = sampler.choose(logits)
                 text += step.pieces[0]
                 logits, state = loaded.model.step(chosen, restart_documents(chosen, state, tokenizer.eos_id))
                 logits = logits.float()
@@ -79,27 +137,3 @@ class CoWriter:
     def undo(self) -> None:
         if len(self.drafts) > 1:
             self.drafts.pop()
-
-
-def shown(token: str) -> str:
-    """A token with its spaces and line breaks made visible."""
-    return "".join(VISIBLE.get(ch, ch) for ch in token)
-
-
-def next_tokens_html(view: NextTokens, temperature: float, locale: str = "en") -> str:
-    """The next-token chart: a bar per token (its probability at this temperature) and the entropy."""
-    rows = "".join(
-        f'<div class="next-token"><span class="token">{html.escape(shown(token))}</span>'
-        f'<span class="bar" style="display:inline-block;height:0.9em;background:#4f46e5;'
-        f'width:{max(probability * 100, 0.5):.1f}%"></span> <span class="p">{probability:.1%}</span></div>'
-        for token, probability in view.tokens
-    )
-    entropy = translate(
-        "Entropy {bits:.2f} bits at T={temperature:g} ({at_one:.2f} bits at T=1): the lower, the surer the "
-        "model, and the more it repeats itself; the higher, the more surprising, and the more often broken.",
-        locale,
-        bits=view.entropy_bits,
-        temperature=temperature,
-        at_one=view.entropy_bits_at_1,
-    )
-    return f'<div class="next-tokens">{rows}<p class="entropy">{html.escape(entropy)}</p></div>'

@@ -1,19 +1,77 @@
 """From documents to what training reads: the split by document (fixed by the seed), the tokenizer
-fitted on the training part, each split's tokens on disk (tokencache), and fixed samples of
-documents for evaluation."""
+fitted on the training part, each split's tokens on disk (tokencache), what a model folder keeps of
+the training documents (corpusfiles), and fixed samples of documents for evaluation."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .config import TrainConfig
+from .corpusfiles import CorpusFiles, CorpusFilesGatherer
 from .distributed import barrier, rank_and_world
 from .errors import TrainingError
-from .tokencache import Fit, TrainingData, tokenized
+from .tokencache import Fit, SplitDocuments, Store, Stretches, tokenized
 from .tokenizer import Tokenizer
+from .tokens import ScoringSet
+
+
+@dataclass
+class TrainingData:
+    """A tokenized corpus ready to train on: its tokenizer, each split as a ScoringSet, what a model
+    folder keeps of its training documents, and how it was split and stored."""
+
+    tokenizer: Tokenizer
+    train: ScoringSet
+    val: ScoringSet
+    corpus_files: CorpusFiles
+    held_out: np.ndarray | None = None  # (documents,) bool: which documents of the corpus are held out
+    split: str = "documents"  # or "stretches": too few documents, so stretches of their text were split
+    stretch: int = 0  # their length in characters
+    cache_hit: bool | None = None  # with a token cache: read from it (True) or stored by this run (False)
+    documents: Iterable[str] | None = field(default=None, repr=False)  # the corpus, to read again
+
+    @classmethod
+    def from_split(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> TrainingData:
+        """Training data on a split made elsewhere (a benchmark's), encoded in memory."""
+        return cls(
+            tokenizer, ScoringSet.of(tokenizer, train), ScoringSet.of(tokenizer, val), CorpusFiles.of(train)
+        )
+
+    @classmethod
+    def stored(
+        cls, store: Store, corpus_files: CorpusFiles, cache_hit: bool | None, documents: Iterable[str]
+    ) -> TrainingData:
+        return cls(
+            store.tokenizer,
+            store.train,
+            store.val,
+            corpus_files,
+            store.held_out,
+            store.split,
+            store.stretch,
+            cache_hit,
+            documents,
+        )
+
+    @property
+    def train_documents(self) -> list[str]:
+        """The training documents as text, read from the corpus again (for tests and small corpora)."""
+        return self._documents(held_out=False)
+
+    @property
+    def val_documents(self) -> list[str]:
+        """The held-out documents as text, read from the corpus again (for tests and small corpora)."""
+        return self._documents(held_out=True)
+
+    def _documents(self, held_out: bool) -> list[str]:
+        if self.documents is None or self.held_out is None:
+            raise ValueError("these training data keep no corpus to read the documents from")
+        documents = Stretches(self.documents, self.stretch) if self.split == "stretches" else self.documents
+        return list(SplitDocuments(documents, self.held_out, held_out))
 
 
 def prepare_data(
@@ -50,10 +108,12 @@ def prepare_data(
     rank, world = rank_and_world()
     if cache is not None and world > 1 and rank > 0:
         barrier()  # rank 0 tokenizes into the cache; the others then read its entry
-    data, cache_hit = tokenized(documents, fit, config.val_fraction, config.seed, cache, progress and rank == 0)
+    store, corpus_files, cache_hit = tokenized(
+        documents, fit, config.val_fraction, config.seed, CorpusFilesGatherer(), cache, progress and rank == 0
+    )
     if cache is not None and world > 1 and rank == 0:
         barrier()
-    num_tokens = data.train.stream.num_targets + 1
+    num_tokens = store.train.stream.num_targets + 1
     needed = config.batch_size * (config.seq_len + 1)
     if num_tokens < needed:
         raise TrainingError(
@@ -67,8 +127,7 @@ def prepare_data(
             seq_len=config.seq_len,
             needed=needed,
         )
-    data.cache_hit, data.documents = cache_hit, documents
-    return data
+    return TrainingData.stored(store, corpus_files, cache_hit, documents)
 
 
 # Up to this many documents a sample comes from a permutation of them all; past it, documents are

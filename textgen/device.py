@@ -66,13 +66,11 @@ def bf16_works(device_type: str) -> bool:
 def decoding_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     """The weights' dtype for generating: "auto" is bf16 on a CPU that does bf16 natively, else fp32.
 
-    Measured (bench/decode_precision.py, BENCHMARKS.md section 4) on AMD EPYC Zen 4 (AVX512-BF16),
-    one thread: bf16 weights step 64 streams 2.1x faster than fp32 (one stream about as fast, 0.9x)
-    for 0.0001 bits/char on the NYT held-out split, and a stream's logits are the same alone or in a
-    batch; the same CPU capped at AVX2 steps bf16 3.7x slower, so auto keeps fp32 there. int8 dynamic
-    quantization was faster still (4x) but scales the activations of the whole batch at once: a
-    stream's logits moved by up to 1.7 among 63 others, so a seeded request would write other text
-    in a crowd; it is not offered. Not measured on a GPU, so auto keeps fp32 on CUDA.
+    There bf16 weights step a crowd of streams about twice as fast for a negligible change in held-out
+    bits per character, and a stream's logits are the same alone or in a batch; without native bf16
+    they are slower (BENCHMARKS.md, section 5). int8 dynamic quantization is not offered: it scales
+    the activations of a whole batch at once, so a seeded request would write other text in a crowd.
+    Not measured on a GPU, so auto keeps fp32 on CUDA.
     """
     if precision not in DECODING_PRECISIONS:  # the CLI and the app check it first
         raise ValueError(f"decoding precision {precision!r} is not one of {DECODING_PRECISIONS}")

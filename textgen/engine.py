@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from .model import LSTMLanguageModel, State
-from .sampling import Sampler, Step, choose_tokens, prime, restart_documents
+from .sampling import RowSettings, Sampler, SamplingSettings, Step, choose_tokens, prime, restart_documents
 from .tokenizer import Tokenizer
 
 DEFAULT_MAX_ROWS = 64  # samples stepped together; more requests wait their turn
@@ -99,9 +99,7 @@ class _Batch:
     jobs: list[Job]
     logits: torch.Tensor  # (rows, vocab): the next tokens' logits
     state: State
-    temperatures: torch.Tensor  # (rows, 1)
-    top_k: torch.Tensor  # (rows,)
-    top_p: torch.Tensor  # (rows,)
+    settings: RowSettings  # each row's
 
     @property
     def rows(self) -> int:
@@ -109,14 +107,11 @@ class _Batch:
 
     @classmethod
     def of(cls, jobs: list[Job], logits: list[torch.Tensor], states: list[State]) -> _Batch:
-        samplers = [job.sampler for job in jobs]
         return cls(
             jobs,
             torch.cat(logits),
             (torch.cat([h for h, _ in states], 1), torch.cat([c for _, c in states], 1)),
-            torch.cat([s.temperatures for s in samplers]),
-            torch.cat([s.top_k for s in samplers]),
-            torch.cat([s.top_p for s in samplers]),
+            RowSettings.cat([job.sampler.rows for job in jobs]),
         )
 
     def split(self) -> tuple[list[torch.Tensor], list[State]]:
@@ -145,9 +140,9 @@ class DecodingEngine:
         self._thread: threading.Thread | None = None
         self._closing = False
 
-    def submit(self, prompt: str = "", **settings) -> Job:
-        """Queue a request (settings as `generate_steps`'); bad settings are refused here, at once."""
-        job = Job(Sampler(self.tokenizer, prompt, device=self.model.device, **settings), self.pace)
+    def submit(self, prompt: str = "", settings: SamplingSettings | None = None) -> Job:
+        """Queue a request; a seed text the model cannot read is refused here, at once."""
+        job = Job(Sampler(self.tokenizer, prompt, settings, device=self.model.device), self.pace)
         with self._condition:
             self._waiting.append(job)
             if self._closing:
@@ -209,9 +204,7 @@ class DecodingEngine:
                 continue
             uniforms = [u for job in batch.jobs for u in job.sampler.uniforms()]
             uniforms = torch.tensor(uniforms, dtype=torch.float64, device=self.model.device)
-            chosen, probs = choose_tokens(
-                batch.logits, batch.temperatures, batch.top_k, batch.top_p, uniforms, self.tokenizer.unk_id
-            )
+            chosen, probs = choose_tokens(batch.logits, batch.settings, uniforms, self.tokenizer.unk_id)
             ids, probabilities, offset, finished = chosen.tolist(), probs.tolist(), 0, []
             for job in batch.jobs:
                 rows = job.sampler.num_samples

@@ -82,11 +82,12 @@ def grown_model(
 
 def fine_tune_setup(base: LoadedModel, documents: Iterable[str], config: TrainConfig, progress: bool = False):
     """(config, data, model) to train `base` further on `documents`: its architecture and
-    tokenizer, grown for what the training documents add (callers set `lr` to FINE_TUNE_LR unless the
-    user chose one). The model is a copy: the base (perhaps a shipped model others use) stays as it was."""
+    tokenizer, grown for what the training documents add, at FINE_TUNE_LR unless `config` chose a rate.
+    The model is a copy: the base (perhaps a shipped model others use) stays as it was."""
     architecture = base.model.config
     config = replace(
         config,
+        lr=FINE_TUNE_LR if config.lr is None else config.lr,
         level=base.tokenizer.level,
         lowercase=base.tokenizer.lowercase,
         hidden_size=architecture.hidden_size,

@@ -17,13 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .card import RunInfo
 from .checkpoints import LoadedModel
 from .config import TrainConfig
-from .data import prepare_data
 from .events import Evaluation, Finished, Progress
-from .finetune import fine_tune_setup
-from .training import Trainer
+from .runinfo import RunInfo
+from .training import Trainer, prepare_run
 from .views import TrainingView
 
 PROGRESS_SECONDS = 0.5  # a run sends its step progress at most this often (each event crosses processes)
@@ -43,6 +41,9 @@ class TrainingJob:
     base: LoadedModel | None = None  # start from this model (its vocabulary, grown, and its weights)
     locale: str = "en"  # the page's language, for what the run says
 
+    def stop_requested(self) -> bool:
+        return self.stop_file.exists()
+
     def gpu_seconds(self) -> int:
         """How long the run may hold a GPU: its budget and the work around it."""
         return math.ceil(60 * (self.config.max_minutes or 0) + OVERHEAD_SECONDS)
@@ -52,16 +53,11 @@ def run_job(job: TrainingJob) -> Iterator[Progress | Evaluation | Finished]:
     """Tokenize and train on the device this process has (CUDA inside a ZeroGPU call, else as
     `resolve_device` finds), yielding the run's events: step progress at most every PROGRESS_SECONDS
     (its training loss the mean of the steps since the last), every evaluation, and the end."""
-    config = replace(job.config, device="auto")
-    if job.base is not None:
-        config, data, model = fine_tune_setup(job.base, job.documents, config)
-    else:
-        data, model = prepare_data(job.documents, config), None
+    config, data, model = prepare_run(job.documents, replace(job.config, device="auto"), job.base)
     trainer = Trainer(config, data, info=job.info, model=model)
     losses: list[float] = []
     sent = -math.inf
-    for event in trainer.run():
-        trainer.stop_requested = job.stop_file.exists()
+    for event in trainer.run(job.stop_requested):
         if isinstance(event, Progress):
             losses.append(event.train_bits_per_char)
             if time.monotonic() - sent < PROGRESS_SECONDS:

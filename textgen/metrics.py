@@ -20,9 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .batches import TokenStream, pieces, plan_groups, plan_windows
 from .model import LSTMLanguageModel
 from .tokenizer import Tokenizer
+from .tokens import ScoringSet, TokenStream
+from .windows import pieces, plan_groups, plan_windows
 
 
 def count_characters(documents: list[str]) -> int:
@@ -31,7 +32,7 @@ def count_characters(documents: list[str]) -> int:
 
 def unknown_spelling_nats(tokenizer: Tokenizer, documents: list[str]) -> float:
     """What `<unk>` hides: the nats to spell each unknown word (word level; 0 for characters)."""
-    spelling = spelling_per_document(tokenizer, documents)
+    spelling = tokenizer.spelling_costs(documents)
     return 0.0 if spelling is None else float(spelling.sum())
 
 
@@ -105,62 +106,6 @@ def document_nats(
         targets = window.targets.to(model.device)
         total += F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="sum").item()
     return total
-
-
-def document_stream(tokenizer: Tokenizer, documents: list[str]) -> TokenStream:
-    return TokenStream.from_documents(tokenizer, documents)
-
-
-def spelling_per_document(tokenizer: Tokenizer, documents: list[str]) -> np.ndarray | None:
-    """What spelling out each document's `<unk>` words costs (word level; None for characters)."""
-    spell = getattr(tokenizer, "spelling_nats", None)
-    if spell is None:
-        return None
-    return np.array([sum(spell(w) for w in tokenizer.unknown_tokens(doc)) for doc in documents], dtype=np.float64)
-
-
-@dataclass
-class ScoringSet:
-    """Documents ready to be scored, as tokens (encoded once, in memory or on disk), with what each
-    adds to the bits per character: its characters (and its end) and, at word level, the cost of
-    spelling its `<unk>` words. A training run scores the same samples at every evaluation."""
-
-    stream: TokenStream
-    # (documents,): each document's length + 1, and at word level what spelling its <unk> words costs
-    # (nats; None at char level); a store's are memory-mapped.
-    document_characters: np.ndarray
-    document_spelling: np.ndarray | None = None
-    token_counts: np.ndarray | None = None  # how often each token is a target, when counted already
-
-    @classmethod
-    def of(cls, tokenizer: Tokenizer, documents: list[str]) -> ScoringSet:
-        documents = list(documents)
-        return cls(
-            document_stream(tokenizer, documents),
-            np.array([len(doc) + 1 for doc in documents], dtype=np.int64),
-            spelling_per_document(tokenizer, documents),
-        )
-
-    @property
-    def num_documents(self) -> int:
-        return self.stream.num_documents
-
-    @property
-    def characters(self) -> int:
-        return int(self.document_characters.sum())
-
-    @property
-    def spelling_nats(self) -> float:
-        return 0.0 if self.document_spelling is None else float(self.document_spelling.sum())
-
-    def sizes(self) -> np.ndarray:
-        """Each document's tokens, its closing `<eos>` included."""
-        return self.stream.lengths
-
-    def subset(self, index: np.ndarray) -> ScoringSet:
-        """The documents at `index` as a set of their own (their tokens read into memory)."""
-        spelling = None if self.document_spelling is None else self.document_spelling[index]
-        return ScoringSet(self.stream.subset(index), self.document_characters[index], spelling)  # counts: none
 
 
 def score(

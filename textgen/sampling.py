@@ -1,11 +1,17 @@
-"""Stateful sampling: prime the LSTM on the seed once, then one step per generated token."""
+"""Stateful sampling: prime the LSTM on the seed once, then one step per generated token.
+
+How a request samples is one record, `SamplingSettings`, whether it comes from the page's widgets,
+the command line's flags, an API call or Python: checked in one place, and turned into per-row
+tensors (`RowSettings`) that `choose_tokens` applies to one request alone or to a whole batch of
+them in the decoding engine.
+"""
 
 from __future__ import annotations
 
 import math
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields, replace
 
 import torch
 
@@ -40,9 +46,10 @@ def new_seed() -> int:
 
 
 def whole_number(value: object, message: str) -> int:
-    """A number a page or an API client sent (1e400, NaN and text included) as an int, or `message`."""
+    """A number a page or an API client sent (1e400, NaN, text and booleans included) as an int, or
+    `message`."""
     try:
-        number = float(value)
+        number = float(value) if not isinstance(value, bool) else math.nan
         if math.isfinite(number) and number == int(number):
             return int(number)
     except (TypeError, ValueError, OverflowError):
@@ -51,29 +58,14 @@ def whole_number(value: object, message: str) -> int:
 
 
 def finite_number(value: object, message: str) -> float:
-    """A number a page or an API client sent as a finite float, or `message`."""
+    """A number a page or an API client sent as a finite float (not a boolean), or `message`."""
     try:
-        number = float(value)
+        number = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError, OverflowError):
         number = math.nan
     if not math.isfinite(number):
         raise GenerationError(message, value=str(value)[:20])
     return number
-
-
-def page_settings(
-    temperature: object, length: object, top_k: object, top_p: object, num_samples: object, seed: object
-) -> dict:
-    """A request's settings as the page's widgets (or the REST API) send them, as numbers of the right
-    kind: an empty or negative seed means "draw a fresh one" (None). Ranges are checked when it is run."""
-    return {
-        "temperature": finite_number(temperature, "temperature must be a finite number, not {value}"),
-        "length": whole_number(length, "length must be a whole number, not {value}"),
-        "top_k": whole_number(top_k, "top-k must be a whole number, not {value}"),
-        "top_p": finite_number(top_p, "top-p must be a finite number, not {value}"),
-        "num_samples": whole_number(num_samples, "the number of samples must be a whole number, not {value}"),
-        "seed": optional_seed(seed),
-    }
 
 
 def optional_seed(seed: object) -> int | None:
@@ -84,47 +76,152 @@ def optional_seed(seed: object) -> int | None:
     return None if seed < 0 else seed
 
 
-def validate_settings(
-    temperature: float | Sequence[float],
-    length: int,
-    top_k: int,
-    top_p: float,
-    num_samples: int,
-    seed: int | None = None,
-) -> None:
-    """Every setting a request can send, checked before any work: finite, in range, within budget."""
-    temperatures = [temperature] if isinstance(temperature, (int, float)) else list(temperature)
-    if not all(
-        isinstance(t, (int, float)) and math.isfinite(t) and 0 <= t <= MAX_TEMPERATURE for t in temperatures
-    ):
-        raise GenerationError(
-            "temperature must be a number from 0 to {max:g} (0 always picks the likeliest token)",
-            max=MAX_TEMPERATURE,
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How one request samples: a temperature per sample (0 picks the likeliest token; the "compare
+    temperatures" view gives each sample its own), how many tokens, top-k (0: off) and top-p (1: off)
+    filtering, whether each sample ends at the end of a document, and the random seed (None: a fresh
+    one). Checked when made, before any work."""
+
+    temperatures: tuple[float, ...] = (0.8,)
+    length: int = 200
+    top_k: int = 0
+    top_p: float = 1.0
+    stop_at_eos: bool = False
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    @classmethod
+    def of(
+        cls,
+        temperature: float | Sequence[float] = 0.8,
+        length: int = 200,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        num_samples: int = 1,
+        stop_at_eos: bool = False,
+        seed: int | None = None,
+    ) -> SamplingSettings:
+        """From typed values (Python's, the command line's): one `temperature` for `num_samples`
+        samples, or a sequence of them, one per sample."""
+        if isinstance(temperature, (int, float)):
+            check_samples(num_samples)
+            temperatures = (temperature,) * num_samples
+        else:
+            temperatures = tuple(temperature)
+        return cls(temperatures, length, top_k, top_p, stop_at_eos, seed)
+
+    @classmethod
+    def from_values(
+        cls,
+        temperature: object = 0.8,
+        length: object = 200,
+        top_k: object = 0,
+        top_p: object = 1.0,
+        num_samples: object = 1,
+        seed: object = None,
+        stop_at_eos: object = False,
+    ) -> SamplingSettings:
+        """From the page's widgets or an API call, which can send any JSON (text, NaN, 1e400,
+        booleans for numbers): coerced, or refused with one line. An empty or negative seed draws a
+        fresh one."""
+        if stop_at_eos is not None and not isinstance(stop_at_eos, bool):
+            raise GenerationError(
+                "stop at the end must be true or false, not {value}", value=str(stop_at_eos)[:20]
+            )
+        return cls.of(
+            finite_number(temperature, "temperature must be a finite number, not {value}"),
+            whole_number(length, "length must be a whole number, not {value}"),
+            whole_number(top_k, "top-k must be a whole number, not {value}"),
+            finite_number(top_p, "top-p must be a finite number, not {value}"),
+            whole_number(num_samples, "the number of samples must be a whole number, not {value}"),
+            bool(stop_at_eos),
+            optional_seed(seed),
         )
-    for value, message in (
-        (length, "length must be a whole number"),
-        (top_k, "top-k must be a whole number"),
-        (num_samples, "the number of samples must be a whole number"),
-    ):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise GenerationError(message)
-    if not 1 <= length <= MAX_LENGTH:
-        raise GenerationError("length must be between 1 and {max} tokens", max=MAX_LENGTH)
-    if not 0 <= top_k <= MAX_VOCAB_SIZE:
-        raise GenerationError("top-k must be 0 (off) or a number of tokens up to {max:,}", max=MAX_VOCAB_SIZE)
-    if not (isinstance(top_p, (int, float)) and math.isfinite(top_p) and 0 < top_p <= 1):
-        raise GenerationError("top-p must be in (0, 1]; 1 turns it off")
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.temperatures)
+
+    def with_seed(self, seed: int) -> SamplingSettings:
+        return replace(self, seed=seed)
+
+    def check(self) -> None:
+        """Every setting finite, in range and within a request's budget, or one clear line."""
+        temperatures = self.temperatures
+        if not all(
+            isinstance(t, (int, float))
+            and not isinstance(t, bool)
+            and math.isfinite(t)
+            and 0 <= t <= MAX_TEMPERATURE
+            for t in temperatures
+        ):
+            raise GenerationError(
+                "temperature must be a number from 0 to {max:g} (0 always picks the likeliest token)",
+                max=MAX_TEMPERATURE,
+            )
+        for value, message in (
+            (self.length, "length must be a whole number"),
+            (self.top_k, "top-k must be a whole number"),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise GenerationError(message)
+        check_samples(self.num_samples)
+        if not 1 <= self.length <= MAX_LENGTH:
+            raise GenerationError("length must be between 1 and {max} tokens", max=MAX_LENGTH)
+        if not 0 <= self.top_k <= MAX_VOCAB_SIZE:
+            raise GenerationError("top-k must be 0 (off) or a number of tokens up to {max:,}", max=MAX_VOCAB_SIZE)
+        top_p = self.top_p
+        if not (isinstance(top_p, (int, float)) and not isinstance(top_p, bool) and math.isfinite(top_p)):
+            raise GenerationError("top-p must be in (0, 1]; 1 turns it off")
+        if not 0 < top_p <= 1:
+            raise GenerationError("top-p must be in (0, 1]; 1 turns it off")
+        if self.length * self.num_samples > MAX_TOKENS_PER_REQUEST:
+            raise GenerationError(
+                "length × samples is {tokens:,} tokens; one request may write at most {max:,} "
+                "(fewer samples or a shorter length)",
+                tokens=self.length * self.num_samples,
+                max=MAX_TOKENS_PER_REQUEST,
+            )
+        seed = self.seed
+        if seed is not None and not (
+            isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED
+        ):
+            raise GenerationError("the random seed must be a whole number from 0 to {max}", max=MAX_SEED)
+
+    def rows(self, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> RowSettings:
+        """The settings as per-row tensors, one row per sample (temperatures and top-p in `dtype`)."""
+        n = self.num_samples
+        return RowSettings(
+            torch.tensor(self.temperatures, dtype=dtype, device=device).unsqueeze(1),
+            torch.full((n,), self.top_k, dtype=torch.long, device=device),
+            torch.full((n,), float(self.top_p), dtype=dtype, device=device),
+        )
+
+
+def check_samples(num_samples: object) -> None:
+    """Before anything is made per sample."""
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool):
+        raise GenerationError("the number of samples must be a whole number")
     if not 1 <= num_samples <= MAX_SAMPLES:
         raise GenerationError("the number of samples must be between 1 and {max}", max=MAX_SAMPLES)
-    if length * num_samples > MAX_TOKENS_PER_REQUEST:
-        raise GenerationError(
-            "length × samples is {tokens:,} tokens; one request may write at most {max:,} "
-            "(fewer samples or a shorter length)",
-            tokens=length * num_samples,
-            max=MAX_TOKENS_PER_REQUEST,
-        )
-    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
-        raise GenerationError("the random seed must be a whole number from 0 to {max}", max=MAX_SEED)
+
+
+@dataclass
+class RowSettings:
+    """Sampling settings as tensors, one row per sample: a request's, or a whole batch's (`cat`), each
+    row with its own."""
+
+    temperatures: torch.Tensor  # (rows, 1)
+    top_k: torch.Tensor  # (rows,)
+    top_p: torch.Tensor  # (rows,)
+
+    @classmethod
+    def cat(cls, parts: Sequence[RowSettings]) -> RowSettings:
+        """The rows of several requests side by side, in order."""
+        return cls(*(torch.cat([getattr(part, f.name) for part in parts]) for f in fields(cls)))
 
 
 def nucleus_mask(scaled: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
@@ -147,31 +244,34 @@ def nucleus_mask(scaled: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor)
     return scaled.masked_fill(drop, float("-inf"))
 
 
+def shaped_logits(logits: torch.Tensor, rows: RowSettings, left_out: Sequence[int] = ()) -> torch.Tensor:
+    """What each row's distribution is drawn from: its logits (rows, vocab) with the tokens `left_out`
+    removed, divided by its temperature (0 taken as nearly 0: its argmax is the likeliest token), and
+    its top-k and top-p filters applied. Softmax gives the distribution."""
+    logits = logits.clone()
+    logits[:, list(left_out)] = float("-inf")
+    return nucleus_mask(logits / rows.temperatures.clamp(min=1e-6), rows.top_k, rows.top_p)
+
+
 def choose_tokens(
-    logits: torch.Tensor,
-    temperatures: torch.Tensor,
-    top_k: torch.Tensor,
-    top_p: torch.Tensor,
-    uniforms: torch.Tensor,
-    unk_id: int,
+    logits: torch.Tensor, rows: RowSettings, uniforms: torch.Tensor, unk_id: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The next token of every row at once, each row with its own settings and its own random number.
 
-    logits (rows, vocab), masked in place; temperatures (rows, 1), 0 picking the likeliest token;
-    top_k (rows,), top_p (rows,); uniforms (rows,) in [0, 1), drawn from each request's own
-    random stream, so that a row's token depends only on its logits, its settings and its own stream
-    (the inverse of its distribution's CDF at its number), never on the rows beside it.
-    Returns the tokens (rows,) and their probability under the model's own distribution (rows,).
+    logits (rows, vocab); uniforms (rows,) in [0, 1), drawn from each request's own random stream, so
+    that a row's token depends only on its logits, its settings and its own stream (the inverse of its
+    distribution's CDF at its number), never on the rows beside it. `<unk>` is a class of rare words,
+    never a word to print. Returns the tokens (rows,) and their probability under the model's own
+    distribution (rows,).
     """
     probs = logits.softmax(-1)  # the model's own distribution, for the confidence shading
-    logits[:, unk_id] = float("-inf")  # `<unk>` is a class of rare words, never a word to print
-    scaled = nucleus_mask(logits / temperatures.clamp(min=1e-6), top_k, top_p)
+    scaled = shaped_logits(logits, rows, [unk_id])
     cdf = scaled.softmax(-1).double().cumsum(-1)
     total = cdf[:, -1:]
     # Kept below the total, so the search never lands past the last token with any probability.
     target = torch.minimum(uniforms.double().unsqueeze(1) * total, total.nextafter(torch.zeros_like(total)))
     sampled = torch.searchsorted(cdf, target, right=True).squeeze(1)
-    chosen = torch.where(temperatures.squeeze(1) == 0, logits.argmax(-1), sampled)
+    chosen = torch.where(rows.temperatures.squeeze(1) == 0, scaled.argmax(-1), sampled)
     return chosen, probs.gather(1, chosen.unsqueeze(1)).squeeze(1)
 
 
@@ -212,31 +312,20 @@ class Sampler:
         self,
         tokenizer: Tokenizer,
         prompt: str = "",
-        *,
-        temperature: float | Sequence[float] = 1.0,
-        length: int = 200,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        num_samples: int = 1,
-        stop_at_eos: bool = False,
-        seed: int | None = None,
+        settings: SamplingSettings | None = None,
         device: torch.device | str = "cpu",
     ):
-        if not isinstance(temperature, (int, float)):
-            num_samples = len(temperature)
-        validate_settings(temperature, length, top_k, top_p, num_samples, seed)
-        self.tokenizer, self.length = tokenizer, length
-        self.num_samples, self.stop_at_eos = num_samples, stop_at_eos
+        settings = settings or SamplingSettings()
+        self.tokenizer, self.settings = tokenizer, settings
+        self.length, self.num_samples = settings.length, settings.num_samples
+        self.stop_at_eos = settings.stop_at_eos
         self.prompt_ids = encode_prompt(tokenizer, prompt)
         # Python's generator, not torch's: drawing a number holds the GIL instead of releasing and
         # retaking it, which in a busy server cost more than the draw (one per request per step).
-        self.random = random.Random(new_seed() if seed is None else seed)
-        temperatures = [float(temperature)] * num_samples if isinstance(temperature, (int, float)) else temperature
-        self.temperatures = torch.tensor(temperatures, dtype=torch.float32, device=device).unsqueeze(1)  # (n, 1)
-        self.top_k = torch.full((num_samples,), top_k, dtype=torch.long, device=device)
-        self.top_p = torch.full((num_samples,), float(top_p), dtype=torch.float32, device=device)
-        self.finished = [False] * num_samples
-        self.previous = [self.prompt_ids[-1]] * num_samples
+        self.random = random.Random(new_seed() if settings.seed is None else settings.seed)
+        self.rows = settings.rows(device)
+        self.finished = [False] * self.num_samples
+        self.previous = [self.prompt_ids[-1]] * self.num_samples
         self.produced = 0
 
     @property
@@ -262,15 +351,9 @@ class Sampler:
         return Step(ids, pieces, probabilities, list(self.finished))
 
     def choose(self, logits: torch.Tensor) -> tuple[torch.Tensor, Step]:
-        """The next token of each sample from their logits (n, vocab), which it masks in place."""
-        chosen, probs = choose_tokens(
-            logits,
-            self.temperatures,
-            self.top_k,
-            self.top_p,
-            torch.tensor(self.uniforms(), dtype=torch.float64, device=logits.device),
-            self.tokenizer.unk_id,
-        )
+        """The next token of each sample from their logits (n, vocab)."""
+        uniforms = torch.tensor(self.uniforms(), dtype=torch.float64, device=logits.device)
+        chosen, probs = choose_tokens(logits, self.rows, uniforms, self.tokenizer.unk_id)
         return chosen, self.record(chosen.tolist(), probs.tolist())
 
 
@@ -296,15 +379,12 @@ def prime(model: LSTMLanguageModel, sampler: Sampler) -> tuple[torch.Tensor, Sta
 
 
 @torch.inference_mode()
-def generate_steps(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", **settings) -> Iterator[Step]:
-    """Yield one `Step` per generated token for every sample of one request, batched.
-
-    Settings as `Sampler`'s: `temperature` may be a list with one value per sample (the "compare
-    temperatures" view); 0 picks the likeliest token; `seed` makes a call reproducible (None draws
-    a fresh one).
-    """
+def generate_steps(
+    model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", settings: SamplingSettings | None = None
+) -> Iterator[Step]:
+    """Yield one `Step` per generated token for every sample of one request, batched."""
     model.eval()
-    sampler = Sampler(tokenizer, prompt, device=model.device, **settings)
+    sampler = Sampler(tokenizer, prompt, settings, device=model.device)
     logits, state = prime(model, sampler)
     while not sampler.done:
         chosen, step = sampler.choose(logits)
@@ -328,62 +408,9 @@ def stream_texts(batches: Iterable[Iterable[Step]], prompt: str = "") -> Iterato
         yield ["".join(text) for text in pieces]
 
 
-def generate(model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", **settings) -> list[str]:
+def generate(
+    model: LSTMLanguageModel, tokenizer: Tokenizer, prompt: str = "", settings: SamplingSettings | None = None
+) -> list[str]:
     """The generated continuations (without the prompt), one string per sample."""
-    *_, texts = stream_texts([generate_steps(model, tokenizer, prompt, **settings)])
+    *_, texts = stream_texts([generate_steps(model, tokenizer, prompt, settings)])
     return texts
-
-
-@dataclass
-class NextTokens:
-    """What the model would write next after a text: its likeliest tokens and how spread out the
-    whole distribution is, at a temperature (`<unk>` left out, as the sampler never writes it, and
-    labels' control tokens, as co-writing writes text: the label is chosen before)."""
-
-    tokens: list[tuple[str, float]]  # (text, probability), likeliest first
-    entropy_bits: float  # of the whole tempered distribution
-    entropy_bits_at_1: float  # of the model's own distribution (temperature 1)
-    ids: list[int] = field(default_factory=list)  # the tokens' ids, in the same order
-
-    def to_dict(self) -> dict:
-        return {
-            "tokens": [{"token": token, "probability": probability} for token, probability in self.tokens],
-            "entropy_bits": self.entropy_bits,
-            "entropy_bits_at_1": self.entropy_bits_at_1,
-        }
-
-
-def tempered(logits: torch.Tensor, temperature: float, left_out: list[int]) -> torch.Tensor:
-    """The distribution the sampler draws from at `temperature` (0: all on the likeliest token),
-    without the tokens `left_out`."""
-    logits = logits.double().clone()
-    logits[left_out] = float("-inf")
-    if temperature == 0:
-        return torch.nn.functional.one_hot(logits.argmax(), logits.numel()).double()
-    return (logits / temperature).softmax(-1)
-
-
-def entropy_bits(probabilities: torch.Tensor) -> float:
-    positive = probabilities[probabilities > 0]
-    return max(0.0, float(-(positive * positive.log2()).sum()))
-
-
-def next_tokens(logits: torch.Tensor, tokenizer: Tokenizer, temperature: float, top_k: int = 10) -> NextTokens:
-    """The next-token view of `logits` (vocab,): the `top_k` likeliest at `temperature`, the entropies."""
-    validate_settings(temperature, 1, top_k, 1.0, 1)
-    left_out = [tokenizer.unk_id, *tokenizer.label_ids]
-    probabilities = tempered(logits, temperature, left_out)
-    count = min(top_k or len(probabilities), len(probabilities))
-    values, ids = probabilities.topk(count)
-    listed = [(i, float(p)) for i, p in zip(ids.tolist(), values.tolist()) if p > 0]
-    tokens = [(tokenizer.piece(i, None), p) for i, p in listed]
-    at_one = entropy_bits(tempered(logits, 1.0, left_out))
-    return NextTokens(tokens, entropy_bits(probabilities), at_one, [i for i, _ in listed])
-
-
-@torch.inference_mode()
-def prime_text(model: LSTMLanguageModel, tokenizer: Tokenizer, text: str) -> tuple[torch.Tensor, State]:
-    """The model after reading `<eos>` and `text`: the next token's logits (vocab,) and the state."""
-    ids = encode_prompt(tokenizer, text)
-    logits, state = model.prime(torch.tensor([ids], device=model.device))
-    return logits[0].float(), state

@@ -1,30 +1,18 @@
-"""Settings that fit the corpus and the time budget: the width, dropout and evaluation interval a
-run leaves to "auto" (None in TrainConfig).
+"""Settings that fit the corpus and the time budget: the width, dropout, regularisers and evaluation
+interval a run leaves to "auto" (None in TrainConfig).
 
 Two quantities decide them, both estimated before training from the corpus size and the budget:
 the tokens a run can read (its compute) and how many times that passes over the training text.
-Measured on a 2-core CPU (AMD EPYC, BENCHMARKS.md "Sizes that fit the corpus"):
 
-- width follows compute: in 60 s a 1 x 256 LSTM beats a 512 on the NYT headlines (more steps),
-  in 300 s the 512 wins (1.563 vs 1.591 nats/char lowercased); on uploads of tens of KB, 256 with
-  dropout beat 128 and 64 (sayings: 4.30 vs 4.34-4.46 bits/char in 60 s);
-- dropout follows passes: 0.5 where a run reads its text a hundred times and more (25-40 KB
-  uploads: 4.30 vs 4.46 bits/char without), 0.1 at fifteen to a few dozen passes (NYT, 300 s: 1.563
-  with 0.1, 1.574 with 0.2), none below (NYT, 60 s; and 90 s, about eleven passes: every
-  regulariser off, dropout too, ended 0.02-0.07 nats/char better than with them in four pairs of runs);
-- the small-data regularisers (AWD-LSTM's: DropConnect 0.3, embedding dropout 0.1, locked dropout,
-  AR 2 / TAR 1, weight decay 0.1, a moving average of the weights) follow passes too: all together
-  gained 0.15 bits/char on 40 KB of quotes and 0.25 on 25 KB of Korean sayings in the page's minute
-  (two seeds each; most of it from the average and AR/TAR, and the runs kept learning 2-5 times
-  longer before early stopping); on tiny Shakespeare in 2 minutes (five passes) they cost 0.14 and
-  only weight decay 0.1 paid (0.04); on the NYT headlines in 90 s (about eleven passes) they cost
-  too, while on tiny Shakespeare in 10 minutes (about 24) they paid: the switch sits at fifteen,
-  where dropout starts;
-- a corpus large enough for the wide model is another matter: on the NYT headlines (char level,
-  320,000 training characters) the whole pack held the 512 back at every budget tried (6 minutes:
-  2.54 bits/char against 2.31 without it; with dropout 0.5 at 70 minutes, 2.67 at step 3,743), while
-  the moving average and DropConnect 0.2 alone led plain dropout 0.1 (2.36 against 2.46 at that
-  step). There dropout stays at 0.1 at most and the pack is those two with weight decay 0.1.
+- Width follows compute: a short run learns more with a narrow model's extra steps, a long one with
+  the 512 (BENCHMARKS.md, section 4).
+- Dropout and the small-data regularisers (AWD-LSTM's: DropConnect, embedding dropout, locked
+  dropout, AR/TAR, weight decay, a moving average of the weights) follow passes: they pay where a
+  run reads its text PACK_FROM_PASSES times or more and cost below, where only weight decay paid
+  (sections 3b and 4b).
+- A corpus large enough for the wide model is the exception: there the whole pack held the 512
+  back, while the moving average and DropConnect alone paid, so it gets those and dropout 0.1 at
+  most (section 4c).
 """
 
 from __future__ import annotations
@@ -32,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from .config import PACK_OFF
+from .config import LR, PACK_OFF
 from .schedule import EVALUATIONS_PER_BUDGET
 
 TOKENS_PER_SECOND = 40_000  # a 1 x 256 LSTM's training speed on a 2-core CPU without bf16 (conservative)
@@ -93,6 +81,7 @@ def fit_to_corpus(config, train_tokens: int, steps_per_epoch: int):
     chosen = {name: value for name, value in regularization.items() if getattr(config, name) is None}
     return replace(
         config,
+        lr=LR if config.lr is None else config.lr,
         hidden_size=hidden if config.hidden_size is None else config.hidden_size,
         dropout=dropout if config.dropout is None else config.dropout,
         eval_every=eval_interval(steps_per_epoch) if config.eval_every is None else config.eval_every,

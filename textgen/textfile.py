@@ -44,9 +44,8 @@ CONTROL_NAMES = {
 
 
 def has_controls(text: str) -> bool:
-    """Whether CONTROL matches in `text`. Deleting the plain bytes from its UTF-8 runs 7x as fast as
-    the regular expression on English text (0.6 against 4.5 ms a megabyte), and tokenizing a corpus
-    reads it twice."""
+    """Whether CONTROL matches in `text`: deleting the plain bytes from its UTF-8 is far faster than the
+    regular expression, and every piece of a corpus is checked at each of the passes that tokenize it."""
     raw = text.encode("utf-8", "surrogatepass")
     return bool(raw.translate(None, PLAIN_UTF8_BYTES)) or (b"\xc2" in raw and CONTROL.search(text) is not None)
 

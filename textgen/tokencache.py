@@ -5,9 +5,10 @@ at once.
 A corpus is read as a stream of documents (a list, or a `corpus.CorpusStream` that re-reads its
 files), never held: one pass counts the documents (which fixes the split for the seed) and gathers
 a char vocabulary, one fits a word tokenizer on the training documents (skipped when one is given),
-one encodes every document into its split's token file, gathering on the way what the rest of a run
-needs (the novelty hashes, the Explore statistics, each document's characters and, at word level,
-what spelling its `<unk>` words costs). A store is a folder:
+one encodes every document into its split's token file, with each document's characters and, at word
+level, what spelling its `<unk>` words costs. What else a run keeps of the training documents (a
+model folder's novelty hashes and statistics: corpusfiles.py) is the caller's `ByProducts`, fed the
+training documents in the same pass and saved in the store's folder. A store is a folder:
 
     meta.json                     format, token dtype, counts; written last (marks it complete)
     tokenizer.json
@@ -16,9 +17,8 @@ what spelling its `<unk>` words costs). A store is a folder:
     train_characters.npy, ...     each document's length + 1, uint32
     train_spelling.npy, ...       word level: nats to spell its <unk> words, float64
     train_counts.npy, ...         how often each token occurs (the unigram baseline's counts)
-    novelty.npy                   sorted 8-byte hashes of the training documents (none past 4 M)
     held_out.npy                  which documents are held out (bits)
-    stats.json                    corpus statistics of the training documents
+    (the by-products' own files)
 
 A cache entry is written to a temporary folder and renamed into place, so an interrupted run never
 leaves a half-written entry. Without a cache the store goes to a temporary folder that is removed as
@@ -33,34 +33,41 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from numpy.lib.format import open_memmap
 from tqdm import tqdm
 
-from .batches import TokenStream, held_out_mask
-from .checkpoints import MAX_NOVELTY_DOCUMENTS, document_hashes
 from .errors import TrainingError
-from .explore import CorpusStats, StatsCounter
-from .metrics import ScoringSet, spelling_per_document
 from .tokenizer import (
     SPECIALS,
     CharacterSet,
     CharTokenizer,
     Tokenizer,
-    batches,
+    document_batches,
     fit_tokenizer,
     tokenizer_from_dict,
 )
+from .tokens import ScoringSet, TokenStream, held_out_mask
 
 CACHE_ENV = "TEXTGEN_TOKEN_CACHE"
-FORMAT = 3  # bump when the store's layout, the key or the way documents are read changes
-# A store's statistics count words in this much of the training text (a regular-expression pass, the
-# slowest part of tokenizing); 10 M characters is the largest upload the page takes.
-STORE_WORD_CHARACTERS = 10_000_000
+FORMAT = 4  # bump when the store's layout, the key or the way documents are read changes
 SPLITS = ("train", "val")
+
+
+class ByProducts(Protocol):
+    """What a caller gathers from the training documents as the store encodes them: fed each batch
+    (in corpus order), saved into the store's folder before it is complete, and loaded back from it
+    (a cached store brings them back without another pass over the corpus)."""
+
+    def add(self, documents: list[str]) -> None: ...
+
+    def save(self, directory: Path) -> None: ...
+
+    def load(self, directory: Path) -> object: ...
 
 
 def default_cache_dir() -> Path:
@@ -96,46 +103,17 @@ class SplitDocuments:
 
 
 @dataclass
-class TrainingData:
-    """A tokenized corpus ready to train on: its tokenizer, each split as a ScoringSet (tokens
-    memory-mapped from the store's files), and what the training documents leave for a model folder
-    (novelty hashes, statistics)."""
+class Store:
+    """A tokenized corpus: its tokenizer, each split as a ScoringSet (tokens memory-mapped from the
+    store's files), which documents of the corpus are held out, and how the split was made."""
 
     tokenizer: Tokenizer
     train: ScoringSet
     val: ScoringSet
-    novelty: np.ndarray | None  # sorted uint64 hashes of the training documents (None: too many to keep)
-    stats: CorpusStats
-    directory: Path | None = None  # None: in memory, or a temporary folder already removed
-    held_out: np.ndarray | None = None  # (documents,) bool: which documents of the corpus are held out
+    held_out: np.ndarray  # (documents,) bool: which documents of the corpus are held out
     split: str = "documents"  # or "stretches": too few documents, so stretches of their text were split
     stretch: int = 0  # their length in characters
-    cache_hit: bool | None = None  # with a token cache: read from it (True) or stored by this run (False)
-    documents: Iterable[str] | None = field(default=None, repr=False)  # the corpus, to read again
-
-    @classmethod
-    def from_split(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> TrainingData:
-        """Training data on a split made elsewhere (a benchmark's), encoded in memory."""
-        stats = StatsCounter()
-        stats.add(train)
-        train_set, val_set = ScoringSet.of(tokenizer, train), ScoringSet.of(tokenizer, val)
-        return cls(tokenizer, train_set, val_set, np.unique(document_hashes(train)), stats.result())
-
-    @property
-    def train_documents(self) -> list[str]:
-        """The training documents as text, read from the corpus again (for tests and small corpora)."""
-        return self._documents(held_out=False)
-
-    @property
-    def val_documents(self) -> list[str]:
-        """The held-out documents as text, read from the corpus again (for tests and small corpora)."""
-        return self._documents(held_out=True)
-
-    def _documents(self, held_out: bool) -> list[str]:
-        if self.documents is None or self.held_out is None:
-            raise ValueError("these training data keep no corpus to read the documents from")
-        documents = Stretches(self.documents, self.stretch) if self.split == "stretches" else self.documents
-        return list(SplitDocuments(documents, self.held_out, held_out))
+    directory: Path | None = None  # None: a temporary folder already removed
 
 
 class _SplitWriter:
@@ -172,7 +150,7 @@ class _SplitWriter:
         self.lengths[here] = lengths
         self.characters[here] = np.fromiter(map(len, documents), np.int64, len(documents)) + 1
         if self.spelling is not None:
-            self.spelling[here] = spelling_per_document(self.tokenizer, documents)
+            self.spelling[here] = self.tokenizer.spelling_costs(documents)
         self.done += len(documents)
 
     def close(self) -> int:
@@ -228,16 +206,19 @@ def write_store(
     fit: Callable[[Iterable[str]], Tokenizer],
     val_fraction: float,
     seed: int,
+    by_products: ByProducts,
     progress: bool = False,
 ) -> None:
     """Tokenize `documents` (re-iterable) into a store in `directory`: see the module docstring.
-    `fit` makes the tokenizer from the training documents (it may iterate them more than once)."""
+    `fit` makes the tokenizer from the training documents (it may iterate them more than once);
+    `by_products` is fed the training documents and saves itself there."""
     bar = {"unit": "doc", "unit_scale": True, "leave": False, "dynamic_ncols": True}
     if not progress:
         bar["disable"] = True  # else tqdm's own default: off when not a terminal, or by TQDM_DISABLE
     characters = CharacterSet(fit.lowercase) if isinstance(fit, Fit) and fit.level == "char" else None
     count = length = 0
-    for batch in batches(tqdm(documents, desc="reading", **bar)):  # the first pass: count (and characters)
+    # The first pass: count the documents (and gather the characters).
+    for batch in document_batches(tqdm(documents, desc="reading", **bar)):
         count += len(batch)
         length += sum(map(len, batch))
         if characters is not None:
@@ -253,28 +234,23 @@ def write_store(
     tokenizer = characters.tokenizer() if characters is not None else fit(SplitDocuments(documents, held_out))
     sizes = {"train": count - int(held_out.sum()), "val": int(held_out.sum())}
     writers = {name: _SplitWriter(directory, name, tokenizer, sizes[name]) for name in SPLITS}
-    stats, hashes, index = StatsCounter(STORE_WORD_CHARACTERS), [], 0
-    hashing = sizes["train"] <= MAX_NOVELTY_DOCUMENTS  # past it a model folder keeps no novelty hashes
+    index = 0
     with tqdm(total=count, desc="tokenizing", **bar) as shown:
-        for batch in batches(documents):
+        for batch in document_batches(documents):
             out = held_out[index : index + len(batch)]
             index += len(batch)
             train = [doc for doc, o in zip(batch, out) if not o]
             writers["train"].add(train)
             writers["val"].add([doc for doc, o in zip(batch, out) if o])
-            stats.add(train)
-            if hashing:
-                hashes.append(document_hashes(train))
+            by_products.add(train)
             shown.update(len(batch))
     tokens = {name: writer.close() for name, writer in writers.items()}
     if characters is not None:  # characters only held-out documents have are <unk>, as if fitted on training
         tokenizer = _keep_training_characters(
             directory, tokenizer, writers["train"].counts, writers["train"].dtype
         )
-    novelty = np.unique(np.concatenate(hashes)) if hashing and hashes else np.zeros(0, np.uint64)
-    np.save(directory / "novelty.npy", novelty)
     np.save(directory / "held_out.npy", np.packbits(held_out))
-    _write_json(directory / "stats.json", stats.result().to_dict())
+    by_products.save(directory)
     _write_json(directory / "tokenizer.json", tokenizer.to_dict())
     meta = {
         "format": FORMAT,
@@ -284,7 +260,7 @@ def write_store(
         "split": split,
         "stretch": stretch,
     }
-    _write_json(directory / "meta.json", {**meta, "hashed": hashing})  # last: the store is complete
+    _write_json(directory / "meta.json", meta)  # last: the store is complete
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -314,7 +290,7 @@ def _keep_training_characters(
     return CharTokenizer([token for token, kept in zip(tokenizer.vocab, keep) if kept], tokenizer.lowercase)
 
 
-def read_store(directory: Path) -> TrainingData:
+def read_store(directory: Path) -> Store:
     """The store in `directory`: token files and per-document sizes memory-mapped, lengths in memory."""
     meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
     tokenizer = tokenizer_from_dict(json.loads((directory / "tokenizer.json").read_text(encoding="utf-8")))
@@ -335,12 +311,8 @@ def read_store(directory: Path) -> TrainingData:
         )
         if len(splits[name].document_characters) != len(lengths):
             raise ValueError(f"{name}_characters.npy does not match its documents")
-    stats = CorpusStats.from_dict(json.loads((directory / "stats.json").read_text(encoding="utf-8")))
     held_out = np.unpackbits(np.load(directory / "held_out.npy"), count=meta["documents"]).astype(bool)
-    novelty = np.load(directory / "novelty.npy") if meta["hashed"] else None
-    split, stretch = meta.get("split", "documents"), meta.get("stretch", 0)
-    train, val = splits["train"], splits["val"]
-    return TrainingData(tokenizer, train, val, novelty, stats, directory, held_out, split, stretch)
+    return Store(tokenizer, splits["train"], splits["val"], held_out, meta["split"], meta["stretch"], directory)
 
 
 def _staging(parent: Path, name: str) -> Path:
@@ -353,10 +325,12 @@ def tokenized(
     fit: Callable[[Iterable[str]], Tokenizer],
     val_fraction: float,
     seed: int,
+    by_products: ByProducts,
     cache: tuple[Path, dict] | None = None,
     progress: bool = False,
-) -> tuple[TrainingData, bool | None]:
-    """The corpus as a store, and whether it came from the cache (None: no cache).
+) -> tuple[Store, object, bool | None]:
+    """The corpus as a store, its by-products (`by_products.load`'s), and whether they came from the
+    cache (None: no cache).
 
     `cache`: (directory, settings): the entry for (documents, settings) is read if it exists, else
     written there first. Without it the store is written to a temporary folder, mapped, and the folder
@@ -365,22 +339,22 @@ def tokenized(
     if cache is None:
         directory = _staging(Path(tempfile.gettempdir()), "textgen-tokens")
         try:
-            write_store(directory, documents, fit, val_fraction, seed, progress)
-            store = read_store(directory)
+            write_store(directory, documents, fit, val_fraction, seed, by_products, progress)
+            store, extra = read_store(directory), by_products.load(directory)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         store.directory = None
-        return store, None
+        return store, extra, None
     cache_dir, settings = cache
     entry = Path(cache_dir) / corpus_key(documents, settings)
     if (entry / "meta.json").exists():
         try:
-            return read_store(entry), True
+            return read_store(entry), by_products.load(entry), True
         except (OSError, ValueError, KeyError, TypeError):  # damaged since it was written: made again
             shutil.rmtree(entry, ignore_errors=True)
     staging = _staging(entry.parent, entry.name)
     try:
-        write_store(staging, documents, fit, val_fraction, seed, progress)
+        write_store(staging, documents, fit, val_fraction, seed, by_products, progress)
         try:
             staging.rename(entry)
         except OSError:  # another run stored the same entry first: theirs is identical
@@ -388,7 +362,7 @@ def tokenized(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return read_store(entry), False
+    return read_store(entry), by_products.load(entry), False
 
 
 @dataclass(frozen=True)

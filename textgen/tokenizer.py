@@ -38,7 +38,7 @@ MAX_TOKEN_CHARS = 32
 BATCH_CHARACTERS = 1_000_000
 
 
-def batches(documents: Iterable[str], characters: int = BATCH_CHARACTERS) -> Iterator[list[str]]:
+def document_batches(documents: Iterable[str], characters: int = BATCH_CHARACTERS) -> Iterator[list[str]]:
     """Documents in lists of about `characters` of text."""
     batch, size = [], 0
     for doc in documents:
@@ -111,6 +111,10 @@ class Tokenizer:
             self._pieces = [without_labels(self.decode([i])) for i in range(len(self.vocab))]
         return self._pieces[token_id]
 
+    def spelling_costs(self, documents: list[str]) -> np.ndarray | None:
+        """What spelling out each document's `<unk>` words costs in nats (word level; None for characters)."""
+        return None
+
     @functools.cached_property
     def label_ids(self) -> list[int]:
         """The tokens that are labels' control characters (labelled.py)."""
@@ -173,7 +177,7 @@ class CharacterSet:
         self.seen = np.zeros(0, dtype=bool)  # by code point
 
     def add(self, documents: Iterable[str]) -> None:
-        for batch in batches(documents):
+        for batch in document_batches(documents):
             # Lowered one by one: a final sigma depends on where its document ends.
             self._count([doc.lower() for doc in batch] if self.lowercase else batch)
 
@@ -221,6 +225,11 @@ class WordTokenizer(Tokenizer):
         for ch in word:
             nats -= math.log((self.char_counts.get(ch, 0) + 1) / denominator)
         return nats
+
+    def spelling_costs(self, documents: list[str]) -> np.ndarray:
+        return np.array(
+            [sum(map(self.spelling_nats, self.unknown_tokens(doc))) for doc in documents], dtype=np.float64
+        )
 
     pattern = WORD_PATTERN
 

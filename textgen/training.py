@@ -12,7 +12,7 @@ import copy
 import itertools
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -21,20 +21,36 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
-from .batches import Window, epoch_plan, pieces, plan_windows
-from .card import RunInfo
-from .checkpoints import CorpusFiles, ResumePoint, SavedRun, TrainedModel, load_run, save_run
+from .checkpoints import LoadedModel, ResumePoint, SavedRun, TrainedModel, load_run, save_run
 from .config import TrainConfig
 from .data import TrainingData, prepare_data, sample_indices
 from .device import bf16_works, native_bf16, resolve_device
 from .distributed import from_rank0, rank_and_world, weights_agree
 from .errors import TrainingError
 from .events import STOP_REASONS, Evaluation, Finished, Progress
-from .metrics import Metrics, ScoringSet, score, unigram_metrics
+from .finetune import fine_tune_setup
+from .metrics import Metrics, score, unigram_metrics
 from .model import LSTMConfig, LSTMLanguageModel, Regularization
-from .sampling import SAMPLE_TEMPERATURES, generate
+from .runinfo import RunInfo
+from .sampling import SAMPLE_TEMPERATURES, SamplingSettings, generate
 from .schedule import EvaluationClock, RunLength, learning_rate
 from .sizing import evaluation_tokens, fit_to_corpus
+from .tokens import ScoringSet
+from .windows import Window, epoch_plan, pieces, plan_windows
+
+
+def prepare_run(
+    documents: Iterable[str],
+    config: TrainConfig,
+    base: LoadedModel | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> tuple[TrainConfig, TrainingData, LSTMLanguageModel | None]:
+    """(config, data, model) a run starts from: `documents` tokenized for a new model (None: the
+    trainer builds it), or for `base` grown to what they add (finetune.py)."""
+    if base is not None:
+        return fine_tune_setup(base, documents, config, progress)
+    return config, prepare_data(documents, config, cache_dir=cache_dir, progress=progress), None
 
 
 def build_model(config: TrainConfig, vocab_size: int) -> LSTMLanguageModel:
@@ -128,7 +144,6 @@ class Trainer:
         self.length = RunLength(self.total_steps, 60 * config.max_minutes if config.max_minutes else None)
         self.state = TrainerState()
         self.best_weights: dict | None = None
-        self.stop_requested = False
         # Periodic evaluations score a fixed sample of held-out documents and a training sample as large
         # in characters (read once, scored at every evaluation); the whole held-out set at the end.
         budget = evaluation_tokens(config)
@@ -140,7 +155,6 @@ class Trainer:
         self.clock = EvaluationClock(config.eval_every, budget_seconds)
         self.unigram = unigram_metrics(data.tokenizer, data.train, data.val)
         self.tokens_per_character = data.train.stream.num_targets / max(data.train.characters, 1)
-        self._corpus_files: CorpusFiles | None = None
 
     # ------------------------------------------------------------------ schedule
     def _plan(self, epoch: int, config: TrainConfig):
@@ -237,20 +251,18 @@ class Trainer:
 
     def samples(self) -> dict[float, str]:
         config = self.config
-        texts = generate(
-            self.evaluated,
-            self.data.tokenizer,
-            config.sample_prompt,
-            temperature=list(SAMPLE_TEMPERATURES),
-            length=config.sample_length,
-            stop_at_eos=True,
-            seed=config.seed + self.state.step,
+        settings = SamplingSettings.of(
+            SAMPLE_TEMPERATURES, config.sample_length, stop_at_eos=True, seed=config.seed + self.state.step
         )
+        texts = generate(self.evaluated, self.data.tokenizer, config.sample_prompt, settings)
         return {t: config.sample_prompt + text.rstrip("\n") for t, text in zip(SAMPLE_TEMPERATURES, texts)}
 
-    def run(self) -> Iterator[Progress | Evaluation | Finished]:
-        """Train until the epochs, the budget, the step limit, early stopping or a stop request end it,
-        evaluating when the clock says so and once at the end."""
+    def run(
+        self, stop_requested: Callable[[], bool] = lambda: False
+    ) -> Iterator[Progress | Evaluation | Finished]:
+        """Train until the epochs, the budget, the step limit, early stopping or a stop request end it
+        (`stop_requested()` is asked after every step), evaluating when the clock says so and once at
+        the end."""
         config, run = self.config, self.state
         self.model.train()
         start = time.perf_counter() - run.elapsed
@@ -278,20 +290,19 @@ class Trainer:
                 )
                 out_of_time = config.max_minutes is not None and run.elapsed >= 60 * config.max_minutes
                 out_of_steps = config.max_steps is not None and run.step >= config.max_steps
-                due = self.clock.due(run.step, run.elapsed)
+                due, stop = self.clock.due(run.step, run.elapsed), stop_requested()
                 if self.world > 1:  # every rank follows rank 0's clock and decisions
                     due, out_of_time, out_of_steps, stop, run.elapsed = from_rank0(
-                        [due, out_of_time, out_of_steps, self.stop_requested, run.elapsed]
+                        [due, out_of_time, out_of_steps, stop, run.elapsed]
                     )
-                    self.stop_requested = bool(stop)
-                if due or out_of_time or out_of_steps or self.stop_requested:
+                if due or out_of_time or out_of_steps or stop:
                     if self.rank == 0:
                         paused = time.perf_counter()
                         yield self.evaluate(loss)
                         took = time.perf_counter() - paused
                         start += took  # the training clock stands still while it evaluates
                         self.clock.evaluated(run.elapsed, took)
-                    reason = self.agreed_reason(self.stop_reason(out_of_time, out_of_steps))
+                    reason = self.agreed_reason(self.stop_reason(bool(stop), out_of_time, out_of_steps))
                     if reason:
                         break
             windows.close()  # the epoch's plan goes before the whole held-out set is scored
@@ -301,8 +312,8 @@ class Trainer:
             yield self.evaluate(loss)
         yield self.finish(reason or "epochs")
 
-    def stop_reason(self, out_of_time: bool, out_of_steps: bool = False) -> str | None:
-        if self.stop_requested:
+    def stop_reason(self, stop: bool, out_of_time: bool, out_of_steps: bool = False) -> str | None:
+        if stop:
             return "stopped"
         if out_of_time:
             return "time budget"
@@ -368,10 +379,10 @@ class Trainer:
 
     def best(self) -> TrainedModel:
         """The best weights so far (CPU copies) with everything their model folder holds."""
-        if self._corpus_files is None:
-            self._corpus_files = CorpusFiles.from_hashes(self.data.novelty, self.data.stats)
         weights = {name: tensor.detach().cpu().clone() for name, tensor in self.best_weights.items()}
-        return TrainedModel(self.model.config, weights, self.data.tokenizer, self.model_info(), self._corpus_files)
+        return TrainedModel(
+            self.model.config, weights, self.data.tokenizer, self.model_info(), self.data.corpus_files
+        )
 
     def resume_point(self) -> ResumePoint:
         """The latest weights, the optimizer and where the run stands: what --resume needs."""

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .checkpoints import LoadedModel, document_hash
+from .checkpoints import LoadedModel
 from .corpus import Corpus
+from .corpusstats import CorpusStats
+from .cowrite import NextTokens
 from .events import Evaluation, Finished, Progress
-from .explore import CorpusStats
+from .hashes import document_hash
 from .labelled import text_of
 from .messages import translate
 from .metrics import Metrics
@@ -312,6 +314,33 @@ def novelty_markdown(loaded: LoadedModel, documents: list[Document], locale: str
     return "\n".join(lines) or translate("(nothing generated)", locale)
 
 
+# ------------------------------------------------------------------ writing with the model
+
+
+def shown(token: str) -> str:
+    """A token with its spaces and line breaks made visible."""
+    return "".join(VISIBLE_WHITESPACE.get(ch, ch) for ch in token)
+
+
+def next_tokens_html(view: NextTokens, temperature: float, locale: str = "en") -> str:
+    """The next-token chart: a bar per token (its probability at this temperature) and the entropy."""
+    rows = "".join(
+        f'<div class="next-token"><span class="token">{html.escape(shown(token))}</span>'
+        f'<span class="bar" style="display:inline-block;height:0.9em;background:#4f46e5;'
+        f'width:{max(probability * 100, 0.5):.1f}%"></span> <span class="p">{probability:.1%}</span></div>'
+        for token, probability in view.tokens
+    )
+    entropy = translate(
+        "Entropy {bits:.2f} bits at T={temperature:g} ({at_one:.2f} bits at T=1): the lower, the surer the "
+        "model, and the more it repeats itself; the higher, the more surprising, and the more often broken.",
+        locale,
+        bits=view.entropy_bits,
+        temperature=temperature,
+        at_one=view.entropy_bits_at_1,
+    )
+    return f'<div class="next-tokens">{rows}<p class="entropy">{html.escape(entropy)}</p></div>'
+
+
 # ------------------------------------------------------------------ explore
 
 
@@ -328,8 +357,7 @@ def speakers_frame(speakers: Counter, top: int = 20) -> pd.DataFrame:
 def top_tokens_frame(stats: CorpusStats, level: str) -> pd.DataFrame:
     """The most frequent characters or words, with spaces and line breaks made visible."""
     top = stats.top_words if level == "word" else stats.top_chars
-    shown = [("".join(VISIBLE_WHITESPACE.get(ch, ch) for ch in token), count) for token, count in top]
-    return pd.DataFrame(shown, columns=["token", "count"])
+    return pd.DataFrame([(shown(token), count) for token, count in top], columns=["token", "count"])
 
 
 def explore_summary(stats: CorpusStats, name: str, level: str, locale: str = "en") -> str:

@@ -1,5 +1,5 @@
 """What every tab shares: the page's words (I18N), its choices, errors in the page's language, and
-`Page`: the model registry, the server's limits and the training call."""
+`Page`: the model registry, the server's limits and the training call, with the request's session."""
 
 from __future__ import annotations
 
@@ -10,12 +10,19 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from ..corpus import SUPPORTED_SUFFIXES
 from ..errors import TextgenError
 from ..messages import LOCALES, labels, locale_of, translate
-from ..studio import ModelRegistry
+from ..registry import ModelRegistry
 from ..views import series_name
 
-I18N = gr.I18n(**{locale: labels(locale) for locale in LOCALES})
+
+def page_labels(locale: str) -> dict[str, str]:
+    """The page's labels in `locale`, the upload formats filled in from the one list of them."""
+    return {key: text.replace("{suffixes}", ", ".join(SUPPORTED_SUFFIXES)) for key, text in labels(locale).items()}
+
+
+I18N = gr.I18n(**{locale: page_labels(locale) for locale in LOCALES})
 LEVEL_CHOICES = [(I18N("level_char"), "char"), (I18N("level_word"), "word")]
 SIZE_CHOICES = [
     (I18N("size_auto"), "auto"),
@@ -23,8 +30,6 @@ SIZE_CHOICES = [
     (I18N("size_small"), "small"),
     (I18N("size_medium"), "medium"),
 ]
-SCRATCH = "scratch"  # the "Start from" choice that trains a new model
-STATUS_SECONDS = 1.0  # between training status updates; a generation waiting longer than a quarter says so
 SERIES_COLORS = {"running": "#c7d2fe", "train": "#4f46e5", "validation": "#ea580c", "unigram": "#9ca3af"}
 # A button may sit far below what it changes (a long Advanced panel, a phone): bring that into view.
 SCROLL_TO_RESULTS = "() => document.getElementById('results')?.scrollIntoView({block: 'start'})"
@@ -33,7 +38,7 @@ SCROLL_TO_STATUS = "() => document.getElementById('train-status')?.scrollIntoVie
 
 @dataclass
 class Page:
-    """What the tabs' handlers share: the models, the server's limits, and the call that trains (on
+    """What the tabs' events share: the models, the server's limits, and the call that trains (on
     ZeroGPU, in a GPU worker: app.py's `train_on_device`)."""
 
     registry: ModelRegistry

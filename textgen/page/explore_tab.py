@@ -6,9 +6,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import CorpusError, corpus_stats, explore_summary, histogram_frame, speakers_frame, top_tokens_frame
-from .common import I18N, LEVEL_CHOICES, Page, page_errors, page_locale, say
-from .upload import upload_corpus, upload_panel
+from . import handlers
+from .common import I18N, LEVEL_CHOICES, Page, page_errors, page_locale
+from .upload import upload_panel
 
 
 def explore_tab(page: Page, models: list[str], default_model: str | None) -> None:
@@ -65,24 +65,22 @@ def explore_tab(page: Page, models: list[str], default_model: str | None) -> Non
     ):
         """Statistics of this tab's upload (read as its panel says) or, without one, of the chosen model's
         training corpus; a chat's most active speakers."""
-        speaker_plot = gr.update(visible=False)
-        if path:
-            corpus = upload_corpus(path, column, documents, separator, speaker)
-            stats, name = corpus_stats(corpus.documents), Path(path).name
-            if corpus.reading.speakers:
-                speaker_plot = gr.update(value=speakers_frame(corpus.reading.speakers), visible=True)
-        else:
-            stats = page.registry.get(model, page.session_id(request)).stats
-            name = say("the training corpus of {model}", request, model=model)
-        if stats is None:
-            raise CorpusError("this model has no corpus statistics: upload its corpus here")
-        locale = page_locale(request)
-        frames = histogram_frame(stats), top_tokens_frame(stats, level)
-        return explore_summary(stats, name, level, locale), *frames, speaker_plot
+        upload = handlers.upload_corpus(path, column, documents, separator, speaker) if path else None
+        view = handlers.explore(
+            page.registry,
+            page.session_id(request),
+            level,
+            model,
+            upload,
+            Path(path or "").name,
+            page_locale(request),
+        )
+        speaker_plot = gr.update(value=view.speakers, visible=view.speakers is not None)
+        return view.summary, view.histogram, view.top_tokens, speaker_plot
 
     explore_button.click(
         explore,
-        [panel.upload, panel.column, level, model, *panel.inputs[2:]],
+        [panel.upload, panel.column, level, model, *panel.reading],
         [summary, histogram, top_tokens, speakers],
         api_name="explore",
     )

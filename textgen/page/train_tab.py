@@ -1,86 +1,100 @@
 """The Train tab: upload, see what reading found, train from scratch or from a model while the loss
-plot, the status line and samples update, then download the model, push it or publish it as a page."""
+plot, the status line and samples update, then download the model, push it or publish it as a page.
+The work of each event is a function of `handlers`."""
 
 from __future__ import annotations
 
-import tempfile
-from dataclasses import replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import gradio as gr
 
-from .. import (
-    FINE_TUNE_LR,
-    RunInfo,
-    TrainingError,
-    TrainingJob,
-    TrainingView,
-    app_train_config,
-    check_push,
-    export_web,
-    finite_number,
-    follow,
-    push_folder,
-    push_space,
-    zip_model,
-)
+from . import handlers
 from .common import (
     I18N,
     LEVEL_CHOICES,
-    SCRATCH,
     SCROLL_TO_STATUS,
     SIZE_CHOICES,
-    STATUS_SECONDS,
     Page,
     page_errors,
     page_locale,
     plot_colors,
     say,
 )
-from .upload import upload_corpus, upload_panel
+from .upload import UploadPanel, upload_panel
+
+SCRATCH = handlers.SCRATCH
+
+
+@dataclass
+class TrainControls:
+    panel: UploadPanel
+    start_from: gr.Dropdown
+    level: gr.Radio
+    size: gr.Radio
+    minutes: gr.Slider
+    sample_prompt: gr.Textbox
+    train: gr.Button
+    stop: gr.Button
+
+
+@dataclass
+class TrainView:
+    status: gr.HTML
+    loss_plot: gr.LinePlot
+    samples: gr.Textbox
+    archive: gr.File
+    push_model: gr.Dropdown
 
 
 def train_tab(page: Page, models: list[str], generate_model: gr.Dropdown) -> None:
     """The Train tab: an upload read as its panel says, the model's settings, a run watched live (a
     status line with its progress, the loss plot, samples), then its zip and the share panel."""
-
-    def base_choices(request: gr.Request):
-        return gr.update(choices=[(I18N("scratch"), SCRATCH), *page.registry.choices(page.session_id(request))])
-
     with gr.Row():
         with gr.Column():
-            panel = upload_panel("upload", api_name="inspect_upload")
-            start_from = gr.Dropdown(
-                [(I18N("scratch"), SCRATCH), *models],
-                value=SCRATCH,
-                label=I18N("start_from"),
-                info=I18N("start_from_info"),
-            )
-            level = gr.Radio(LEVEL_CHOICES, value="char", label=I18N("level"), info=I18N("level_info"))
-            size = gr.Radio(SIZE_CHOICES, value="auto", label=I18N("size"), info=I18N("size_info"))
-            minutes = gr.Slider(
-                0.1, page.max_train_minutes, value=1, step=0.1, label=I18N("minutes"), elem_id="minutes"
-            )
-            sample_prompt = gr.Textbox(label=I18N("sample_prompt"), value="")
-            with gr.Row():
-                train_button = gr.Button(I18N("train"), variant="primary", elem_id="train")
-                stop_button = gr.Button(I18N("stop"), elem_id="stop-training")
+            controls = train_controls(page, models)
         with gr.Column():
-            status = gr.HTML(label=I18N("train_status"), elem_id="train-status")
-            loss_plot = gr.LinePlot(
-                x="step",
-                y="bits_per_char",
-                color="split",
-                color_map=plot_colors(),
-                x_title=I18N("step_axis"),
-                y_title=I18N("bits_per_char"),
-                color_title=I18N("series_axis"),
-                label=I18N("loss_plot"),
-                elem_id="loss-plot",
+            view = TrainView(
+                gr.HTML(label=I18N("train_status"), elem_id="train-status"),
+                gr.LinePlot(
+                    x="step",
+                    y="bits_per_char",
+                    color="split",
+                    color_map=plot_colors(),
+                    x_title=I18N("step_axis"),
+                    y_title=I18N("bits_per_char"),
+                    color_title=I18N("series_axis"),
+                    label=I18N("loss_plot"),
+                    elem_id="loss-plot",
+                ),
+                gr.Textbox(label=I18N("samples"), lines=5, elem_id="train-samples"),
+                gr.File(label=I18N("download"), height=100, elem_id="archive"),
+                share_panel(page),
             )
-            samples = gr.Textbox(label=I18N("samples"), lines=5, elem_id="train-samples")
-            archive = gr.File(label=I18N("download"), height=100, elem_id="archive")
-            push_model = share_panel(page)
+    wire_training(page, controls, view, generate_model)
+
+
+def train_controls(page: Page, models: list[str]) -> TrainControls:
+    panel = upload_panel("upload", api_name="inspect_upload")
+    start_from = gr.Dropdown(
+        [(I18N("scratch"), SCRATCH), *models],
+        value=SCRATCH,
+        label=I18N("start_from"),
+        info=I18N("start_from_info"),
+    )
+    level = gr.Radio(LEVEL_CHOICES, value="char", label=I18N("level"), info=I18N("level_info"))
+    size = gr.Radio(SIZE_CHOICES, value="auto", label=I18N("size"), info=I18N("size_info"))
+    minutes = gr.Slider(0.1, page.max_train_minutes, value=1, step=0.1, label=I18N("minutes"), elem_id="minutes")
+    sample_prompt = gr.Textbox(label=I18N("sample_prompt"), value="")
+    with gr.Row():
+        train = gr.Button(I18N("train"), variant="primary", elem_id="train")
+        stop = gr.Button(I18N("stop"), elem_id="stop-training")
+    return TrainControls(panel, start_from, level, size, minutes, sample_prompt, train, stop)
+
+
+def wire_training(page: Page, controls: TrainControls, view: TrainView, generate_model: gr.Dropdown) -> None:
+    """Train (streamed: the plot, the status line, samples; then the model, its zip and the push
+    picker), Stop, and the Start-from list."""
+    loss_plot, status, samples, archive = view.loss_plot, view.status, view.samples, view.archive
 
     @page_errors
     def train(
@@ -99,41 +113,31 @@ def train_tab(page: Page, models: list[str], generate_model: gr.Dropdown) -> Non
     ):
         """Train on the upload (from scratch, or further from a model) on the device, stream the plot,
         the status and samples, and keep the model in this session."""
-        sid, locale = page.session_id(request), page_locale(request)
-        minutes = finite_number(minutes, "the time budget must be a finite number, not {value}")
-        if minutes <= 0:
-            raise TrainingError("the time budget must be more than 0 minutes")
-        config = app_train_config(level, size, min(minutes, page.max_train_minutes), prompt or "")
-        corpus = upload_corpus(path, column, documents, separator, speaker, label)
-        base = None if start_from in (None, "", SCRATCH) else page.registry.get(start_from, sid)
-        if base is not None:
-            config = replace(config, lr=FINE_TUNE_LR)
-        session = page.registry.session(sid)
-        name = page.registry.new_name(Path(path).stem, base.tokenizer.level if base else config.level, size)
-        info = RunInfo(
-            corpus=Path(path).name, title=name, parent=None if base is None else start_from, labels=corpus.labels
+        sid = page.session_id(request)
+        wanted = handlers.TrainRequest(
+            path, column, level, size, minutes, prompt, start_from, documents, separator, speaker, label
         )
-        job = TrainingJob(corpus.documents, config, info, session.start_run(), base, locale)
-        view = TrainingView(config.patience, locale)
-        for update in follow(page.train_on_device(job), view, STATUS_SECONDS):
-            session.touch()  # a long run keeps its session from expiring
-            if update.finished is None:
-                yield {loss_plot: update.plot, status: update.status} | (
-                    {samples: update.samples} if update.samples else {}
+        for update in handlers.train(
+            page.registry,
+            sid,
+            wanted,
+            page.train_on_device,
+            page.max_train_minutes,
+            page.session_ttl_minutes,
+            page_locale(request),
+        ):
+            shown = update.page
+            if update.archive is None:
+                yield {loss_plot: shown.plot, status: shown.status} | (
+                    {samples: shown.samples} if shown.samples else {}
                 )
-                continue
-            folder = page.registry.keep_trained(sid, name, update.finished.model)
-            stays = say(
-                "It stays here for {minutes:g} minutes after its last use, page reloads included; "
-                "download the zip to keep it.",
-                request,
-                minutes=page.session_ttl_minutes,
-            )
-            yield {
-                status: view.finished(update.finished, name, stays),
-                generate_model: gr.update(choices=page.registry.choices(sid), value=name),
-                archive: str(zip_model(folder, session.directory)),
-            }
+            else:
+                choices = page.registry.choices(sid)
+                yield {
+                    status: shown.status,
+                    generate_model: gr.update(choices=choices, value=update.name),
+                    archive: str(update.archive),
+                }
 
     def newest_own_model(request: gr.Request):
         """After training: the push picker lists this session's models, the newest chosen."""
@@ -141,24 +145,35 @@ def train_tab(page: Page, models: list[str], generate_model: gr.Dropdown) -> Non
         return gr.update(choices=own, value=own[-1] if own else None)
 
     def stop_training(request: gr.Request) -> str:
-        session = page.registry.existing(page.session_id(request))
-        if session is not None:
-            session.stop_file.touch()
+        handlers.stop_training(page.registry, page.session_id(request))
         return say("stopping after the next evaluation…", request)
 
-    start_from.focus(base_choices, None, start_from, api_name=False, queue=False)
-    train_button.click(
+    def base_choices(request: gr.Request):
+        return gr.update(choices=[(I18N("scratch"), SCRATCH), *page.registry.choices(page.session_id(request))])
+
+    c = controls
+    c.start_from.focus(base_choices, None, c.start_from, api_name=False, queue=False)
+    c.train.click(
         train,
-        [panel.upload, panel.column, level, size, minutes, sample_prompt, start_from, *panel.inputs[2:]],
+        [
+            c.panel.upload,
+            c.panel.column,
+            c.level,
+            c.size,
+            c.minutes,
+            c.sample_prompt,
+            c.start_from,
+            *c.panel.reading,
+        ],
         [loss_plot, samples, status, generate_model, archive],
         api_name="train",
         concurrency_id="train",
         concurrency_limit=page.train_concurrency,
         show_progress="hidden",  # the status line has its own progress bar; the plot stays in view
-    ).then(newest_own_model, None, push_model, api_name=False, queue=False)
+    ).then(newest_own_model, None, view.push_model, api_name=False, queue=False)
     # On a phone the plot sits below the controls: bring it into view while it trains.
-    train_button.click(None, None, None, js=SCROLL_TO_STATUS, api_name=False)
-    stop_button.click(stop_training, None, status, api_name="stop", queue=False)
+    c.train.click(None, None, None, js=SCROLL_TO_STATUS, api_name=False)
+    c.stop.click(stop_training, None, status, api_name="stop", queue=False)
 
 
 def share_panel(page: Page) -> gr.Dropdown:
@@ -176,30 +191,20 @@ def share_panel(page: Page) -> gr.Dropdown:
             publish_button = gr.Button(I18N("publish"), elem_id="publish")
     status = gr.Markdown(elem_id="share-status")
 
-    def own_model(name: str | None, token: str | None, oauth_token, request: gr.Request):
-        """The session's model and the token to push it with: as the user signed in with Hugging Face
-        (on a Space), or the one they pasted (locally)."""
-        if name not in page.registry.own(page.session_id(request)):
-            raise TrainingError("pick a model you trained or loaded in this session")
-        token = oauth_token.token if oauth_token is not None else (token or "").strip()
-        if not token and page.on_space:
-            raise TrainingError("sign in with Hugging Face first")
-        if not token:
-            raise TrainingError("paste a Hugging Face token with write access")
-        return page.registry.get(name, page.session_id(request)), token
+    def token_of(token: str | None, oauth_token: gr.OAuthToken | None) -> str:
+        """As the user signed in with Hugging Face (on a Space), or the token they pasted (locally)."""
+        return oauth_token.token if oauth_token is not None else (token or "").strip()
 
     @page_errors
     def push(model, repo_id, token=None, oauth_token: gr.OAuthToken | None = None, request: gr.Request = None):
-        loaded, token = own_model(model, token, oauth_token, request)
-        return say("pushed: {url}", request, url=push_folder(loaded.source, (repo_id or "").strip(), token=token))
+        sid, token = page.session_id(request), token_of(token, oauth_token)
+        url = handlers.push(page.registry, sid, model, repo_id, token, signed_in=page.on_space)
+        return say("pushed: {url}", request, url=url)
 
     @page_errors
     def publish(model, repo_id, token=None, oauth_token: gr.OAuthToken | None = None, request: gr.Request = None):
-        loaded, token = own_model(model, token, oauth_token, request)
-        space_id = (repo_id or "").strip()
-        check_push(space_id, token)  # before the export's work
-        with tempfile.TemporaryDirectory(prefix="textgen-web-") as folder:
-            url = push_space(export_web(loaded, folder, name=model), space_id, token=token)
+        sid, token = page.session_id(request), token_of(token, oauth_token)
+        url = handlers.publish(page.registry, sid, model, repo_id, token, signed_in=page.on_space)
         return say("published as a web page: {url}", request, url=url)
 
     push_button.click(push, [model, repo_id, token], status, api_name="push")

@@ -4,11 +4,12 @@ file's documents, a chat's speaker, a field to label by), and what reading it fo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
-from .. import SUPPORTED_SUFFIXES, Corpus, Layout, csv_columns, read_upload, reading_summary
+from ..corpus import SUPPORTED_SUFFIXES
+from ..views import reading_summary
+from . import handlers
 from .common import I18N, page_errors, page_locale, say
 
 LAYOUT_CHOICES = [  # as plaintext.LAYOUTS
@@ -36,16 +37,16 @@ class UploadPanel:
     def inputs(self) -> list:
         return [self.upload, self.column, self.documents, self.separator, self.speaker, self.label]
 
+    @property
+    def reading(self) -> list:
+        """How to read it: the inputs after the file and its column, in the API's order."""
+        return self.inputs[2:]
+
 
 def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True) -> UploadPanel:
     upload = gr.File(label=I18N("upload"), file_types=list(SUPPORTED_SUFFIXES), type="filepath", elem_id=upload_id)
     column = gr.Dropdown(label=I18N("column"), visible=False, allow_custom_value=True)
-    documents = gr.Radio(
-        LAYOUT_CHOICES,
-        value="auto",
-        label=I18N("documents"),
-        visible=False,
-    )
+    documents = gr.Radio(LAYOUT_CHOICES, value="auto", label=I18N("documents"), visible=False)
     separator = gr.Textbox(value="", label=I18N("separator"), max_lines=1, visible=False)
     speaker = gr.Dropdown(label=I18N("speaker"), choices=[], value=None, visible=False)
     label = gr.Dropdown(  # the choices are the upload's fields; reading it checks the value
@@ -75,49 +76,30 @@ def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True
                 panel.label: hidden,
                 panel.summary: "",
             }
-        suffix = Path(path).suffix.lower()
-        columns, guess = csv_columns(path) if suffix in (".csv", ".tsv") else ([], None)
-        column = guess or (columns[0] if columns else None)
-        corpus = upload_corpus(path, column, "auto", "", "", "")
-        speakers = corpus.reading.speakers
-        everyone = (say("everyone", request), "")
-        fields = [name for name in columns or corpus.reading.fields if name != column]
-        fields += ["speaker"] if speakers else []
+        found = handlers.inspect_upload(path, page_locale(request))
+        speakers = [(say("everyone", request), ""), *((f"{name} ({n:,})", name) for name, n in found.speakers)]
+        fields = [(say("no labels", request), ""), *found.fields]
         return {
-            panel.column: gr.update(choices=columns, value=column, visible=bool(columns)),
-            panel.documents: gr.update(value="auto", visible=corpus.reading.layout is not None),
+            panel.column: gr.update(choices=found.columns, value=found.column, visible=bool(found.columns)),
+            panel.documents: gr.update(value="auto", visible=found.plain_text),
             panel.separator: gr.update(value="", visible=False),
-            panel.speaker: gr.update(
-                choices=[everyone, *((f"{name} ({count:,})", name) for name, count in speakers.most_common())],
-                value="",
-                visible=bool(speakers),
-            ),
-            panel.label: gr.update(
-                choices=[(say("no labels", request), ""), *fields], value="", visible=offer_labels and bool(fields)
-            ),
-            panel.summary: reading_summary(corpus, page_locale(request)),
+            panel.speaker: gr.update(choices=speakers, value="", visible=bool(found.speakers)),
+            panel.label: gr.update(choices=fields, value="", visible=offer_labels and bool(found.fields)),
+            panel.summary: found.summary,
         }
 
     @page_errors
     def summarize(
         path, column=None, documents="auto", separator="", speaker=None, label=None, request: gr.Request = None
     ):
+        separator_box = gr.update(visible=documents == "separator")
         if not path:
-            return {panel.summary: "", panel.separator: gr.update(visible=documents == "separator")}
-        corpus = upload_corpus(path, column, documents, separator, speaker, label)
-        return {
-            panel.summary: reading_summary(corpus, page_locale(request)),
-            panel.separator: gr.update(visible=documents == "separator"),
-        }
+            return {panel.summary: "", panel.separator: separator_box}
+        corpus = handlers.upload_corpus(path, column, documents, separator, speaker, label)
+        return {panel.summary: reading_summary(corpus, page_locale(request)), panel.separator: separator_box}
 
     outputs = [column, documents, separator, speaker, label, summary]
     upload.upload(inspect, panel.inputs, outputs, api_name=api_name)
     for control in (column.input, documents.input, separator.submit, speaker.input, label.input):
         control(summarize, panel.inputs, [summary, separator], api_name=False)
     return panel
-
-
-def upload_corpus(path, column, documents, separator, speaker, label=None) -> Corpus:
-    """The upload read as the panel says: the column, the documents' layout, the speaker, the labels."""
-    layout = Layout.parse(f"separator={separator or ''}" if documents == "separator" else documents)
-    return read_upload(path, column, ("speaker", speaker) if speaker else None, layout, label)
