@@ -36,7 +36,7 @@ ORT_SHA512 = "5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdS
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 ORT_ENV = "TEXTGEN_ORT_WEB"
 DOWNLOAD_SECONDS = 120
-PAGE_FILES = ("index.html", "worker.js")
+PAGE_FILES = ("index.html", "worker.js", "sampler.js")
 
 SPACE_CARD = """---
 title: "{title_yaml}"
@@ -58,12 +58,12 @@ its tokenizer and the runtime are files of this Space.
 
 Open the page, type a seed, pick a temperature and press Write. A link reproduces a text: the
 settings can come from the address, e.g. `?seed=The&temperature=0&length=60&autostart=1`
-(also `topk`, `rseed`, the random seed, and `label` for a model trained with labels). At
+(also `topk`, `topp`, `rseed`, the random seed, and `label` for a model trained with labels). At
 temperature 0 it writes the likeliest token each time:
 the same text as `textgen generate --model MODEL --prompt The --temperature 0 --length 60 --precision fp32`.
 
 {metrics}
-Files: `index.html` and `worker.js` (the page and its sampler), `model.onnx` (one step of the LSTM),
+Files: `index.html`, `worker.js` and `sampler.js` (the page and its sampler), `model.onnx` (one step of the LSTM),
 `tokenizer.json`, `config.json`, `ort/` (onnxruntime-web).
 """
 

@@ -1,12 +1,11 @@
 // textgen's sampler in the browser: the model's one-step ONNX function run by onnxruntime-web,
 // token by token, off the page's thread. It mirrors textgen/sampling.py: `<eos>` first, then the
-// seed's tokens, then one step per token; `<unk>` is never written; temperature 0 is argmax.
-importScripts("ort/ort.wasm.min.js");
+// seed's tokens, then one step per token, each chosen by sampler.js as choose_tokens chooses.
+importScripts("ort/ort.wasm.min.js", "sampler.js");
 ort.env.wasm.wasmPaths = new URL("ort/", self.location.href).href;
 ort.env.wasm.numThreads = 1; // a static Space is not cross-origin isolated: no shared memory
 
 const EOS = 0;
-const UNK = 1;
 // textgen/tokenizer.py WORD_PATTERN: a word (inner ' ’ . , allowed) or a mark, with the space before
 // it; line breaks; runs of other whitespace. Python's \w is a Unicode letter, number or "_".
 const WORD_PATTERN = / ?[\p{L}\p{N}_]+(?:['’.,][\p{L}\p{N}_]+)*| ?[^\p{L}\p{N}_\s]|\n|[^\S\n]+(?!\S)|[^\S\n]+/gu;
@@ -65,29 +64,6 @@ function generator(seed) {
   };
 }
 
-function choose(logits, temperature, topK, random) {
-  const scores = Float64Array.from(logits);
-  scores[UNK] = -Infinity; // a class of rare words, never a word to print
-  if (temperature === 0) {
-    let best = 0;
-    for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-    return best;
-  }
-  let cut = -Infinity;
-  if (topK > 0 && topK < scores.length) cut = Array.from(scores).sort((a, b) => b - a)[topK - 1];
-  let top = -Infinity;
-  for (const s of scores) top = Math.max(top, s);
-  const weights = scores.map((s) => (s < cut ? 0 : Math.exp((s - top) / temperature)));
-  let total = 0;
-  for (const w of weights) total += w;
-  let target = random() * total;
-  for (let i = 0; i < weights.length; i++) {
-    target -= weights[i];
-    if (target < 0 && weights[i] > 0) return i;
-  }
-  return weights.findLastIndex((w) => w > 0);
-}
-
 function zeros(shape) {
   return new ort.Tensor("float32", new Float32Array(shape[0] * shape[1] * shape[2]), shape);
 }
@@ -135,7 +111,7 @@ async function labelled(labels, label, tokens, h, c, logits, random, run) {
   return [l, hi, ci];
 }
 
-async function write({ seed, temperature, length, topK, randomSeed, labels = [], label = null }) {
+async function write({ seed, temperature, length, topK, topP = 1, randomSeed, labels = [], label = null }) {
   const run = ++running;
   const shape = [config.num_layers, 1, config.hidden_size];
   let h = zeros(shape);
@@ -155,7 +131,7 @@ async function write({ seed, temperature, length, topK, randomSeed, labels = [],
     }
   }
   for (let i = 0; i < length; i++) {
-    const token = choose(logits, temperature, topK, random);
+    const token = choose(logits, temperature, topK, topP, random);
     self.postMessage({ type: "piece", text: piece(token) });
     if (token === EOS) [h, c] = [zeros(shape), zeros(shape)]; // a new document starts from the zero state
     if (i + 1 < length) [logits, h, c] = await step(token, h, c);
