@@ -39,7 +39,7 @@ from textgen import (
 )
 from textgen.checkpoints import load_run
 from textgen.config import LR
-from textgen.corpus import SUPPORTED_SUFFIXES
+from textgen.corpus import NYT_URL, SUPPORTED_SUFFIXES
 from textgen.distributed import backend as distributed_backend
 from textgen.distributed import rank_and_world
 from textgen.distributed import start as start_distributed
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument(
         "--level", choices=("char", "word"), help=f"default {DEFAULTS.level}; with --init-from, the base's"
+    )
+    data.add_argument(
+        "--license",
+        default="unknown",
+        metavar="ID",
+        help="the model card's license, a Hub license id (cc0-1.0 for public-domain text; default unknown)",
     )
     data.add_argument("--lowercase", action="store_true")
     data.add_argument(
@@ -294,9 +300,10 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         corpus_args=corpus_args(args),
         command="python train.py " + shlex.join(sys.argv[1:]),
         labels=corpus.labels,
+        license=args.license,
     )
-    if args.corpus == ["nyt"]:
-        info.dataset_id, info.language = "aashita/nyt-comments", "en"
+    if args.corpus == ["nyt"]:  # a Kaggle dataset, not a Hub one: linked in the card's prose
+        info.source, info.language = f"[Kaggle aashita/nyt-comments]({NYT_URL})", "en"
     info.parent = args.init_from
     return Trainer(config, data, info=info, model=model)
 

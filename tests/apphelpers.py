@@ -23,7 +23,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: dict[str, str] | None = None, timeout: float = 120):
+def running_app(env: dict[str, str] | None = None, timeout: float = 120, root: Path = ROOT):
+    """`python app.py` from `root` (this checkout, or a copy of a deployed Space) on a free port."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     full_env = {
@@ -36,7 +37,7 @@ def running_app(env: dict[str, str] | None = None, timeout: float = 120):
         **(env or {}),
     }
     log = open(os.environ.get("TEXTGEN_APP_LOG", os.devnull), "ab")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=log)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=full_env, stdout=log, stderr=log)
     started = time.monotonic()
     try:
         while True:

@@ -14,6 +14,8 @@ CORPORA = ROOT.parent / "shared" / "corpora"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# The stand-in Hub speaks LFS, the protocol huggingface_hub falls back to without Xet (not simulated).
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,6 +12,8 @@ import pytest
 from conftest import ROOT
 
 ZEROGPU_PYTHONS = ("3.10.13", "3.12.12")  # the ZeroGPU documentation's list (hub-docs, 2026-08)
+# Its torch versions: 2.8.0 to 2.11.0 (hub-docs 2026-08), 2.12.1 and 2.13.0 since hub-docs#2763 (2026-09-04).
+ZEROGPU_TORCH = ("2.8.0", "2.9.1", "2.10.0", "2.11.0", "2.12.1", "2.13.0")
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 
 
@@ -30,10 +32,12 @@ def requirements() -> list[str]:
 def test_the_front_matter_names_a_python_zerogpu_runs_and_the_package_claims_it():
     front = front_matter()
     assert front["sdk"] == "gradio" and front["python_version"] in ZEROGPU_PYTHONS
-    assert f"gradio=={front['sdk_version']}" in requirements()
+    assert f"gradio[oauth]=={front['sdk_version']}" in requirements()  # the Space's sign-in needs [oauth]
     claimed = re.search(r'requires-python = ">=(\d+)\.(\d+)"', (ROOT / "pyproject.toml").read_text()).groups()
     assert tuple(map(int, front["python_version"].split(".")[:2])) >= tuple(map(int, claimed))
     assert "spaces" in " ".join(requirements())  # the decorator ZeroGPU needs
+    (torch,) = [pin for pin in requirements() if pin.startswith("torch")]
+    assert torch.removeprefix("torch==") in ZEROGPU_TORCH  # a version ZeroGPU lists, pinned
 
 
 @pytest.mark.slow

@@ -193,7 +193,7 @@ def test_push_space_creates_a_static_space_on_the_hub(exported, tmp_path):
             env=env,
             cwd=ROOT,
         )
-        assert neither.returncode == 2 and "one of them" in neither.stderr
+        assert neither.returncode == 2 and "or both" in neither.stderr
 
 
 def test_a_labelled_models_page_writes_as_each_label_and_any_follows_the_seed(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .hubref import is_repo_ref, parse_model_ref
 from .model import LSTMConfig
 from .runinfo import RunInfo
 
@@ -14,7 +15,7 @@ TEMPLATE = """---
 
 # {{ title }}
 
-A {{ info.level }}-level LSTM language model trained with textgen on **{{ info.corpus }}**.
+A {{ info.level }}-level LSTM language model trained with textgen on **{{ info.corpus }}**{% if info.source %} ({{ info.source }}){% endif %}.
 
 | | |
 |---|---|
@@ -25,7 +26,7 @@ A {{ info.level }}-level LSTM language model trained with textgen on **{{ info.c
 | training | {{ info.step }} steps, {{ info.training_seconds }} s, stopped by {{ info.stopped_because or "—" }} |
 | regularisation | {{ regularisation }} |
 {% if info.parent %}| started from | {{ info.parent }} (fine-tuned: its vocabulary and weights, grown for this corpus) |
-{% endif %}
+{% endif %}| license | {{ license_line }} |
 
 ## Held-out metrics
 
@@ -76,6 +77,12 @@ documents, to mark generated text that copies one).
 """
 
 
+LICENSE_LINES = {
+    "unknown": "unknown: the training text's terms are not recorded; check them before you reuse the model",
+    "cc0-1.0": "CC0 1.0: trained on public-domain text",
+}
+
+
 def regularisation(train_config: dict) -> str:
     """The regularisers a run used, in words (older runs saved none of the small-data pack's fields)."""
     get = train_config.get
@@ -118,8 +125,10 @@ def render_card(info: RunInfo, config: LSTMConfig, model_ref: str = "DIR") -> st
     card_data = ModelCardData(
         library_name="textgen",
         pipeline_tag="text-generation",
+        license=info.license or "unknown",
         tags=["text-generation", "lstm", "textgen", f"{info.level}-level"],
         datasets=[info.dataset_id] if info.dataset_id else None,
+        base_model=parse_model_ref(info.parent)[0] if is_repo_ref(info.parent or "") else None,  # fine-tune tree
         language=info.language,
         model_name=title,
         eval_results=eval_results or None,
@@ -137,5 +146,6 @@ def render_card(info: RunInfo, config: LSTMConfig, model_ref: str = "DIR") -> st
             regularisation=regularisation(info.train_config),
             min_count=info.train_config.get("min_count", 1),
             model_ref=model_ref,
+            license_line=LICENSE_LINES.get(info.license or "unknown", f"`{info.license}`"),
         )
     )

@@ -1,4 +1,5 @@
-"""`textgen generate | evaluate | push` (or `python -m textgen ...`): thin argparse faces over the package."""
+"""`textgen generate | next | evaluate | export | push | deploy` (or `python -m textgen ...`): thin argparse
+faces over the package."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from .checkpoints import load_folder
 from .corpus import SUPPORTED_SUFFIXES, read_documents
 from .cowrite import next_tokens, prime_text
+from .deploy import HARDWARE, deploy_space
 from .device import DECODING_PRECISIONS, decoding_dtype, resolve_device
 from .errors import CorpusError, GenerationError, TextgenError
 from .export import export_onnx
@@ -80,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("repo_id", nargs="?", help="user/name: the model repo")
     push.add_argument("--space", metavar="USER/NAME", help="publish the model as a web page: a static Space")
     push.add_argument("--private", action="store_true")
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="deploy this checkout's studio as a Gradio Space (ZeroGPU by default) through the upload API",
+    )
+    deploy.add_argument("space_id", metavar="USER/NAME", help="the Space: created if it does not exist")
+    deploy.add_argument(
+        "--hardware",
+        choices=HARDWARE,
+        default="zero-a10g",
+        help="zero-a10g: ZeroGPU, free for a personal account (2 Spaces); cpu-basic needs a paid plan",
+    )
+    deploy.add_argument("--private", action="store_true")
     return parser
 
 
@@ -143,15 +158,29 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
 
 def run_push(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if (args.repo_id is None) == (args.space is None):
-        parser.error("push to a model repo (REPO_ID) or as a web page (--space USER/NAME): one of them")
+    """The model to its repo, or as a web page to a static Space, or both (the page's card then names
+    the model repo, and the model's page lists the Space)."""
+    if args.repo_id is None and args.space is None:
+        parser.error("push to a model repo (REPO_ID), as a web page (--space USER/NAME), or both")
+    if args.space is not None:
+        check_push(args.space)  # before any work
     if args.repo_id is not None:
         print(push_folder(args.directory, args.repo_id, private=args.private))
+    if args.space is None:
         return
-    check_push(args.space)  # before the export's work
     with tempfile.TemporaryDirectory(prefix="textgen-web-") as folder:
-        export_web(load_folder(args.directory), folder, name=Path(args.directory).name)
+        export_web(load_folder(args.directory), folder, name=Path(args.directory).name, model_repo=args.repo_id)
         print(push_space(folder, args.space, private=args.private))
+
+
+def run_deploy(args: argparse.Namespace) -> None:
+    commit, settings = deploy_space(args.space_id, hardware=args.hardware, private=args.private)
+    print(commit)
+    hardware = "ZeroGPU" if args.hardware == "zero-a10g" else "CPU basic"
+    print(
+        f"The Space builds on {hardware}; its settings page ({settings}) changes the hardware, and takes "
+        "HF_TOKEN as a secret only if the Space itself must push (visitors push as themselves after signing in)."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,6 +194,8 @@ def main(argv: list[str] | None = None) -> None:
             run_evaluate(args)
         elif args.command == "next":
             run_next(args)
+        elif args.command == "deploy":
+            run_deploy(args)
         elif args.command == "export":
             export = export_web if args.format == "web" else export_onnx
             print(export(load_model(args.model), args.out, name=Path(args.model).name))

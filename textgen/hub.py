@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import torch
@@ -45,14 +44,8 @@ from .checkpoints import (
     read_json,
 )
 from .errors import CheckpointError, HubError
+from .hubref import is_repo_ref, parse_model_ref, shown_ref
 
-# A Hub name as the Hub allows it: letters, digits, "_", "." and "-", not starting or ending with
-# "." or "-". A revision: a branch or tag (segments of the same letters, none starting with "." or
-# "-", joined by "/") or a 40-hex commit. Together with the ban on "..", nothing in a reference can
-# climb out of the Hub cache, which keeps `refs/<revision>` files.
-_NAME = r"[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9_])?"
-_SEGMENT = r"[A-Za-z0-9_][\w.-]{0,99}"
-MODEL_REF = re.compile(rf"(?P<repo>{_NAME}/{_NAME})(?:@(?P<revision>{_SEGMENT}(?:/{_SEGMENT}){{0,7}}))?", re.ASCII)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 OFFLINE_PROBE_SECONDS = 2.0
 
@@ -60,27 +53,6 @@ OFFLINE_PROBE_SECONDS = 2.0
 def quiet_hub_logging() -> None:
     """For command lines: the Hub client's retry warnings would bury our one-line error."""
     hf_logging.set_verbosity_error()
-
-
-def parse_model_ref(ref: str) -> tuple[str, str | None]:
-    """`user/name[@revision]` -> (repo id, revision); anything else is refused before any I/O."""
-    match = MODEL_REF.fullmatch(ref)
-    if match is None or ".." in ref:
-        raise HubError(
-            "{ref} is not a Hub model reference: use user/name or user/name@revision "
-            "(a branch, a tag or a 40-character commit)",
-            ref=shown_ref(ref),
-        )
-    return match["repo"], match["revision"]
-
-
-def shown_ref(ref: str) -> str:
-    """A reference as a message may show it: short, and escaped if it holds control characters."""
-    return ref if len(ref) <= 80 and ref.isprintable() else repr(ref[:80])
-
-
-def is_repo_ref(ref: str) -> bool:
-    return MODEL_REF.fullmatch(ref) is not None and ".." not in ref
 
 
 def hub_error(err: Exception, repo: str) -> HubError:
@@ -104,6 +76,9 @@ def hub_error(err: Exception, repo: str) -> HubError:
         if status == 401:
             return HubError("the Hugging Face token was rejected (401): check HF_TOKEN or log in again")
         if status == 403:
+            said = (err.server_message or "").strip().splitlines()
+            if said:  # the Hub says why (a plan's limit, say)
+                return HubError("the Hub refused {repo} (403): {reason}", repo=repo, reason=said[0][:200])
             return HubError("the Hugging Face token may not write to {repo} (403)", repo=repo)
         detail = (str(err).splitlines() or [""])[0][:120]
         return HubError("the Hub answered {status} for {repo}: {detail}", status=status, repo=repo, detail=detail)

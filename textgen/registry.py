@@ -22,7 +22,8 @@ from .config import TrainConfig
 from .device import DECODING_PRECISIONS, decoding_dtype
 from .engine import DEFAULT_MAX_ROWS, DecodingEngine
 from .errors import CheckpointError, TrainingError
-from .hub import is_repo_ref, load_hub_model
+from .hub import load_hub_model
+from .hubref import is_repo_ref
 from .modelzip import unpack_model_zip
 from .runinfo import RunInfo
 

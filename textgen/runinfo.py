@@ -18,7 +18,9 @@ class RunInfo:
     level: str = "char"
     command: str = ""  # the command that made it, shown on the card
     corpus_args: dict = field(default_factory=dict)  # how train.py read the corpus, for --resume
-    dataset_id: str | None = None  # a Hub dataset id, for the card's metadata
+    dataset_id: str | None = None  # a Hub dataset id, for the card's metadata (only one that is on the Hub)
+    source: str = ""  # where the corpus came from, for the card's prose (a Markdown link, say)
+    license: str = "unknown"  # a Hub license id (hub-docs repositories-licenses.md), for the card
     language: str | None = None
     metrics: Metrics | None = None  # the best held-out evaluation
     unigram: Metrics | None = None  # a model that ignores context, on the same split

@@ -26,6 +26,7 @@ from pathlib import Path
 from .checkpoints import LoadedModel
 from .errors import CheckpointError
 from .export import export_onnx
+from .hubref import is_repo_ref, parse_model_ref
 from .tokenizer import WORD_FORMAT, LegacyWordTokenizer
 
 ORT_VERSION = "1.31.1"
@@ -47,7 +48,7 @@ sdk: static
 app_file: index.html
 pinned: false
 short_description: An LSTM that writes in your browser (textgen)
----
+{models}---
 
 # {title}
 
@@ -115,8 +116,12 @@ def ort_files() -> Path:
     return folder
 
 
-def export_web(loaded: LoadedModel, out_dir: str | Path, name: str = "model") -> Path:
-    """Write the web page folder for `loaded` into `out_dir`; returns the folder."""
+def export_web(
+    loaded: LoadedModel, out_dir: str | Path, name: str = "model", model_repo: str | None = None
+) -> Path:
+    """Write the web page folder for `loaded` into `out_dir`; returns the folder. `model_repo`: the model's
+    Hub repo, for the Space's card (the model's own page then lists the Space); a model loaded from the
+    Hub names its own."""
     tokenizer = loaded.tokenizer
     if isinstance(tokenizer, LegacyWordTokenizer):
         raise CheckpointError(
@@ -138,7 +143,7 @@ def export_web(loaded: LoadedModel, out_dir: str | Path, name: str = "model") ->
                 .replace("{{labels}}", script_json(loaded.info.labels.names if loaded.info.labels else []))
             )
         (out_dir / file).write_text(text, encoding="utf-8")
-    (out_dir / "README.md").write_text(space_card(loaded, name), encoding="utf-8")
+    (out_dir / "README.md").write_text(space_card(loaded, name, model_repo), encoding="utf-8")
     return out_dir
 
 
@@ -148,9 +153,10 @@ def script_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
 
 
-def space_card(loaded: LoadedModel, name: str) -> str:
+def space_card(loaded: LoadedModel, name: str, model_repo: str | None = None) -> str:
     """The static Space's README: its front matter and what the page is."""
     info = loaded.info
+    repo = model_repo or (parse_model_ref(loaded.source)[0] if is_repo_ref(loaded.source) else None)
     metrics = ""
     if info.metrics is not None:
         metrics = (
@@ -165,4 +171,5 @@ def space_card(loaded: LoadedModel, name: str) -> str:
         corpus=info.corpus,
         ort_version=ORT_VERSION,
         metrics=metrics,
+        models=f"models:\n- {repo}\n" if repo else "",
     )

@@ -44,6 +44,7 @@ class Page:
     registry: ModelRegistry
     train_on_device: Callable
     max_train_minutes: float = 10.0
+    default_train_minutes: float = 1.0
     train_concurrency: int = 1
     generate_concurrency: int = 64
     session_ttl_minutes: float = 60.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..checkpoints import LoadedModel
@@ -349,20 +349,22 @@ def train(
     job, name = start_training(registry, session, request, max_minutes, locale)
     kept = registry.session(session)
     view = TrainingView(job.config.patience, locale)
+    finished = None
     for update in follow(train_on_device(job), view, STATUS_SECONDS):
         kept.touch()  # a long run keeps its session from expiring
         if update.finished is None:
             yield TrainingUpdate(update)
-            continue
-        folder = registry.keep_trained(session, name, update.finished.model)
-        stays = translate(
-            "It stays here for {minutes:g} minutes after its last use, page reloads included; "
-            "download the zip to keep it.",
-            locale,
-            minutes=kept_minutes,
-        )
-        done = replace(update, status=view.finished(update.finished, name, stays))
-        yield TrainingUpdate(done, name, zip_model(folder, kept.directory))
+        else:
+            finished = update.finished
+    folder = registry.keep_trained(session, name, finished.model)
+    stays = translate(
+        "It stays here for {minutes:g} minutes after its last use, page reloads included; "
+        "download the zip to keep it.",
+        locale,
+        minutes=kept_minutes,
+    )
+    status = view.finished(finished, name, stays)
+    yield TrainingUpdate(PageUpdate(status=status, finished=finished), name, zip_model(folder, kept.directory))
 
 
 def stop_training(registry: ModelRegistry, session: str) -> None:

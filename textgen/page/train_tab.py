@@ -83,7 +83,14 @@ def train_controls(page: Page, models: list[str]) -> TrainControls:
     )
     level = gr.Radio(LEVEL_CHOICES, value="char", label=I18N("level"), info=I18N("level_info"))
     size = gr.Radio(SIZE_CHOICES, value="auto", label=I18N("size"), info=I18N("size_info"))
-    minutes = gr.Slider(0.1, page.max_train_minutes, value=1, step=0.1, label=I18N("minutes"), elem_id="minutes")
+    minutes = gr.Slider(
+        0.1,
+        page.max_train_minutes,
+        value=page.default_train_minutes,
+        step=0.1,
+        label=I18N("minutes"),
+        elem_id="minutes",
+    )
     sample_prompt = gr.Textbox(label=I18N("sample_prompt"), value="")
     with gr.Row():
         train = gr.Button(I18N("train"), variant="primary", elem_id="train")

@@ -5,6 +5,12 @@ but initialising it raises (and is logged to $ZEROGPU_LOG); a function decorated
 forked worker process, where CUDA is what the machine really has, its arguments and every value it
 returns or yields are pickled across, and each call is logged with the worker's and the main
 process's ids. Without SPACES_ZERO_GPU the decorator returns the function unchanged, as the real one.
+
+Admission as spaces 0.51.3 does it (zero/client.py `schedule`, zero/configs.json): a call requests its
+declared duration times 1.5 (the default `large` GPU's duration_factor) and is refused when the
+visitor's quota left is smaller, with spaces' own message, as a gr.Error titled "ZeroGPU quota
+exceeded". The quota is $ZEROGPU_QUOTA_SECONDS (unset: unlimited) for the one visitor the tests play,
+and each admitted call takes what it requested (the real one takes the time used, which is less).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import torch
 
 ZERO_GPU = os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true")
 LOG = os.environ.get("ZEROGPU_LOG")
+DURATION_FACTOR = 1.5
+QUOTA = {"left": float(os.environ.get("ZEROGPU_QUOTA_SECONDS", "inf"))}
 MAIN = os.getpid()
 _real = {"is_available": torch.cuda.is_available, "_lazy_init": torch.cuda._lazy_init, "init": torch.cuda.init}
 
@@ -70,7 +78,15 @@ def GPU(task=None, *, duration=None, size=None):
 
     def calls(*args, **kwargs):
         seconds = duration(*args, **kwargs) if callable(duration) else duration
-        log(f"schedule {task.__name__} for {seconds} s")
+        requested = round((60 if seconds is None else seconds) * DURATION_FACTOR)
+        log(f"schedule {task.__name__} for {seconds} s: {requested} s requested, {QUOTA['left']:g} s left")
+        if requested > QUOTA["left"]:
+            message = (
+                f"You have exceeded your ZeroGPU quota ({requested}s requested vs. {int(QUOTA['left'])}s left). "
+                "Try again in 13:02:11. "
+            )
+            raise gradio.Error(message, title="ZeroGPU quota exceeded", print_exception=False)
+        QUOTA["left"] -= requested
         context = multiprocessing.get_context("fork")
         queue = context.Queue()
         pickle.dumps((args, kwargs))  # what ZeroGPU sends must pickle
@@ -102,6 +118,12 @@ def GPU(task=None, *, duration=None, size=None):
         return next(iter(calls(*args, **kwargs)))
 
     return once
+
+
+def gradio_auto_wrap(task):
+    """What Gradio calls on every event handler of a Space (SYSTEM=spaces): off unless
+    SPACES_GRADIO_AUTO_WRAP is set (spaces' config.py), as here, where it never is."""
+    return task
 
 
 if ZERO_GPU:
