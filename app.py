@@ -20,7 +20,7 @@ import torch
 from textgen import ModelRegistry, TextgenError
 from textgen.device import resolve_device
 from textgen.jobs import ZEROGPU_DEFAULT_MINUTES, ZEROGPU_MAX_MINUTES, TrainingJob, run_job
-from textgen.page.common import I18N, Page
+from textgen.page.common import I18N, PAGE_CSS, Page
 from textgen.page.explore_tab import explore_tab
 from textgen.page.generate_tab import generate_tab, next_tokens_api
 from textgen.page.train_tab import train_tab
@@ -111,7 +111,11 @@ def launch(demo: gr.Blocks, **kwargs):
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     REGISTRY.expire_every(min(60.0, 60 * SESSION_TTL_MINUTES / 4))
     return demo.queue(default_concurrency_limit=GENERATE_CONCURRENCY).launch(
-        max_file_size=int(MAX_UPLOAD_MB * 2**20), i18n=I18N, max_threads=GENERATE_CONCURRENCY + 16, **kwargs
+        max_file_size=int(MAX_UPLOAD_MB * 2**20),
+        i18n=I18N,
+        css=PAGE_CSS,
+        max_threads=GENERATE_CONCURRENCY + 16,
+        **kwargs,
     )
 
 

@@ -49,7 +49,7 @@ from textgen.hub import check_push, quiet_hub_logging
 from textgen.plaintext import Layout
 from textgen.sizing import PACK_FROM_PASSES
 from textgen.tokencache import default_cache_dir
-from textgen.views import reading_summary
+from textgen.views import reading_summary, unescape_markdown
 
 DEFAULTS = TrainConfig()
 
@@ -309,16 +309,17 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
 
 
 def corpus_summary(corpus, data) -> str:
-    """What reading the corpus found (documents, how they were read, what was cleaned), in plain text."""
+    """What reading the corpus found (documents, how they were read and decoded, what was removed, who
+    speaks), counted over all of it, in plain text."""
     if data.split == "stretches":  # the store's units are stretches: the documents are counted again
         lengths = [len(document) for document in corpus]
     else:
         lengths = np.concatenate([data.train.document_characters, data.val.document_characters]) - 1
-    documents = list(itertools.islice(corpus, 2))
-    read = Corpus(corpus.name, documents, corpus.reading, corpus.labels)
+    reading = data.reading or corpus.reading  # the tokenizing pass's, or the cached corpus's record of it
+    read = Corpus(corpus.name, list(itertools.islice(corpus, 2)), reading, corpus.labels)
     text = reading_summary(read, examples=2, lengths=lengths)
     text = text.replace("**", "").replace("\n\n> ", "\n  example: ").replace("\n\n", "\n")
-    return html.unescape(text)  # the page's Markdown escapes the examples' < and &; a terminal shows them
+    return unescape_markdown(html.unescape(text))  # a terminal shows names and examples as they are
 
 
 TIMING_KINDS = {

@@ -12,6 +12,7 @@ MESSAGE_CALLS = {
     "translate", "say", "_say", "whole_number", "finite_number",
 }  # fmt: skip
 MESSAGE_ARGUMENT = {"whole_number": 1, "finite_number": 1}  # the template is their second argument
+MESSAGE_TABLES = {"REMOVED"}  # dicts of (one, many) templates, by kind
 
 
 def called_name(node: ast.Call) -> str | None:
@@ -25,6 +26,8 @@ def constants(node: ast.AST) -> list[str]:
         return [node.value]
     if isinstance(node, ast.IfExp):
         return constants(node.body) + constants(node.orelse)
+    if isinstance(node, ast.Call) and called_name(node) == "plural":  # plural(count, one, many)
+        return [value for argument in node.args[1:] for value in constants(argument)]
     return []
 
 
@@ -51,7 +54,13 @@ def message_templates() -> set[str]:
             position = MESSAGE_ARGUMENT.get(name, 0)
             if name in MESSAGE_CALLS and len(node.args) > position:
                 templates.update(constants(node.args[position]))
-            if name == "get" and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Dict):
-                pass
-        # dict literals of messages (the reasons a run stopped) go through say() as variables; none here
+            if name == "plural":  # plural(count, one, many): both are templates, wherever they go
+                templates.update(constants(node))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and any(
+                getattr(t, "id", None) in MESSAGE_TABLES for t in node.targets
+            ):
+                for value in node.value.values if isinstance(node.value, ast.Dict) else []:
+                    for item in value.elts if isinstance(value, ast.Tuple) else [value]:
+                        templates.update(constants(item))
     return templates

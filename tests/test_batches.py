@@ -101,7 +101,7 @@ def test_too_small_corpus_names_the_minimum():
     config = TrainConfig(batch_size=8, seq_len=32)
     with pytest.raises(TrainingError, match=r"needs at least 264 characters"):
         prepare_data(["tiny text", "another tiny text", "third"], config)
-    with pytest.raises(TrainingError, match="at least 2 documents"):
+    with pytest.raises(TrainingError, match="too small to train on: 8 characters, too few to hold some out"):
         prepare_data(["only one"], config)
 
 

@@ -186,6 +186,8 @@ def test_train_and_watch_the_plot_while_it_runs_then_push_picker(browser, app_ur
     corpus = tmp_path / "shakespeare-40k.txt"
     corpus.write_text(corpus_path("tinyshakespeare.txt").read_text(encoding="utf-8")[:40_000], encoding="utf-8")
     page = open_page(browser, app_url)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.get_by_role("tab", name="Train").click()
     page.locator("#upload input[type=file]").set_input_files(str(corpus))
     set_slider(page, "minutes", "0.5")
@@ -212,6 +214,10 @@ def test_train_and_watch_the_plot_while_it_runs_then_push_picker(browser, app_ur
     )
     picked = page.locator("#push-model input").input_value()
     shot(page, "train-done-desktop")
+    for tab in ("Generate", "Train"):  # the plot redraws when its tab comes back into view
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(1000)
+    assert page.locator("#loss-plot .mark-line path").count() >= 2 and errors == []
 
     # A reload starts a new Gradio session; the model stays with this browser (gr.BrowserState).
     page.reload()
@@ -220,6 +226,7 @@ def test_train_and_watch_the_plot_while_it_runs_then_push_picker(browser, app_ur
         "#corpus input"
     ).click()  # the Corpus list refreshes on focus: one's own models follow the corpora
     page.get_by_role("option", name=picked).click()
+    page.wait_for_function("() => !document.querySelector('#generate-level')?.offsetParent", timeout=WAIT)
     page.locator("#prompt textarea").fill("ROMEO:")
     page.locator("#generate").click()
     page.wait_for_function("() => document.querySelector('#output textarea').value.length > 40", timeout=WAIT)
@@ -266,7 +273,8 @@ def test_the_plot_moves_within_the_first_third_of_a_one_minute_run(browser, app_
 def test_write_with_the_model_by_clicking_its_next_tokens(browser, app_url, model, locale, viewport, label):
     page = open_page(browser, app_url, viewport=viewport, locale=locale)
     page.locator("#generate-advanced button").first.click()  # the model's name shows under Advanced
-    pick(page, "NYT headlines (Kaggle aashita/nyt-comments)", model.split("-")[1])
+    nyt = "NYT headlines" if locale == "en-US" else "NYT 헤드라인"  # the Corpus list speaks the page's language
+    pick(page, f"{nyt} (Kaggle aashita/nyt-comments)", model.split("-")[1])
     page.wait_for_function("(m) => document.querySelector('#model input').value === m", arg=model, timeout=WAIT)
     page.locator("#prompt textarea").fill("The")
     page.get_by_role("tab", name="Write with it" if locale == "en-US" else "함께 쓰기").click()
@@ -287,6 +295,14 @@ def test_write_with_the_model_by_clicking_its_next_tokens(browser, app_url, mode
     )
     bits = "bits" if locale == "en-US" else "비트"  # the entropy line, translated
     assert bits in page.locator("#next-chart").inner_text()
+    tracks = page.evaluate(  # the bars line up in one column, each row one line, however long its token
+        """() => [...document.querySelectorAll('#next-chart .next-token')].map(row => {
+            const track = row.querySelector('.track').getBoundingClientRect();
+            return [Math.round(track.left), Math.round(track.width), Math.round(row.getBoundingClientRect().height)];
+        })"""
+    )
+    assert len({left for left, _, _ in tracks}) == 1 and min(width for _, width, _ in tracks) >= 80
+    assert max(height for _, _, height in tracks) < 40
     assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"] + 1
     shot(page, f"cowrite-{label}")
     page.locator("#undo").click()
@@ -327,6 +343,24 @@ def test_train_with_labels_then_write_as_one(browser, app_url, locale, viewport,
     page.close()
 
 
+def test_a_new_upload_that_cannot_be_read_leaves_nothing_of_the_last_ones_reading(browser, app_url, tmp_path):
+    page = open_page(browser, app_url, viewport=PHONE)
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#upload input[type=file]").set_input_files(str(ROOT / "examples" / "chat.csv"))
+    page.wait_for_function(
+        "() => document.querySelector('#upload-summary').innerText.includes('documents')", timeout=WAIT
+    )
+    assert page.locator("#upload-label").is_visible()
+    binary = tmp_path / "photo.txt"  # a picture renamed: what a user may well pick
+    binary.write_bytes(bytes(range(256)) * 64)
+    page.locator("#upload button[aria-label='Clear']").first.click()  # the way to another file
+    page.locator("#upload input[type=file]").set_input_files(str(binary))
+    page.get_by_text("binary file").first.wait_for(timeout=WAIT)
+    assert page.locator("#upload-summary [data-testid=markdown]").inner_text().strip() == ""
+    assert not page.locator("#upload-label").is_visible()
+    page.close()
+
+
 def test_explore_without_an_upload_shows_a_shipped_models_corpus(browser, app_url):
     page = open_page(browser, app_url)
     page.get_by_role("tab", name="Explore").click()
@@ -348,6 +382,11 @@ def test_korean_page_speaks_korean_errors_included(browser, app_url):
     page.locator("#generate").click()
     page.get_by_text("모델이 시작 텍스트의 글자").first.wait_for(timeout=WAIT)
     shot(page, "korean-error")
+    # The shipped corpus by its Korean name, not under the dropdown's arrow; Gradio's footer in Korean.
+    corpus = page.locator("#corpus input")
+    assert corpus.input_value() == "NYT 헤드라인 (Kaggle aashita/nyt-comments)"
+    assert corpus.evaluate("(el) => parseFloat(getComputedStyle(el).paddingRight)") >= 24
+    assert "실행 기록" in page.locator("footer").inner_text()
     page.close()
 
 

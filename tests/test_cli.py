@@ -121,6 +121,8 @@ def test_train_korean_cp949_then_generate_korean(tmp_path, capsys):
 def test_generate_shipped_models_and_evaluate(tmp_path, capsys):
     cli.main(["generate", "--model", SHIPPED_CHAR, "--prompt", "Trump", "--temperature", "0", "--length", "40"])
     first = capsys.readouterr().out
+    cli.main(["generate", "--model", "nyt-char", "--prompt", "Trump", "--temperature", "0", "--length", "40"])
+    assert capsys.readouterr().out == first  # the name the page lists it under
     cli.main(["generate", "--model", SHIPPED_CHAR, "--prompt", "Trump", "--temperature", "0", "--length", "40"])
     assert capsys.readouterr().out == first and first.startswith("Trump")
     cli.main(

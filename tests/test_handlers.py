@@ -122,7 +122,7 @@ def test_inspecting_uploads_finds_columns_speakers_fields_and_the_layout():
     )
     chat = handlers.inspect_upload(str(ROOT / "examples" / "whatsapp.txt"), "ko")
     assert [name for name, _ in chat.speakers] == ["Alice", "Bob", "Chen"] and chat.fields == ["speaker"]
-    assert not chat.plain_text and "문서" in chat.summary
+    assert not chat.plain_text and "**메시지 209개** (WhatsApp 내보내기)" in chat.summary
     quotes = handlers.inspect_upload(str(ROOT / "examples" / "quotes.txt"), "en")
     assert quotes.plain_text and "separated by lines “%”" in quotes.summary and quotes.columns == []
 
@@ -166,6 +166,23 @@ def test_writing_with_the_model_carries_its_state(registry):
     assert writer.text == writer.drafts[1].text + greedy
     with pytest.raises(GenerationError, match="pick one of the listed tokens"):
         handlers.cowrite_pick(registry, writer, "x")
+
+
+def test_what_the_user_types_is_the_text_the_next_tokens_follow(registry):
+    """Typing in the box (no Enter needed): the listed tokens are for the typed text, a pick or "write
+    more" continues it instead of replacing it, and undo goes back to before the typing."""
+    writer = handlers.cowrite_start(registry, SESSION, "nyt-char", "The", "")
+    handlers.cowrite_follow(registry, writer, "The Senate")
+    loaded = registry.get("nyt-char")
+    expected = next_tokens(prime_text(loaded.model, loaded.tokenizer, "The Senate")[0], loaded.tokenizer, 0.8)
+    view = handlers.cowrite_view(registry, writer, 0.8, "en")
+    assert view.text == "The Senate" and [v for _, v in view.choices] == [str(i) for i in expected.ids]
+    handlers.cowrite_follow(registry, writer, "The Senate")  # the same text again: not a new version
+    handlers.cowrite_pick(registry, writer, view.choices[0][1])
+    assert writer.text.startswith("The Senate") and len(writer.drafts) == 3
+    writer.undo()
+    writer.undo()
+    assert writer.text == "The"
 
 
 def test_explore_a_models_corpus_and_an_upload(registry):

@@ -215,7 +215,7 @@ def test_cli_generation_inputs_are_one_line(args, message):
 def test_cli_refuses_a_path_that_is_not_a_model_or_a_reference(tmp_path):
     assert_one_line(
         run_cli("generate", "--model", str(tmp_path / "nothing here")),
-        "no such model folder, and not a Hub model reference",
+        "no such model folder or shipped model, and not a Hub model reference",
     )
 
 

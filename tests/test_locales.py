@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import string
+from pathlib import Path
 
+import gradio
 import pytest
+from conftest import ROOT
 from localekeys import label_keys, message_templates
 
 from textgen import GenerationError
-from textgen.messages import catalog, labels, locale_of, translate
+from textgen.messages import catalog, corpus_names, labels, locale_of, translate
+from textgen.page.common import page_labels
 from textgen.sampling import MAX_TOKENS_PER_REQUEST
 
 
@@ -53,3 +58,21 @@ def test_messages_render_in_the_page_language_and_stay_english_on_the_command_li
 )
 def test_the_page_language_follows_the_browser(header, locale):
     assert locale_of(header) == locale
+
+
+def test_shipped_corpora_and_gradios_own_footer_are_named_in_korean():
+    """The Corpus list and the footer's "Runs" link (Gradio has no Korean line for it) in Korean."""
+    shipped = {
+        json.loads(path.read_text(encoding="utf-8"))["corpus"]
+        for path in (ROOT / "checkpoints").glob("*/training.json")
+    }
+    korean = page_labels("ko")
+    assert shipped <= set(corpus_names("en")) and all(
+        korean[f"corpus:{name}"] != name and korean[f"corpus:{name}"] for name in shipped
+    )
+    frontend = "".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in (Path(gradio.__file__).parent / "templates" / "frontend" / "assets").glob("Blocks-*.js")
+    )
+    footer = catalog("ko")["gradio"]
+    assert footer and all(f"`common.{key}`" in frontend and korean[f"common.{key}"] for key in footer)

@@ -40,6 +40,14 @@ def test_the_front_matter_names_a_python_zerogpu_runs_and_the_package_claims_it(
     assert torch.removeprefix("torch==") in ZEROGPU_TORCH  # a version ZeroGPU lists, pinned
 
 
+def test_the_quick_start_installs_what_export_and_publish_need():
+    """`textgen export` and the page's "Publish as a web page" run torch's ONNX exporter, which needs
+    onnx and onnxscript: the quick start's install (requirements.txt) has them, pinned as the package is."""
+    pinned = {pin.split("==")[0]: pin for pin in requirements()}
+    declared = re.findall(r'"((?:onnx|onnxscript)==[^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert {pinned.get("onnx"), pinned.get("onnxscript")} == set(declared) and len(declared) == 2
+
+
 @pytest.mark.slow
 def test_every_pin_resolves_for_the_spaces_python_and_platform(tmp_path):
     """pip resolves the pins (and everything they pull in) for the Space's Python on manylinux x86_64,

@@ -183,7 +183,12 @@ def steps_for(samples: list[list[tuple[int, str, float]]]) -> list[Step]:
     for position in range(max(len(s) for s in samples)):
         rows = [s[position] if position < len(s) else (EOS, "", 0.0) for s in samples]
         steps.append(
-            Step([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [not r[1] for r in rows])
+            Step(
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [position >= len(s) for s in samples],
+            )
         )
     return steps
 
@@ -230,6 +235,21 @@ def test_novelty_checks_whole_documents_and_marks_a_cut_one():
     )
     assert "학습 문서의 **복사본**" in novelty_markdown(loaded, documents, "ko")
     assert "cannot be checked" in novelty_markdown(loaded_with(set()), documents)
+
+
+def test_a_labelled_models_documents_go_on_past_the_label_that_opens_each():
+    """After `<eos>` a labelled model writes the next document's label: a token that shows nothing."""
+    label = 12
+    pieces = [
+        (5, " Passes", 0.5),
+        (EOS, "\n", 0.5),
+        (label, "", 0.5),
+        (7, "A", 0.5),
+        (8, " Brand", 0.5),
+        (EOS, "\n", 0.5),
+    ]
+    documents = generated_documents(loaded_with(set()), "Senate", steps_for([pieces]))
+    assert [d.text for d in documents] == ["Senate Passes", "A Brand"]
 
 
 def test_explore_statistics_have_round_bins_from_zero_and_visible_whitespace():

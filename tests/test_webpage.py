@@ -23,7 +23,7 @@ from test_browser import CHROMIUM, FLAGS, PHONE, SCREENSHOTS
 import train
 from textgen import CheckpointError, SamplingSettings, load_folder
 from textgen.sampling import generate_steps
-from textgen.webpage import ORT_FILES, export_web
+from textgen.webpage import ORT_FILES, export_web, first_word
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +74,17 @@ def test_the_folder_is_a_static_space_with_everything_inside(exported):
     assert all((folder / "ort" / file).stat().st_size > 1000 for file in ORT_FILES)
     page = (folder / "index.html").read_text(encoding="utf-8") + (folder / "worker.js").read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page  # nothing fetched from elsewhere
+
+
+def test_the_first_seed_text_is_the_models_own_first_word(exported):
+    """Not always "The": a Korean model's page starts from a Korean word."""
+    name, folder = exported
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert (
+        f'<textarea id="seed" rows="2">{first_word(load_folder(ROOT / "checkpoints" / name))}</textarea>' in page
+    )
+    korean = first_word(load_folder(ROOT / "checkpoints" / "korean-sayings-char"))
+    assert korean and all("가" <= ch <= "힣" for ch in korean)
 
 
 def python_greedy(name: str, seed: str, length: int) -> str:

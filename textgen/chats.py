@@ -1,23 +1,26 @@
-"""Records with fields, and chat exports read as messages with a speaker.
+"""Records with fields, and chat exports in JSON read as messages with a speaker.
 
 A record is one document's text with the fields it came with (a CSV row's columns, a JSON object's
 keys, nested ones by dotted path as pandas flattens them: `fromUser.username`), so that `--where
-FIELD=VALUE` can keep some of them. Chat exports are recognised by their shape and read as one record
-per message with its `speaker`: Telegram's `result.json`, WhatsApp's text export ("1/5/24, 10:04 -
-Alice: hi"), Discord (DiscordChatExporter) and Slack JSON exports, and Gitter's message format.
-Service messages (joins, "messages are end-to-end encrypted", omitted media) are not text.
+FIELD=VALUE` can keep some of them. JSON chat exports are recognised by their shape and read as one
+record per message with its `speaker`, named as the people in the chat see each other: Telegram's
+`result.json`, Discord (DiscordChatExporter: the server nickname, else the display name, else the
+username), Slack (the display name, else the real name, else the user id), Facebook Messenger and
+Instagram (`message_1.json`, their text repaired), and Gitter's message format. Service messages
+are not text. Chat exports that are text files: textchats.py.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from .errors import CorpusError
 
 SPEAKER = "speaker"  # the field every chat message has, whatever its export calls it
+DISCORD_NAMES = ("nickname", "globalName", "name")  # as the server shows a member, first to last
 
 
 @dataclass
@@ -25,6 +28,7 @@ class Record:
     text: str
     fields: dict = field(default_factory=dict)  # as its file has them
     speaker: str | None = None  # chat exports: who wrote it
+    when: datetime | None = None  # chat exports: when
 
     def get(self, path: str) -> str | None:
         """A field's value as text, by dotted path (`fromUser.username`); `speaker` for chat messages."""
@@ -80,107 +84,123 @@ def _discord(data: object) -> list[dict] | None:
     return None
 
 
+def _messenger(data: object) -> list[dict] | None:
+    """Facebook Messenger's or Instagram's `message_N.json`: participants and messages, newest first."""
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("participants"), list)
+        and isinstance(data.get("messages"), list)
+    ):
+        messages = [m for m in data["messages"] if isinstance(m, dict)]
+        if messages and all("sender_name" in m and "timestamp_ms" in m for m in messages[:50]):
+            return sorted(messages, key=lambda m: m["timestamp_ms"] if isinstance(m["timestamp_ms"], int) else 0)
+    return None
+
+
+def repaired(text: object) -> object:
+    """Facebook's exports write UTF-8 bytes as if each were a Latin-1 character ("Ã©" for "é"): undone
+    where the text is that, kept as it is where it is not."""
+    if not isinstance(text, str) or text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
 def _listed(data: object, keys: tuple[str, ...]) -> list[dict] | None:
     listed = isinstance(data, list) and data and all(isinstance(m, dict) for m in data[:50])
     return data if listed and all(all(key in m for key in keys) for m in data[:50]) else None
+
+
+def _when(value: object, unit: float = 1.0) -> datetime | None:
+    """A message's time: an ISO date ("2024-01-05T10:04:12", with or without its zone) or a number of
+    `unit` seconds since 1970; as local time without its zone, the way a chat shows it."""
+    try:
+        if isinstance(value, str) and not value.replace(".", "", 1).isdigit():
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(float(value) * unit, UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        pass
+    return None
 
 
 def _name(*values: object) -> str | None:
     return next((str(v) for v in values if isinstance(v, (str, int)) and str(v).strip()), None)
 
 
-def json_chat(data: object) -> tuple[str, Iterator[Record]] | None:
-    """(the export's name, its messages) if `data` is a chat export this module knows, else None."""
-    if (messages := _telegram(data)) is not None:
-        records = (
-            Record(text, m, _name(m.get("from"), m.get("from_id")))
-            for m in messages
-            if m.get("type", "message") == "message" and (text := message_text(m.get("text")))
-        )
-        return "Telegram", records
-    if (messages := _discord(data)) is not None:
-        records = (
-            Record(m["content"], m, _name(m["author"].get("name"), m["author"].get("nickname")))
-            for m in messages
-            if m.get("type", "Default") in ("Default", "Reply") and isinstance(m.get("content"), str)
-        )
-        return "Discord", records
-    if (messages := _listed(data, ("ts", "type"))) is not None:  # Slack: one file per channel and day
-        records = (
-            Record(
-                m["text"],
-                m,
-                _name((m.get("user_profile") or {}).get("real_name"), m.get("user_name"), m.get("user")),
-            )
-            for m in messages
-            if m.get("type") == "message" and not m.get("subtype") and isinstance(m.get("text"), str)
-        )
-        return "Slack", records
-    if (messages := _listed(data, ("fromUser", "text"))) is not None:  # Gitter
-        records = (
-            Record(
-                m["text"],
-                m,
-                _name((m.get("fromUser") or {}).get("username"), (m.get("fromUser") or {}).get("displayName")),
-            )
-            for m in messages
-            if isinstance(m.get("text"), str)
-        )
-        return "Gitter", records
-    return None
+MEDIA, SYSTEM, DELETED = "media", "system message", "deleted message"  # what is removed, by kind
+MESSENGER_MEDIA = ("photos", "videos", "audio_files", "files", "gifs", "sticker", "share")
 
 
-# ------------------------------------------------------------------ WhatsApp's text export
-
-# "1/5/24, 10:04 - Alice: hi" (Android) or "[1/5/24, 10:04:12] Alice: hi" (iPhone), in any date order,
-# 12- or 24-hour time; a line without it continues the message before.
-WHATSAPP_LINE = re.compile(
-    r"^\u200e?\[?(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{2,4}),?\s(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?"
-    r"(?:\s?[APap]\.?\s?[Mm]\.?)?)\]?\s(?:-\s)?(?P<rest>.*)$"
-)
-WHATSAPP_MESSAGE = re.compile(r"^\u200e?(?P<speaker>[^:\n]{1,80}?): (?P<text>.*)$", re.DOTALL)
-WHATSAPP_OMITTED = re.compile(
-    r"^\u200e?<[^<>]{1,40}>$|^\u200e?(?:image|video|audio|sticker|GIF|document) omitted$"
-)
+def _telegram_message(m: dict) -> Record | str | None:
+    if m.get("type", "message") != "message":
+        return SYSTEM
+    text = message_text(m.get("text"))
+    if not text:
+        return MEDIA if m.get("media_type") or m.get("photo") or m.get("file") else None
+    return Record(text, m, _name(m.get("from"), m.get("from_id")), _when(m.get("date")))
 
 
-def is_whatsapp(lines: Iterable[str]) -> bool:
-    """Whether most of a text's first non-empty lines (up to 200) open a WhatsApp message."""
-    seen = opened = 0
-    for line in lines:
-        if line.strip():
-            seen += 1
-            opened += bool(WHATSAPP_LINE.match(line))
-            if seen == 200:
-                break
-    return seen >= 2 and opened >= 0.5 * seen
+def _discord_message(m: dict) -> Record | str | None:
+    if m.get("type", "Default") not in ("Default", "Reply"):
+        return SYSTEM
+    if not isinstance(m.get("content"), str) or not m["content"].strip():
+        return MEDIA if m.get("attachments") or m.get("embeds") or m.get("stickers") else None
+    return Record(m["content"], m, _name(*map(m["author"].get, DISCORD_NAMES)), _when(m.get("timestamp")))
 
 
-def whatsapp(lines: Iterable[str]) -> Iterator[Record]:
-    """The messages of a WhatsApp text export (its lines): speaker, date and time as fields; system
-    lines (no speaker) and omitted media are not text."""
-    current: dict | None = None
-    for line in lines:
-        line = line.rstrip("\n")
-        opened = WHATSAPP_LINE.match(line)
-        if opened is None:
-            if current is not None:
-                current["text"] += "\n" + line
-            continue
-        if current is not None and (record := _whatsapp_record(current)):
-            yield record
-        message = WHATSAPP_MESSAGE.match(opened["rest"])
-        current = None if message is None else {**opened.groupdict(), **message.groupdict()}
-    if current is not None and (record := _whatsapp_record(current)):
-        yield record
+def _messenger_message(m: dict) -> Record | str | None:
+    if m.get("is_unsent"):
+        return DELETED
+    text = repaired(m.get("content"))
+    if not isinstance(text, str) or not text.strip():
+        return MEDIA if any(m.get(key) for key in MESSENGER_MEDIA) else None
+    return Record(text, m, _name(repaired(m.get("sender_name"))), _when(m.get("timestamp_ms"), 0.001))
 
 
-def _whatsapp_record(message: dict) -> Record | None:
-    text = message["text"].strip()
-    if not text or WHATSAPP_OMITTED.match(text):
+def _slack_message(m: dict) -> Record | str | None:
+    if m.get("type") != "message" or m.get("subtype"):
+        return SYSTEM
+    if not isinstance(m.get("text"), str) or not m["text"].strip():
+        return MEDIA if m.get("files") else None
+    profile = m.get("user_profile") or {}
+    speaker = _name(profile.get("display_name"), profile.get("real_name"), m.get("user_name"), m.get("user"))
+    return Record(m["text"], m, speaker, _when(m.get("ts")))
+
+
+def _gitter_message(m: dict) -> Record | str | None:
+    if not isinstance(m.get("text"), str):
         return None
-    fields = {"date": message["date"], "time": message["time"], SPEAKER: message["speaker"]}
-    return Record(text, fields, message["speaker"].strip())
+    user = m.get("fromUser") or {}
+    return Record(m["text"], m, _name(user.get("displayName"), user.get("username")), _when(m.get("sent")))
+
+
+def _records(messages: list[dict], read, removed: Counter) -> Iterator[Record]:
+    """Each message read by `read`: a Record, or the kind of what is not text (counted), or nothing."""
+    for message in messages:
+        found = read(message)
+        if isinstance(found, Record):
+            yield found
+        elif found is not None:
+            removed[found] += 1
+
+
+def json_chat(data: object, removed: Counter | None = None) -> tuple[str, Iterator[Record]] | None:
+    """(the export's name, its messages) if `data` is a chat export this module knows, else None;
+    what is not text (service messages, media) is counted by kind in `removed`."""
+    removed = removed if removed is not None else Counter()
+    for name, find, read in (
+        ("Telegram", _telegram, _telegram_message),
+        ("Discord", _discord, _discord_message),
+        ("Messenger", _messenger, _messenger_message),
+        ("Slack", lambda d: _listed(d, ("ts", "type")), _slack_message),  # one file per channel and day
+        ("Gitter", lambda d: _listed(d, ("fromUser", "text")), _gitter_message),
+    ):
+        if (messages := find(data)) is not None:
+            return name, _records(messages, read, removed)
+    return None
 
 
 # ------------------------------------------------------------------ filters

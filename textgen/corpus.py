@@ -8,7 +8,9 @@ marks where each one ends and sampling can stop there. How a file becomes docume
   read as its messages.
 - .csv/.tsv: one document per row of the chosen column.
 - .json / .jsonl: one document per string, or per object's text field; chat exports (Telegram,
-  Discord, Slack, Gitter) are read as their messages.
+  Discord, Slack, Messenger and Instagram, Gitter) are read as their messages.
+- .zip: a chat export's zip (WhatsApp's, Slack's) read as its messages (archives.py).
+- .xml: a phone's SMS backup (SMS Backup & Restore) read as its messages (smsbackup.py).
 
 Rows, objects and messages are records with fields (chats.py), so `where=(FIELD, VALUE)` keeps some
 of them, by dotted path for nested fields, and `speaker` for any chat message. Files are read as a
@@ -30,16 +32,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import textfile
-from .chats import Filter, Record, is_whatsapp, json_chat, message_text, whatsapp
+from . import smsbackup, textchats, textfile
+from .archives import ZipText, chat_members
+from .chats import SPEAKER, Filter, Record, json_chat, message_text
 from .errors import CorpusError
 from .labelled import Labelling, Labels, without_labels
 from .plaintext import Layout, clean_document, detect_layout, lines
 from .plaintext import documents as plain_documents
 from .textfile import Cleaning, read_chunks, read_lines, read_text
 
-SUPPORTED_SUFFIXES = (".txt", ".csv", ".tsv", ".json", ".jsonl")
-TEXT_FIELDS = ("text", "quoteText", "quote", "content", "body", "headline", "message", "sentence")
+SUPPORTED_SUFFIXES = (".txt", ".csv", ".tsv", ".json", ".jsonl", ".zip", ".xml")
+TEXT_FIELDS = ("text", "quoteText", "quote", "content", "body", "headline", "message", "Message", "sentence")
 NYT_URL = "https://www.kaggle.com/datasets/aashita/nyt-comments"
 DATA_DIR_ENV = "TEXTGEN_DATA_DIR"
 MAX_COLUMNS = 1000  # a text corpus with more columns than this is almost surely not one
@@ -60,6 +63,38 @@ class Reading:
     labels: Counter = field(default_factory=Counter)  # with a label column: how many documents each value had
     fields: list[str] = field(default_factory=list)  # JSON records' fields, by dotted path (FIELD_RECORDS of them)
     field_records: int = 0  # how many records `fields` comes from
+    removed: Counter = field(default_factory=Counter)  # a chat export's lines that are not text, by kind
+    records: int = 0  # records read (rows, objects, messages; a text file's documents are none)
+    kept: int = 0  # of them, those `where` kept
+    where: tuple[str, str] | None = None  # the filter
+
+    def to_dict(self) -> dict:
+        """As JSON: what a cached corpus says of how it was read, without reading it again."""
+        return {
+            "kind": self.kind,
+            "layout": str(self.layout) if self.layout is not None else None,
+            "cleaning": self.cleaning.to_dict(),
+            **{name: dict(getattr(self, name)) for name in ("speakers", "labels", "removed")},
+            "fields": self.fields,
+            "records": self.records,
+            "kept": self.kept,
+            "where": list(self.where) if self.where else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Reading:
+        return cls(
+            data["kind"],
+            Layout.parse(data["layout"]) if data.get("layout") else None,
+            Cleaning.from_dict(data["cleaning"]),
+            *(Counter(data[name]) for name in ("speakers", "labels")),
+            data["fields"],
+            0,
+            Counter(data["removed"]),
+            data["records"],
+            data["kept"],
+            tuple(data["where"]) if data.get("where") else None,
+        )
 
 
 @dataclass
@@ -84,31 +119,37 @@ def split_plain_text(text: str) -> list[str]:
 # --------------------------------------------------------------------------- files to records
 
 
-def _text_file_records(path: Path, layout: Layout | None, reading: Reading) -> Iterator[Record | str]:
-    """A .txt file's documents (or a WhatsApp export's messages), streamed; the layout is decided
-    on its first DETECT_BYTES, once for each version of the file."""
-    measured = layout or _measured_layout(str(path), *_version(path))
-    if measured == WHATSAPP:
-        reading.kind = "WhatsApp"
-        yield from whatsapp(lines(read_chunks(path, reading.cleaning)))
+def _text_file_records(path: Path | ZipText, layout: Layout | None, reading: Reading) -> Iterator[Record | str]:
+    """A .txt file's documents (or a chat export's messages), streamed; the layout is decided on its
+    first DETECT_BYTES, once for each version of the file."""
+    measured = layout or _measured_layout(path, _version(path))
+    if isinstance(measured, ChatLayout):
+        reading.kind = measured.chat.name
+        chunks = read_chunks(path, reading.cleaning)
+        yield from textchats.messages(measured.chat, lines(chunks), reading.removed, measured.day_first)
         return
     reading.kind, reading.layout = "text", measured
     yield from plain_documents(read_chunks(path, reading.cleaning), measured)  # text alone: no fields
 
 
-WHATSAPP = Layout("messages")  # a WhatsApp text export, read by chats.whatsapp
+@dataclass(frozen=True)
+class ChatLayout:
+    """A text file that is a chat export, in this format (WhatsApp: with its dates' order)."""
+
+    chat: textchats.TextChat
+    day_first: bool = False
 
 
-def _version(path: Path) -> tuple[int, int]:
+def _version(path: Path | ZipText) -> tuple[int, int]:
     try:
-        stat = path.stat()
+        stat = (path.archive if isinstance(path, ZipText) else path).stat()
     except OSError:
         return 0, 0  # reading it will say what is wrong
     return stat.st_size, stat.st_mtime_ns
 
 
 @functools.lru_cache(maxsize=64)
-def _measured_layout(path: str, size: int, mtime: int) -> Layout:
+def _measured_layout(path: Path | ZipText, version: tuple[int, int]) -> Layout | ChatLayout:
     """How a .txt file divides, measured on its first DETECT_BYTES (a corpus is read several times a
     run: the file's size and time say whether it is the same)."""
     prefix, read = [], 0
@@ -117,7 +158,10 @@ def _measured_layout(path: str, size: int, mtime: int) -> Layout:
         read += len(chunk)
         if read >= textfile.DETECT_BYTES:
             break
-    return WHATSAPP if is_whatsapp(lines(prefix)) else detect_layout(prefix)
+    chat = textchats.detect(lines(prefix))
+    if chat is not None:
+        return ChatLayout(chat, textchats.whatsapp_day_first(lines(prefix)))
+    return detect_layout(prefix)
 
 
 def csv_delimiter(path: str | os.PathLike) -> str:
@@ -158,11 +202,21 @@ def file_size(path: str | os.PathLike) -> int:
         return 0  # reading it will say what is wrong
 
 
+KAKAO_CSV = ["Date", "User", "Message"]  # KakaoTalk's CSV export (some versions): a chat, read as one
+
+
 def split_csv(
-    rows: Iterable[str], column: str | None, needed: Iterable[str] = (), delimiter: str = ","
+    rows: Iterable[str],
+    column: str | None,
+    needed: Iterable[str] = (),
+    delimiter: str = ",",
+    reading: Reading | None = None,
 ) -> Iterator[Record]:
     """One record per row (its columns as fields), its text from `column` (guessed when None); an
-    error if a column in `needed` (a filter's, a label's) is missing."""
+    error if a column in `needed` (a filter's, a label's) is missing. KakaoTalk's CSV is read as a
+    chat: its users are speakers, and rows that are not text (photos, deleted messages) are removed
+    and counted in `reading`."""
+    reading = reading if reading is not None else Reading()
     reader = csv.DictReader(rows, delimiter=delimiter)
     try:
         columns = reader.fieldnames or []
@@ -179,10 +233,24 @@ def split_csv(
                 raise CorpusError(
                     "the CSV has no column {name!r}; it has: {columns}", name=name[:40], columns=listed(columns)
                 )
+        if columns == KAKAO_CSV and column == "Message":
+            reading.kind = "KakaoTalk"
+            yield from _kakao_rows(reader, reading.removed)
+            return
         for row in reader:
             yield Record(row.get(column) or "", row)
     except csv.Error as err:
         raise CorpusError("not a readable CSV ({reason})", reason=err) from None
+
+
+def _kakao_rows(rows: Iterable[dict], removed: Counter) -> Iterator[Record]:
+    for row in rows:
+        text, speaker = (row.get("Message") or "").strip(), (row.get("User") or "").strip()
+        kind = textchats.not_text(text)
+        if kind is not None:
+            removed[kind] += 1
+        elif text and speaker:
+            yield Record(text, {**row, SPEAKER: speaker}, speaker, textchats.parse_when(row.get("Date") or ""))
 
 
 def _json_records(items: Iterable[object], text_field: str | None) -> Iterator[Record]:
@@ -256,7 +324,7 @@ def split_json(text: str, text_field: str | None, reading: Reading | None = None
     strings or objects."""
     reading = reading if reading is not None else Reading()
     items = _parsed_json(text)
-    chat = json_chat(items)
+    chat = json_chat(items, reading.removed)
     if chat is not None:
         reading.kind, records = chat
         return records
@@ -275,20 +343,36 @@ def split_jsonl(rows: Iterable[str], text_field: str | None) -> Iterator[Record]
     return _json_records(items, text_field)
 
 
+def split_xml(path: Path | ZipText, reading: Reading) -> Iterator[Record]:
+    """An XML file's records: an SMS backup's messages (the one XML export read here)."""
+    chunks = read_chunks(path, reading.cleaning)
+    head = next(chunks, "")
+    if not smsbackup.is_sms_backup(head):
+        raise CorpusError("an XML file that is not an SMS backup (SMS Backup & Restore): save its text as .txt")
+    reading.kind = "SMS Backup & Restore"
+    return smsbackup.sms_records(itertools.chain([head], chunks), reading.removed)
+
+
 def _file_records(
-    path: Path, column: str | None, needed: list[str], layout: Layout | None, reading: Reading
+    path: Path | ZipText, column: str | None, needed: list[str], layout: Layout | None, reading: Reading
 ) -> Iterator[Record]:
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".tsv"):
+        if suffix == ".zip":
+            for member in chat_members(path):
+                yield from _file_records(member, column, needed, layout, reading)
+        elif suffix in (".csv", ".tsv"):
             reading.kind = "CSV"
             allow_fields_up_to(file_size(path))
-            yield from split_csv(read_lines(path, reading.cleaning), column, needed, csv_delimiter(path))
+            lines_read = read_lines(path, reading.cleaning)
+            yield from split_csv(lines_read, column, needed, csv_delimiter(path), reading)
         elif suffix == ".json":
             yield from split_json(read_text(path, reading.cleaning), column, reading)
         elif suffix == ".jsonl":
             reading.kind = "JSON lines"
             yield from split_jsonl(read_lines(path, reading.cleaning), column)
+        elif suffix == ".xml":
+            yield from split_xml(path, reading)
         else:
             yield from _text_file_records(path, layout, reading)
     except CorpusError as err:
@@ -323,6 +407,7 @@ def iter_documents(
     a stream: only the document being read is held. `reading` (if given) is filled as it goes;
     `labelling` (if given) labels each document by its record's field (labelled.py)."""
     reading = reading if reading is not None else Reading()
+    reading.where = where
     keep = Filter(where) if where else None
     needed = [name for name in (where[0] if where else None, labelling and labelling.column) if name]
     for file in corpus_files(path):
@@ -337,14 +422,16 @@ def iter_documents(
                         "speaker); a plain text file has none"
                     ).within(file.name)
                 record = Record(record)
-            if record.speaker is not None:
-                reading.speakers[record.speaker] += 1
+            reading.records += 1
             if record.fields and reading.field_records < FIELD_RECORDS and reading.kind in ("JSON", "JSON lines"):
                 reading.field_records += 1
                 new = [name for name in dotted_fields(record.fields) if name not in reading.fields]
                 reading.fields += new[: MAX_FIELDS - len(reading.fields)]
             if keep is not None and not keep.keeps(record):
                 continue
+            reading.kept += 1
+            if record.speaker is not None:  # of the messages kept: those the model learns
+                reading.speakers[record.speaker] += 1
             if labelling is None:
                 document = clean_document(record.text)
                 if document:

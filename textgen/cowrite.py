@@ -93,13 +93,20 @@ class CoWriter:
     model: str  # the model's name, to find it again
     session: str
     drafts: list[Draft] = field(default_factory=list)
+    label: str = ""  # written as this label ("": the one the text most likely has)
 
     @classmethod
     def start(cls, model: str, session: str, loaded: LoadedModel, text: str, label: str = "") -> CoWriter:
         """Start from `text`, written as `label` (one of the model's; "": the one `text` most likely has)."""
+        writer = cls(model, session, [], label)
+        writer.retype(loaded, text)
+        return writer
+
+    def retype(self, loaded: LoadedModel, text: str) -> None:
+        """The text as the user typed it, read whole: a new version (undo goes back to the one before)."""
         check_prompt(text)
-        logits, state = prime_text(loaded.model, loaded.tokenizer, prompt_as(loaded, label, text))
-        return cls(model, session, [Draft(text, logits, state)])
+        logits, state = prime_text(loaded.model, loaded.tokenizer, prompt_as(loaded, self.label, text))
+        self.drafts.append(Draft(text, logits, state))
 
     @property
     def text(self) -> str:

@@ -4,6 +4,7 @@ the training documents (corpusfiles), and fixed samples of documents for evaluat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig
+from .corpus import Reading
 from .corpusfiles import CorpusFiles, CorpusFilesGatherer
 from .distributed import barrier, rank_and_world
 from .errors import TrainingError
@@ -33,6 +35,7 @@ class TrainingData:
     stretch: int = 0  # their length in characters
     cache_hit: bool | None = None  # with a token cache: read from it (True) or stored by this run (False)
     documents: Iterable[str] | None = field(default=None, repr=False)  # the corpus, to read again
+    reading: Reading | None = None  # how a corpus read from files was read, all of it (a cached one's too)
 
     @classmethod
     def from_split(cls, tokenizer: Tokenizer, train: list[str], val: list[str]) -> TrainingData:
@@ -43,18 +46,20 @@ class TrainingData:
 
     @classmethod
     def stored(
-        cls, store: Store, corpus_files: CorpusFiles, cache_hit: bool | None, documents: Iterable[str]
+        cls, store: Store, kept: RunFiles, cache_hit: bool | None, documents: Iterable[str]
     ) -> TrainingData:
+        files, reading = kept
         return cls(
             store.tokenizer,
             store.train,
             store.val,
-            corpus_files,
+            files,
             store.held_out,
             store.split,
             store.stretch,
             cache_hit,
             documents,
+            reading,
         )
 
     @property
@@ -72,6 +77,34 @@ class TrainingData:
             raise ValueError("these training data keep no corpus to read the documents from")
         documents = Stretches(self.documents, self.stretch) if self.split == "stretches" else self.documents
         return list(SplitDocuments(documents, self.held_out, held_out))
+
+
+RunFiles = tuple[CorpusFiles, "Reading | None"]
+
+
+class RunGatherer:
+    """What a run keeps from the pass that tokenizes its corpus (the store's by-products): what its
+    model folder keeps of the training documents, and how a corpus read from files was read, counted
+    over all of it (a cached corpus is not read again, so its store keeps that too)."""
+
+    def __init__(self, documents: Iterable[str]):
+        self.files, self.documents = CorpusFilesGatherer(), documents
+
+    def add(self, documents: list[str]) -> None:
+        self.files.add(documents)
+
+    def save(self, directory: Path) -> None:
+        self.files.save(directory)
+        reading = getattr(self.documents, "reading", None)  # a CorpusStream's, after the last pass
+        if reading is not None:
+            (directory / READING_FILE).write_text(
+                json.dumps(reading.to_dict(), ensure_ascii=False), encoding="utf-8"
+            )
+
+    def load(self, directory: Path) -> RunFiles:
+        path = directory / READING_FILE
+        reading = Reading.from_dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+        return self.files.load(directory), reading
 
 
 def prepare_data(
@@ -109,7 +142,7 @@ def prepare_data(
     if cache is not None and world > 1 and rank > 0:
         barrier()  # rank 0 tokenizes into the cache; the others then read its entry
     store, corpus_files, cache_hit = tokenized(
-        documents, fit, config.val_fraction, config.seed, CorpusFilesGatherer(), cache, progress and rank == 0
+        documents, fit, config.val_fraction, config.seed, RunGatherer(documents), cache, progress and rank == 0
     )
     if cache is not None and world > 1 and rank == 0:
         barrier()
@@ -129,6 +162,8 @@ def prepare_data(
         )
     return TrainingData.stored(store, corpus_files, cache_hit, documents)
 
+
+READING_FILE = "reading.json"
 
 # Up to this many documents a sample comes from a permutation of them all; past it, documents are
 # drawn until the budget is reached, so that no arrays of the corpus's size are made (90 MB at 1 GB).

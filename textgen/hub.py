@@ -180,13 +180,23 @@ def forget(paths: list[Path]) -> None:
             blob.unlink(missing_ok=True)
 
 
+def shipped_folder(name: str) -> Path | None:
+    """A shipped model's folder by the name the page lists it under (`nyt-char`), if there is one."""
+    folder = Path(os.environ.get("TEXTGEN_CHECKPOINTS") or Path(__file__).resolve().parents[1] / "checkpoints")
+    found = folder / name
+    return found if "/" not in name and name not in ("", ".", "..") and (found / CONFIG_FILE).is_file() else None
+
+
 def load_model(ref: str, device: str | torch.device = "cpu", token: str | None = None) -> LoadedModel:
-    """A model folder (command lines only), or a Hub reference `user/name[@revision]`."""
+    """A model folder (command lines only), a shipped model by its name, or a Hub reference
+    `user/name[@revision]`."""
     if Path(ref).is_dir():
         return load_folder(ref, device)
+    if (shipped := shipped_folder(ref)) is not None:
+        return load_folder(shipped, device)
     if not is_repo_ref(ref):
         raise CheckpointError(
-            "no such model folder, and not a Hub model reference "
+            "no such model folder or shipped model, and not a Hub model reference "
             "(user/name or user/name@revision: a branch, a tag or a 40-character commit)"
         ).within(shown_ref(ref))
     try:

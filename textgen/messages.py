@@ -2,8 +2,8 @@
 
 `locales/en.json` and `locales/ko.json` hold the same label keys ("ui"); `ko.json` also maps each
 English message template used in the code to its Korean template ("messages"), gettext's way, so
-that a message reads in English where it is raised. tests/test_locales.py checks that every label
-and every template has its Korean line.
+that a message reads in English where it is raised; `ko.json` also names the shipped corpora in
+Korean ("corpora"). tests/test_locales.py checks that every label and every template has its Korean line.
 """
 
 from __future__ import annotations
@@ -23,6 +23,14 @@ def catalog(locale: str) -> dict:
 
 def labels(locale: str) -> dict[str, str]:
     return catalog(locale)["ui"]
+
+
+def corpus_names(locale: str) -> dict[str, str]:
+    """The shipped models' corpora by their names, as the page shows them in `locale`."""
+    korean = catalog("ko").get("corpora", {})
+    return {
+        name: name if locale == "en" else catalog(locale).get("corpora", {}).get(name, name) for name in korean
+    }
 
 
 def translate(template: str, locale: str = "en", **values) -> str:

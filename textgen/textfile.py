@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 import charset_normalizer
 
+from .archives import ZipText
 from .errors import CorpusError
 from .messages import translate
 
@@ -52,11 +53,13 @@ def has_controls(text: str) -> bool:
 
 @dataclass
 class Cleaning:
-    """What reading a file removed from its text: terminal escape sequences and control characters."""
+    """What reading a file found: the encoding it was decoded as, and what it removed from the text
+    (terminal escape sequences and control characters)."""
 
     colour_codes: int = 0
     escape_codes: int = 0
     controls: Counter = field(default_factory=Counter)  # by name
+    encodings: Counter = field(default_factory=Counter)  # files read, by the codec that decoded them
 
     def clean(self, text: str) -> str:
         if "\x1b" in text:
@@ -76,6 +79,20 @@ class Cleaning:
 
     def __bool__(self) -> bool:
         return bool(self.colour_codes or self.escape_codes or self.controls)
+
+    def to_dict(self) -> dict:
+        return {
+            "colour_codes": self.colour_codes,
+            "escape_codes": self.escape_codes,
+            "controls": dict(self.controls),
+            "encodings": dict(self.encodings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Cleaning:
+        return cls(
+            data["colour_codes"], data["escape_codes"], Counter(data["controls"]), Counter(data["encodings"])
+        )
 
     def parts(self, locale: str = "en") -> list[str]:
         """What was removed, one phrase per kind, in `locale`."""
@@ -144,13 +161,35 @@ def detect_encoding(data: bytes, complete: bool = True) -> str:
     best = results.best()
     if best is None:
         raise CorpusError("cannot tell its text encoding (tried UTF-8, UTF-16, cp949, cp1252, ...)")
-    # On short text several code pages decode equally cleanly (cp1250 and cp1252 differ only in
-    # a few accented letters); prefer the ones people actually save with: Windows Korean, Western.
+    # Of the code pages that decode the text about as cleanly, those whose text reads most like a
+    # language (Shift JIS as Japanese, not as Korean); on short text several are still equal (cp1250
+    # and cp1252 differ only in a few accented letters): then the ones people actually save with,
+    # Windows Korean and Western.
     clean = [r for r in results if r.chaos <= best.chaos + 0.01]
+    coherent = [r for r in clean if r.coherence >= max(r.coherence for r in clean) - 0.01]
     for preferred in ("cp949", "cp1252"):
-        if any(preferred == r.encoding or preferred in r.could_be_from_charset for r in clean):
+        if any(preferred == r.encoding or preferred in r.could_be_from_charset for r in coherent):
             return preferred
-    return "cp949" if best.encoding == "euc_kr" else best.encoding
+    chosen = "cp949" if coherent[0].encoding == "euc_kr" else coherent[0].encoding
+    return "cp1252" if eats_ascii_letters(data, chosen) and decodes(data, "cp1252") else chosen
+
+
+def eats_ascii_letters(data: bytes, codec: str) -> bool:
+    """Whether a double-byte `codec` (johab, Big5, GBK, Shift JIS...) reads the text's ASCII letters as
+    halves of its characters, as it does with a few accented letters among Latin words ("très" read as
+    Johab is "tr" and a Hangul syllable): charset-normalizer guesses so on short text."""
+    decoded = data.decode(codec, errors="ignore")
+    wide = sum(ord(ch) > 0x7F for ch in decoded)
+    letters = sum(0x41 <= byte <= 0x7A for byte in data)
+    return wide > 0 and letters - sum("A" <= ch <= "z" for ch in decoded) > wide / 2
+
+
+def decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def binary(offset: int) -> CorpusError:
@@ -167,6 +206,7 @@ def _decoded_chunks(stream: BinaryIO, cleaning: Cleaning | None = None) -> Itera
     cleaning = cleaning if cleaning is not None else Cleaning()
     head = stream.read(DETECT_BYTES)
     codec = detect_encoding(head, complete=len(head) < DETECT_BYTES)
+    cleaning.encodings[codec] += 1
     wide = codec.startswith(("utf-16", "utf-32"))  # their NULs are half of every ASCII character
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     blocks = _byte_blocks(stream, head)
@@ -221,17 +261,19 @@ def decode_bytes(data: bytes, cleaning: Cleaning | None = None) -> str:
     return "".join(_decoded_chunks(io.BytesIO(data), cleaning))
 
 
-def read_chunks(path: str | os.PathLike, cleaning: Cleaning | None = None) -> Iterator[str]:
-    """A file's text as `decode_bytes` gives it, in pieces ending at line breaks, read a few MB at a time."""
-    path = Path(path)
+def read_chunks(path: str | os.PathLike | ZipText, cleaning: Cleaning | None = None) -> Iterator[str]:
+    """A file's (or a zip member's) text as `decode_bytes` gives it, in pieces ending at line breaks,
+    read a few MB at a time."""
+    path = path if isinstance(path, ZipText) else Path(path)
     try:
         stream = path.open("rb")
     except FileNotFoundError:
         raise CorpusError("no such file").within(str(path)) from None
     except IsADirectoryError:
         raise CorpusError("this is a folder, not a file").within(str(path)) from None
-    except OSError as err:
-        raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(str(path)) from None
+    except (OSError, KeyError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise CorpusError("cannot read it ({reason})", reason=reason).within(str(path)) from None
     with stream:
         try:
             yield from _decoded_chunks(stream, cleaning)
@@ -241,11 +283,11 @@ def read_chunks(path: str | os.PathLike, cleaning: Cleaning | None = None) -> It
             raise CorpusError("cannot read it ({reason})", reason=err.strerror).within(path.name) from None
 
 
-def read_text(path: str | os.PathLike, cleaning: Cleaning | None = None) -> str:
+def read_text(path: str | os.PathLike | ZipText, cleaning: Cleaning | None = None) -> str:
     return "".join(read_chunks(path, cleaning))
 
 
-def read_lines(path: str | os.PathLike, cleaning: Cleaning | None = None) -> Iterator[str]:
+def read_lines(path: str | os.PathLike | ZipText, cleaning: Cleaning | None = None) -> Iterator[str]:
     """The file's lines, each with its `\n` (split at `\n` only, as `io.StringIO` does)."""
     for chunk in read_chunks(path, cleaning):
         lines = chunk.split("\n")

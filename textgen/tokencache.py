@@ -54,7 +54,7 @@ from .tokenizer import (
 from .tokens import ScoringSet, TokenStream, held_out_mask
 
 CACHE_ENV = "TEXTGEN_TOKEN_CACHE"
-FORMAT = 4  # bump when the store's layout, the key or the way documents are read changes
+FORMAT = 5  # bump when the store's layout, the key or the way documents are read changes
 SPLITS = ("train", "val")
 
 
@@ -228,8 +228,11 @@ def write_store(
         split, stretch = "stretches", max(MIN_STRETCH, -(-length // STRETCHES))
         documents = Stretches(documents, stretch)
         count = sum(1 for _ in documents)
-    if count < 2:
-        raise TrainingError("the corpus needs at least 2 documents (one is held out for validation)")
+    if count < 2:  # too short even for two stretches: there is nothing to hold out
+        raise TrainingError(
+            "the corpus is too small to train on: {characters:,} characters, too few to hold some out",
+            characters=length,
+        )
     held_out = held_out_mask(count, val_fraction, seed)
     tokenizer = characters.tokenizer() if characters is not None else fit(SplitDocuments(documents, held_out))
     sizes = {"train": count - int(held_out.sum()), "val": int(held_out.sum())}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .checkpoints import LoadedModel
+from .config import TrainConfig
 from .corpus import Corpus
 from .corpusstats import CorpusStats
 from .cowrite import NextTokens
@@ -286,10 +287,10 @@ def generated_documents(loaded: LoadedModel, prompt: str, steps: list[Step], sam
     a last document that the length cut off is marked "cut" and not checked."""
     documents, current = [], prompt
     eos = loaded.tokenizer.eos_id
-    for step in steps:
-        token, piece = step.token_ids[sample], step.pieces[sample]
-        if not piece:
-            break  # finished at its end
+    for index, step in enumerate(steps):
+        if index and steps[index - 1].finished[sample]:
+            break  # it ended at its end (stop at the end): the rest is not its text
+        token, piece = step.token_ids[sample], step.pieces[sample]  # a label's token writes ""
         if token == eos:
             text = current.strip()
             if text:
@@ -322,12 +323,24 @@ def shown(token: str) -> str:
     return "".join(VISIBLE_WHITESPACE.get(ch, ch) for ch in token)
 
 
+# Each row a grid of three columns (the token, its bar, its probability), so that they line up at any
+# width: a phone's too.
+NEXT_TOKEN_ROW = (
+    "display:grid;grid-template-columns:minmax(3rem,9rem) 1fr 3.5rem;gap:.5rem;align-items:center;margin:.15rem 0"
+)
+NEXT_TOKEN_TEXT = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-family:monospace"
+NEXT_TOKEN_P = "text-align:right;font-variant-numeric:tabular-nums"
+
+
 def next_tokens_html(view: NextTokens, temperature: float, locale: str = "en") -> str:
     """The next-token chart: a bar per token (its probability at this temperature) and the entropy."""
     rows = "".join(
-        f'<div class="next-token"><span class="token">{html.escape(shown(token))}</span>'
-        f'<span class="bar" style="display:inline-block;height:0.9em;background:#4f46e5;'
-        f'width:{max(probability * 100, 0.5):.1f}%"></span> <span class="p">{probability:.1%}</span></div>'
+        f'<div class="next-token" style="{NEXT_TOKEN_ROW}">'
+        f'<span class="token" style="{NEXT_TOKEN_TEXT}">{html.escape(shown(token))}</span>'
+        f'<span class="track" style="background:#eef2ff;height:0.9em">'
+        f'<span class="bar" style="display:block;height:100%;background:#4f46e5;'
+        f'width:{max(probability * 100, 0.5):.1f}%"></span></span>'
+        f'<span class="p" style="{NEXT_TOKEN_P}">{probability:.1%}</span></div>'
         for token, probability in view.tokens
     )
     entropy = translate(
@@ -383,46 +396,126 @@ def explore_summary(stats: CorpusStats, name: str, level: str, locale: str = "en
 # ------------------------------------------------------------------ what an upload holds
 
 GIANT_DOCUMENT = 20_000  # characters: a reading whose median document is longer looks wrong
+# A corpus shorter than this cannot fill one training batch at the page's settings (TrainConfig's
+# batch of 32 rows of 64 characters, 90% of the text trained on): data.prepare_data refuses it.
+SMALLEST_CORPUS = -(-TrainConfig().batch_size * (TrainConfig().seq_len + 1) * 10 // 9)
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with a BOM)", "utf-16": "UTF-16", "utf-32": "UTF-32"}
+REMOVED = {  # what a chat export's reading removed, by kind (textchats.py): one and several
+    "header": ("{count:,} header line", "{count:,} header lines"),
+    "date line": ("{count:,} date line", "{count:,} date lines"),
+    "system message": ("{count:,} system message", "{count:,} system messages"),
+    "media": ("{count:,} media placeholder", "{count:,} media placeholders"),
+    "deleted message": ("{count:,} deleted message", "{count:,} deleted messages"),
+    "unsent message": (
+        "{count:,} unsent message (a draft, a failed send)",
+        "{count:,} unsent messages (drafts, failed sends)",
+    ),
+}
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """The template for `count`: English says one thing once ("1 document"), else many."""
+    return one if count == 1 else many
+
+
+def md(text: str) -> str:
+    """A name (a speaker's, a label's) as Markdown shows it literally: no markup, no HTML."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~])", r"\\\1", html.escape(text, quote=False))
+
+
+def unescape_markdown(text: str) -> str:
+    """`md`'s escapes undone, for a terminal."""
+    return re.sub(r"\\([\\`*_{}\[\]<>()#+\-.!|~])", r"\1", text)
+
+
+def encoding_name(codec: str) -> str:
+    return ENCODING_NAMES.get(codec, codec)
+
+
+def reading_kind(reading, locale: str) -> str:
+    """How a corpus was read, in words: a chat export, a text file's layout, a CSV."""
+    if reading.layout is not None:
+        return {
+            "paragraphs": translate("paragraphs, blank lines between them", locale),
+            "lines": translate("one per line", locale),
+            "separator": translate(
+                "separated by lines “{separator}”", locale, separator=md(reading.layout.separator)
+            ),
+        }[reading.layout.kind]
+    if reading.speakers:
+        return translate("{kind} export", locale, kind=reading.kind)
+    return translate(reading.kind or "text", locale)
+
+
+def removed_parts(removed: Counter, locale: str) -> list[str]:
+    return [
+        translate(plural(removed[kind], *REMOVED[kind]), locale, count=removed[kind])
+        for kind in REMOVED
+        if removed[kind]
+    ]
 
 
 def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengths=None) -> str:
-    """What reading a corpus found, before training (Markdown): how many documents and how long,
-    how the file was read, what was cleaned, who speaks, a few examples, and a warning where the
-    reading looks wrong. `lengths`: every document's, where `corpus` holds only the first few."""
+    """What reading a corpus found, before training (Markdown): how many documents (or messages) and
+    how long, how the file was read and decoded, what was removed, who speaks, a few examples, and a
+    warning where the reading looks wrong or the text is too small to train on. `lengths`: every
+    document's, where `corpus` holds only the first few."""
     say = functools.partial(translate, locale=locale)
     documents = corpus.documents
     lengths = sorted(map(len, documents) if lengths is None else map(int, lengths))
     reading = corpus.reading
-    how = say(reading.kind or "text")
-    if reading.layout is not None:
-        how = {
-            "paragraphs": say("paragraphs, blank lines between them"),
-            "lines": say("one per line"),
-            "separator": say("separated by lines “{separator}”", separator=reading.layout.separator),
-        }[reading.layout.kind]
-    elif reading.speakers:
-        how = say("{kind} export, messages", kind=reading.kind)
+    count, chat = len(lengths), bool(reading.speakers)
     parts = [
         say(
-            "**{count:,} documents** ({how}), median {median:,} characters, longest {longest:,}",
-            count=len(lengths),
-            how=how,
+            plural(count, "**{count:,} message** ({how})", "**{count:,} messages** ({how})")
+            if chat
+            else plural(count, "**{count:,} document** ({how})", "**{count:,} documents** ({how})"),
+            count=count,
+            how=reading_kind(reading, locale),
+        )
+        + say(
+            ", median {median:,} characters, longest {longest:,}",
             median=lengths[len(lengths) // 2] if lengths else 0,
             longest=lengths[-1] if lengths else 0,
         )
     ]
-    if reading.cleaning:
-        removed = ", ".join(reading.cleaning.parts(locale))
-        parts.append(say("removed {what}", what=removed))
+    if reading.where:
+        field_name, value = reading.where
+        template = plural(
+            reading.records,
+            "kept where {field} is “{value}”: {kept:,} of {records:,} record",
+            "kept where {field} is “{value}”: {kept:,} of {records:,} records",
+        )
+        parts.append(
+            say(template, field=md(field_name), value=md(value), kept=reading.kept, records=reading.records)
+        )
+    if reading.cleaning.encodings:
+        codecs = ", ".join(encoding_name(codec) for codec in reading.cleaning.encodings)
+        parts.append(say("read as {encodings}", encodings=codecs))
+    removed = removed_parts(reading.removed, locale) + reading.cleaning.parts(locale)
+    if removed:
+        parts.append(say("removed {what}", what=", ".join(removed)))
     if reading.speakers:
-        top = ", ".join(f"{name} ({count:,})" for name, count in reading.speakers.most_common(6))
-        parts.append(say("{count:,} speakers: {top}", count=len(reading.speakers), top=top))
+        top = ", ".join(f"{md(name)} ({n:,})" for name, n in reading.speakers.most_common(6))
+        speakers = len(reading.speakers)
+        parts.append(
+            say(plural(speakers, "{count:,} speaker: {top}", "{count:,} speakers: {top}"), count=speakers, top=top)
+        )
     if corpus.labels:
         column, counts = corpus.labels.column, corpus.labels.documents
-        top = ", ".join(f"{name} ({count:,})" for name, count in list(counts.items())[:8])
-        parts.append(say("{count:,} labels from {column}: {top}", count=len(counts), column=column, top=top))
+        top = ", ".join(f"{md(name)} ({n:,})" for name, n in list(counts.items())[:8])
+        labels = len(counts)
+        template = plural(labels, "{count:,} label from {column}: {top}", "{count:,} labels from {column}: {top}")
+        parts.append(say(template, count=labels, column=md(column), top=top))
     text = "; ".join(parts) + "."
-    if lengths and len(lengths) < FEW_DOCUMENTS:
+    characters = sum(lengths)
+    if lengths and characters < SMALLEST_CORPUS:
+        text += "\n\n" + say(
+            "**Too small to train on:** {characters:,} characters; a model needs at least about {needed:,}.",
+            characters=characters,
+            needed=SMALLEST_CORPUS,
+        )
+    elif lengths and len(lengths) < FEW_DOCUMENTS:
         text += "\n\n" + say(
             "Only {count} documents: too few to hold some out, so stretches of the text are held out "
             "instead. If the file has one document per line or per separator line, choose that reading.",

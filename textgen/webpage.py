@@ -17,6 +17,7 @@ import html
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import urllib.request
@@ -27,6 +28,7 @@ from .checkpoints import LoadedModel
 from .errors import CheckpointError
 from .export import export_onnx
 from .hubref import is_repo_ref, parse_model_ref
+from .sampling import SamplingSettings, generate
 from .tokenizer import WORD_FORMAT, LegacyWordTokenizer
 
 ORT_VERSION = "1.31.1"
@@ -38,6 +40,7 @@ ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-thr
 ORT_ENV = "TEXTGEN_ORT_WEB"
 DOWNLOAD_SECONDS = 120
 PAGE_FILES = ("index.html", "worker.js", "sampler.js")
+MAX_SEED_CHARACTERS = 40
 
 SPACE_CARD = """---
 title: "{title_yaml}"
@@ -134,17 +137,26 @@ def export_web(
     runtime.mkdir(exist_ok=True)
     for file in ORT_FILES:
         shutil.copyfile(ort_files() / file, runtime / file)
+    values = {
+        "title": html.escape(loaded.info.title or name),
+        "corpus": html.escape(loaded.info.corpus),
+        "labels": script_json(loaded.info.labels.names if loaded.info.labels else []),
+        "seed": html.escape(first_word(loaded)),
+    }
     for file in PAGE_FILES:
         text = resources.files("textgen").joinpath("web", file).read_text(encoding="utf-8")
-        if file == "index.html":
-            text = (
-                text.replace("{{title}}", html.escape(loaded.info.title or name))
-                .replace("{{corpus}}", html.escape(loaded.info.corpus))
-                .replace("{{labels}}", script_json(loaded.info.labels.names if loaded.info.labels else []))
-            )
+        if file == "index.html":  # in one pass: a value holding "{{corpus}}" is shown, never filled in again
+            text = re.sub(r"\{\{(\w+)\}\}", lambda found: values[found[1]], text)
         (out_dir / file).write_text(text, encoding="utf-8")
     (out_dir / "README.md").write_text(space_card(loaded, name, model_repo), encoding="utf-8")
     return out_dir
+
+
+def first_word(loaded: LoadedModel) -> str:
+    """The page's first seed text, in the model's own language: the first word it writes greedily."""
+    (text,) = generate(loaded.model, loaded.tokenizer, "", SamplingSettings.of(temperature=0, length=40))
+    words = text.split("\n")[0].split()
+    return words[0][:MAX_SEED_CHARACTERS] if words else ""
 
 
 def script_json(value: object) -> str:

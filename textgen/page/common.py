@@ -12,14 +12,26 @@ import gradio as gr
 
 from ..corpus import SUPPORTED_SUFFIXES
 from ..errors import TextgenError
-from ..messages import LOCALES, labels, locale_of, translate
+from ..messages import LOCALES, catalog, corpus_names, labels, locale_of, translate
 from ..registry import ModelRegistry
 from ..views import series_name
 
+CORPUS_KEY = "corpus:"  # the page's label of a shipped corpus: CORPUS_KEY + its name
+
 
 def page_labels(locale: str) -> dict[str, str]:
-    """The page's labels in `locale`, the upload formats filled in from the one list of them."""
-    return {key: text.replace("{suffixes}", ", ".join(SUPPORTED_SUFFIXES)) for key, text in labels(locale).items()}
+    """The page's labels in `locale`: the upload formats filled in from the one list of them, and the
+    shipped corpora's names."""
+    texts = {
+        key: text.replace("{suffixes}", ", ".join(SUPPORTED_SUFFIXES)) for key, text in labels(locale).items()
+    }
+    gradios = {f"common.{key}": text for key, text in catalog(locale).get("gradio", {}).items()}
+    return texts | gradios | {CORPUS_KEY + name: shown for name, shown in corpus_names(locale).items()}
+
+
+def corpus_label(name: str):
+    """A corpus as the Corpus list shows it: a shipped one in the page's language, any other as named."""
+    return I18N(CORPUS_KEY + name) if name in corpus_names("en") else name
 
 
 I18N = gr.I18n(**{locale: page_labels(locale) for locale in LOCALES})
@@ -30,6 +42,8 @@ SIZE_CHOICES = [
     (I18N("size_small"), "small"),
     (I18N("size_medium"), "medium"),
 ]
+# A dropdown's arrow sits over the end of its text: the text stops before it.
+PAGE_CSS = ".secondary-wrap input { padding-right: 1.75rem !important; text-overflow: ellipsis; }"
 SERIES_COLORS = {"running": "#c7d2fe", "train": "#4f46e5", "validation": "#ea580c", "unigram": "#9ca3af"}
 # A button may sit far below what it changes (a long Advanced panel, a phone): bring that into view.
 SCROLL_TO_RESULTS = "() => document.getElementById('results')?.scrollIntoView({block: 'start'})"

@@ -5,13 +5,14 @@ each event is a function of `handlers`."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import gradio as gr
 
 from ..sampling import MAX_LENGTH, MAX_SAMPLES, SAMPLE_TEMPERATURES, SamplingSettings, new_seed
 from . import handlers
-from .common import I18N, LEVEL_CHOICES, SCROLL_TO_RESULTS, Page, page_errors, page_locale, say
+from .common import I18N, LEVEL_CHOICES, SCROLL_TO_RESULTS, Page, corpus_label, page_errors, page_locale, say
 
 EXAMPLES = [["nyt-char", "Trump", 0.5, 120], ["nyt-word", "The", 0.8, 30], ["nyt-char", "How to", 1.0, 120]]
 
@@ -82,7 +83,7 @@ def generate_controls(page: Page, models: list[str], default_model: str | None) 
     corpus_value, level_value = page.registry.corpus_of(default_model or "")
     with gr.Row():
         corpus = gr.Dropdown(
-            handlers.corpus_choices(page.registry, ""),
+            corpus_list(page, ""),
             value=corpus_value,
             label=I18N("corpus"),
             elem_id="corpus",
@@ -162,6 +163,12 @@ def results_panel(tabs: gr.Tabs) -> Results:
     return Results(tabs, output, sample, confidence, novelty, compared, None)
 
 
+def corpus_list(page: Page, session: str) -> list[tuple]:
+    """The Corpus list: the shipped models' corpora (named in the page's language), then the session's
+    own models."""
+    return [(corpus_label(name), name) for name in handlers.corpus_choices(page.registry, session)]
+
+
 def level_choices(page: Page, corpus: str | None) -> list[tuple]:
     levels = handlers.levels_of(page.registry, corpus)
     return [(label, value) for label, value in LEVEL_CHOICES if value in levels]
@@ -173,6 +180,16 @@ def wire_generation(page: Page, controls: Controls, results: Results) -> None:
     comparing = wire_compare(page, controls, results)
     controls.stop.click(None, None, None, cancels=[generating, comparing], api_name=False)
     controls.stop.click(generation_stopped, None, None, api_name=False, queue=False)
+
+
+def cleared_views(results: Results) -> dict:
+    """Before a generation: the text tab in view, no shading or novelty left from the last run."""
+    return {
+        results.tabs: gr.Tabs(selected="text"),  # an update, made when the event runs
+        results.confidence: "",
+        results.novelty: "",
+        results.sample: gr.update(visible=False),
+    }
 
 
 def wire_generate(page: Page, controls: Controls, results: Results) -> gr.events.Dependency:
@@ -232,19 +249,10 @@ def wire_generate(page: Page, controls: Controls, results: Results) -> gr.events
         picker = gr.update(choices=list(range(1, count + 1)), value=1, visible=count > 1)
         return {**show_sample(run, 1, request), results.sample: picker}
 
-    def clear_views() -> dict:
-        """Before a generation: the text tab in view, no shading or novelty left from the last run."""
-        return {
-            results.tabs: gr.Tabs(selected="text"),  # an update, made when the event runs
-            results.confidence: "",
-            results.novelty: "",
-            results.sample: gr.update(visible=False),
-        }
-
     inputs = [*controls.settings, controls.num_samples, controls.seed, controls.stop_at_eos, controls.write_as]
     generating = (
         controls.generate.click(
-            clear_views,
+            functools.partial(cleared_views, results),
             None,
             [results.tabs, results.confidence, results.novelty, results.sample],
             queue=False,
@@ -300,11 +308,12 @@ def wire_model_picker(page: Page, controls: Controls) -> None:
 
     def refresh_corpora(request: gr.Request):
         """The Corpus list, refreshed when it gets the focus (one's own models appear as they are trained)."""
-        return gr.update(choices=handlers.corpus_choices(page.registry, page.session_id(request)))
+        return gr.update(choices=corpus_list(page, page.session_id(request)))
 
     def pick_corpus(corpus: str | None, level: str | None) -> tuple:
         level, model = handlers.pick_corpus(page.registry, corpus, level)
-        return gr.update(choices=level_choices(page, corpus), value=level), model
+        levels = level_choices(page, corpus)
+        return gr.update(choices=levels, value=level, visible=bool(levels)), model
 
     def pick_level(corpus: str | None, level: str | None):
         return page.registry.corpora.get(corpus or "", {}).get(level or "", gr.update())
@@ -313,9 +322,10 @@ def wire_model_picker(page: Page, controls: Controls) -> None:
         """The model set some other way (an example, a training run, a Hub id typed): Corpus and Level follow."""
         sid = page.session_id(request)
         corpus, level = handlers.corpus_and_level(page.registry, sid, model)
-        choices = handlers.corpus_choices(page.registry, sid)
-        return gr.update(choices=choices, value=corpus), gr.update(
-            choices=level_choices(page, corpus), value=level
+        levels = level_choices(page, corpus)
+        return (
+            gr.update(choices=corpus_list(page, sid), value=corpus),
+            gr.update(choices=levels, value=level, visible=bool(levels)),  # a model of one's own has none
         )
 
     @page_errors
@@ -359,16 +369,13 @@ def cowrite_panel(page: Page, controls: Controls, tab: gr.Tab) -> None:
     writer = gr.State()
     outputs = [text, chart, choice, writer]
 
-    def render(current, temperature, request: gr.Request) -> dict:
+    def render(current, temperature, request: gr.Request, typing: bool = False) -> dict:
+        """The text (not while the user types in it), the next tokens' chart and list, the state."""
         if current is None:
             return {}
         view = handlers.cowrite_view(page.registry, current, temperature, page_locale(request))
-        return {
-            text: view.text,
-            chart: view.chart,
-            choice: gr.update(choices=view.choices, value=None),
-            writer: current,
-        }
+        shown = {chart: view.chart, choice: gr.update(choices=view.choices, value=None), writer: current}
+        return shown if typing else {text: view.text, **shown}
 
     @page_errors
     def begin(model, seed_text, typed, temperature, write_as="", request: gr.Request = None):
@@ -382,15 +389,25 @@ def cowrite_panel(page: Page, controls: Controls, tab: gr.Tab) -> None:
         return render(current, temperature, request)
 
     @page_errors
-    def pick(current, token, temperature, request: gr.Request = None):
+    def follow(current, typed, temperature, request: gr.Request = None):
+        """While the user types: the next tokens follow the text as it is now."""
+        if current is None:
+            return {}
+        handlers.cowrite_follow(page.registry, current, typed)
+        return render(current, temperature, request, typing=True)
+
+    @page_errors
+    def pick(current, typed, token, temperature, request: gr.Request = None):
         if current is None or token in (None, ""):
             return {}
+        handlers.cowrite_follow(page.registry, current, typed)
         handlers.cowrite_pick(page.registry, current, token)
         return render(current, temperature, request)
 
     @page_errors
-    def write_more(current, temperature, top_k, top_p, request: gr.Request = None):
+    def write_more(current, typed, temperature, top_k, top_p, request: gr.Request = None):
         if current is not None:
+            handlers.cowrite_follow(page.registry, current, typed)
             handlers.cowrite_more(page.registry, current, temperature, top_k, top_p)
         return render(current, temperature, request)
 
@@ -404,9 +421,18 @@ def cowrite_panel(page: Page, controls: Controls, tab: gr.Tab) -> None:
     starting = [controls.model, controls.prompt, text, temperature, controls.write_as]
     tab.select(begin, starting, outputs, api_name=False)
     text.submit(begin, starting, outputs, api_name=False)
+    text.input(
+        follow,
+        [writer, text, temperature],
+        outputs[1:],
+        api_name=False,
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
     temperature.change(reshape, [writer, temperature], outputs, api_name=False, show_progress="hidden")
-    choice.input(pick, [writer, choice, temperature], outputs, api_name=False, show_progress="hidden")
-    more.click(write_more, [writer, temperature, controls.top_k, controls.top_p], outputs, api_name=False)
+    choice.input(pick, [writer, text, choice, temperature], outputs, api_name=False, show_progress="hidden")
+    inputs = [writer, text, temperature, controls.top_k, controls.top_p]
+    more.click(write_more, inputs, outputs, api_name=False)
     undo.click(step_back, [writer, temperature], outputs, api_name=False, show_progress="hidden")
 
 

@@ -208,6 +208,12 @@ def cowrite_view(registry: ModelRegistry, writer: CoWriter, temperature: object,
     return CoWriteView(writer.text, next_tokens_html(view, temperature, locale), listed)
 
 
+def cowrite_follow(registry: ModelRegistry, writer: CoWriter, typed: str | None) -> None:
+    """The text box as the user left it: what they typed becomes the text the model continues."""
+    if typed is not None and typed != writer.text:
+        writer.retype(registry.get(writer.model, writer.session), typed)
+
+
 def cowrite_pick(registry: ModelRegistry, writer: CoWriter, token: object) -> None:
     writer.choose(registry.get(writer.model, writer.session), whole(token, "pick one of the listed tokens"))
 

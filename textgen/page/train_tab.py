@@ -124,6 +124,7 @@ def wire_training(page: Page, controls: TrainControls, view: TrainView, generate
         wanted = handlers.TrainRequest(
             path, column, level, size, minutes, prompt, start_from, documents, separator, speaker, label
         )
+        plotted = None
         for update in handlers.train(
             page.registry,
             sid,
@@ -135,12 +136,16 @@ def wire_training(page: Page, controls: TrainControls, view: TrainView, generate
         ):
             shown = update.page
             if update.archive is None:
-                yield {loss_plot: shown.plot, status: shown.status} | (
+                plotted = shown.plot
+                yield {loss_plot: plotted, status: shown.status} | (
                     {samples: shown.samples} if shown.samples else {}
                 )
             else:
                 choices = page.registry.choices(sid)
                 yield {
+                    # Sent again: after a last update that leaves the plot out, Gradio 6.31's LinePlot
+                    # throws "reading 'step'" on its next resize (a tab switch).
+                    loss_plot: plotted,
                     status: shown.status,
                     generate_model: gr.update(choices=choices, value=update.name),
                     archive: str(update.archive),

@@ -60,6 +60,11 @@ def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True
     summary = gr.Markdown(elem_id=f"{upload_id}-summary")
     panel = UploadPanel(upload, column, documents, separator, speaker, label, summary)
 
+    def cleared() -> dict:
+        """Nothing of the last file's reading: before a new one is read (if it cannot be, nothing stays)."""
+        boxes = (panel.column, panel.documents, panel.separator, panel.speaker, panel.label)
+        return {box: gr.update(visible=False) for box in boxes} | {panel.summary: ""}
+
     @page_errors
     def inspect(
         path, column=None, documents="auto", separator="", speaker=None, label=None, request: gr.Request = None
@@ -67,15 +72,7 @@ def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True
         """After an upload: the CSV's columns, the text file's reading, the chat's speakers, the fields
         it could be labelled by, the summary."""
         if not path:
-            hidden = gr.update(visible=False)
-            return {
-                panel.column: hidden,
-                panel.documents: hidden,
-                panel.separator: hidden,
-                panel.speaker: hidden,
-                panel.label: hidden,
-                panel.summary: "",
-            }
+            return cleared()
         found = handlers.inspect_upload(path, page_locale(request))
         speakers = [(say("everyone", request), ""), *((f"{name} ({n:,})", name) for name, n in found.speakers)]
         fields = [(say("no labels", request), ""), *found.fields]
@@ -99,7 +96,10 @@ def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True
         return {panel.summary: reading_summary(corpus, page_locale(request)), panel.separator: separator_box}
 
     outputs = [column, documents, separator, speaker, label, summary]
-    upload.upload(inspect, panel.inputs, outputs, api_name=api_name)
+    upload.upload(cleared, None, outputs, queue=False, api_name=False).then(
+        inspect, panel.inputs, outputs, api_name=api_name
+    )
+    upload.clear(cleared, None, outputs, queue=False, api_name=False)
     for control in (column.input, documents.input, separator.submit, speaker.input, label.input):
         control(summarize, panel.inputs, [summary, separator], api_name=False)
     return panel
