@@ -17,6 +17,8 @@ from gradio_client.exceptions import AppError
 from hubstandin import GOOD_TOKEN, StandInHub
 from test_labels import two_voices
 
+from textgen.corpus import SUPPORTED_SUFFIXES
+
 pytestmark = pytest.mark.slow
 
 
@@ -217,7 +219,7 @@ def test_errors_speak_the_browsers_language(app_url):
     korean = Client(app_url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9"})
     with pytest.raises(AppError, match="모델이 시작 텍스트의 글자"):
         korean.predict(model="nyt-char", prompt="한국어", length=10, api_name="/generate")
-    with pytest.raises(AppError, match="먼저 .txt, .csv, .tsv, .json, .jsonl 파일을 올리세요"):
+    with pytest.raises(AppError, match=re.escape(f"먼저 {', '.join(SUPPORTED_SUFFIXES)} 파일을 올리세요")):
         korean.predict(path=None, column=None, level="char", size="auto", minutes=1, prompt="", api_name="/train")
 
 

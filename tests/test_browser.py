@@ -106,14 +106,14 @@ def pick(page, corpus: str, level: str) -> None:
 
 def test_corpus_and_level_pick_the_shipped_model_and_follow_an_example(browser, app_url):
     page = open_page(browser, app_url, locale="ko-KR")
-    corpus = "NYT headlines (Kaggle aashita/nyt-comments)"
+    corpus = "NYT 헤드라인 (Kaggle aashita/nyt-comments)"  # the shipped corpora by their Korean names
     assert page.locator("#corpus input").input_value() == corpus  # the default model's corpus
     page.get_by_text("고급 설정").click()
     pick(page, corpus, "word")
     page.wait_for_function("() => document.querySelector('#model input').value === 'nyt-word'", timeout=WAIT)
     page.locator("#corpus input").click()
     page.get_by_role(
-        "option", name="구운몽, a Korean novel (a base)", exact=True
+        "option", name="구운몽, 한국 고전 소설 (기반 모델)", exact=True
     ).click()  # one level only: its model at once
     page.wait_for_function("() => document.querySelector('#model input').value === 'korean-char'", timeout=WAIT)
     assert page.locator("#generate-level input").count() == 1
