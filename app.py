@@ -20,6 +20,7 @@ import torch
 from textgen import ModelRegistry, TextgenError
 from textgen.device import resolve_device
 from textgen.jobs import ZEROGPU_DEFAULT_MINUTES, ZEROGPU_MAX_MINUTES, TrainingJob, run_job
+from textgen.page.chat_tab import chat_api, chat_tab
 from textgen.page.common import I18N, PAGE_CSS, Page
 from textgen.page.explore_tab import explore_tab
 from textgen.page.generate_tab import generate_tab, next_tokens_api
@@ -96,9 +97,12 @@ def build_demo() -> gr.Blocks:
             generate_model = generate_tab(PAGE, models, default_model)
         with gr.Tab(I18N("train_tab")):
             train_tab(PAGE, models, generate_model)
+        with gr.Tab(I18N("chat_tab")):
+            chat_tab(PAGE)
         with gr.Tab(I18N("explore_tab")):
             explore_tab(PAGE, models, default_model)
         gr.api(next_tokens_api(PAGE), api_name="next_tokens")
+        gr.api(chat_api(PAGE), api_name="chat")
         owner = gr.BrowserState(None, storage_key="textgen-owner")
         demo.load(PAGE.claim_owner, owner, owner, api_name=False, queue=False)
         demo.unload(PAGE.forget_page)

@@ -39,6 +39,7 @@ from textgen import (
 )
 from textgen.checkpoints import load_run
 from textgen.config import LR
+from textgen.conversations import DEFAULT_GAP_MINUTES, ConversationReading
 from textgen.corpus import NYT_URL, SUPPORTED_SUFFIXES
 from textgen.distributed import backend as distributed_backend
 from textgen.distributed import rank_and_world
@@ -74,6 +75,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD",
         help="train one model on every record with its FIELD as a label (a CSV column, a JSON field, or "
         "`speaker` in a chat export), to write as any of them: generate --label VALUE",
+    )
+    data.add_argument(
+        "--conversations",
+        action="store_true",
+        help="read a chat (or a play) as whole conversations, each message after its speaker's label, so "
+        "that the model learns to answer: textgen chat, or the page's Chat tab",
+    )
+    data.add_argument(
+        "--conversation-gap",
+        type=float,
+        metavar="MINUTES",
+        help=f"a silence this long ends a conversation (default {DEFAULT_GAP_MINUTES:g}; implies --conversations)",
+    )
+    data.add_argument(
+        "--speaker-pattern",
+        metavar="REGEX",
+        help="a text of speeches: the line that opens one, its group (?P<speaker>...) naming who speaks "
+        "(default: a play's 'ROMEO:' lines; implies --conversations)",
     )
     data.add_argument(
         "--documents",
@@ -263,15 +282,30 @@ def corpus_args(args: argparse.Namespace) -> dict:
         "data_dir": args.data_dir,
         "documents": args.documents,
         "label_column": args.label_column,
+        "conversations": conversation_reading(args),
     }
 
 
+def conversation_reading(args: argparse.Namespace) -> dict | None:
+    if not (args.conversations or args.conversation_gap is not None or args.speaker_pattern):
+        return None
+    gap = DEFAULT_GAP_MINUTES if args.conversation_gap is None else args.conversation_gap
+    return ConversationReading(gap, args.speaker_pattern).to_dict()  # checked here: one clear line
+
+
 def open_corpus(
-    source: str | list[str], column=None, where=None, data_dir=None, documents: str = "auto", label_column=None
+    source: str | list[str],
+    column=None,
+    where=None,
+    data_dir=None,
+    documents: str = "auto",
+    label_column=None,
+    conversations: dict | None = None,
 ):
     """The corpus train.py reads, as saved in a run's record (so that --resume reads it the same way)."""
     where = tuple(where) if where else None
-    return stream_corpus(source, column, where, data_dir, Layout.parse(documents), label_column)
+    reading = ConversationReading.from_dict(conversations) if conversations else None
+    return stream_corpus(source, column, where, data_dir, Layout.parse(documents), label_column, reading)
 
 
 def make_trainer(args: argparse.Namespace) -> Trainer:
@@ -300,6 +334,7 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
         corpus_args=corpus_args(args),
         command="python train.py " + shlex.join(sys.argv[1:]),
         labels=corpus.labels,
+        conversations=ConversationReading.from_dict(corpus_args(args)["conversations"]),
         license=args.license,
     )
     if args.corpus == ["nyt"]:  # a Kaggle dataset, not a Hub one: linked in the card's prose

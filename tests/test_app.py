@@ -413,3 +413,28 @@ def test_anonymous_calls_create_no_session_folders(tmp_path):
         assert not list(scratch.glob("textgen-session-*"))
         Client(url, verbose=False).predict(path=handle_file(str(archive)), api_name="/load_zip")
         assert len(list(scratch.glob("textgen-session-*"))) == 1
+
+
+def test_a_chat_export_trained_as_conversations_answers_through_chat(client, tmp_path):
+    """Train tab's "Read as conversations" on a WhatsApp export, then /chat: the reply is Bob's turn,
+    with nothing of the chat's machinery in it; a model of single documents cannot chat."""
+    found = client.predict(path=handle_file(str(ROOT / "examples" / "whatsapp.txt")), api_name="/inspect_upload")
+    conversations_box = found[-1]  # the panel offers the reading for a chat
+    assert conversations_box.get("visible") is True
+    status, name, archive = train_upload(client, ROOT / "examples" / "whatsapp.txt", 0.15, conversations=True)
+    assert "ready" in status
+    with zipfile.ZipFile(archive) as zipped:
+        info = json.loads(zipped.read(f"{name}/training.json"))
+    assert info["conversations"]["gap_minutes"] == 180.0 and list(info["labels"]["documents"]) == [
+        "Alice",
+        "Bob",
+        "Chen",
+    ]
+    conversation = [{"speaker": "Alice", "text": "Are we still on for lunch?"}]
+    reply = client.predict(
+        model=name, conversation=conversation, reply_as="Bob", temperature=0.7, seed=2, api_name="/chat"
+    )
+    assert reply["speaker"] == "Bob" and reply["text"].strip()
+    assert not re.search(r"[\U00100000-\U0010fffd]|\d{1,2}/\d{1,2}/\d{2}|Alice:|Chen:", reply["text"])
+    with pytest.raises(AppError, match="not trained on conversations"):
+        client.predict(model="nyt-char", conversation=conversation, api_name="/chat")

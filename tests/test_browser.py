@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -401,4 +402,47 @@ def test_every_tab_renders_at_desktop_and_phone_width(browser, app_url, name, vi
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= viewport["width"] + 1, f"{tab} scrolls sideways at {viewport['width']} px"
         shot(page, f"{tab}-{name}-{locale}")
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("locale", "viewport", "label"), [("en-US", DESKTOP, "desktop-en"), ("ko-KR", PHONE, "phone-ko")]
+)
+def test_train_on_a_chat_as_conversations_then_chat_with_it(browser, app_url, locale, viewport, label):
+    """A WhatsApp export read as conversations in the Train tab, then the Chat tab: a message sent as
+    Alice gets a reply written as one of the chat's people, under their name, and undo takes it back."""
+    english = locale == "en-US"
+    page = open_page(browser, app_url, viewport=viewport, locale=locale)
+    page.get_by_role("tab", name="Train" if english else "학습").click()
+    page.locator("#upload input[type=file]").set_input_files(str(ROOT / "examples" / "whatsapp.txt"))
+    page.locator("#upload-conversations input").check()
+    page.wait_for_function(  # the summary counts conversations now
+        "(said) => document.querySelector('#upload-summary').innerText.includes(said)",
+        arg="27 conversations of 209 messages" if english else "대화 27개, 메시지 209개",
+        timeout=WAIT,
+    )
+    set_slider(page, "minutes", "0.2")
+    page.locator("#train").click()
+    page.wait_for_function("() => document.querySelector('#archive a')", timeout=120_000)
+    page.get_by_role("tab", name="Chat" if english else "대화", exact=True).click()
+    page.locator("#chat-model input").click()  # the list refreshes on focus: the model just trained
+    page.get_by_role("option", name=re.compile(r"^whatsapp-char-")).click()
+    page.locator("#chat-you input").click()
+    page.get_by_role("option", name="Alice", exact=True).click()
+    page.locator("#chat-message textarea").fill("Are we still on for lunch?")
+    page.locator("#chat-message textarea").press("Enter")
+    page.wait_for_function(
+        """() => document.querySelectorAll('#chatbot [data-testid=bot]').length >= 1
+                 && !document.querySelector('#chatbot .pending')""",
+        timeout=WAIT,
+    )
+    page.wait_for_timeout(1500)  # the reply finishes streaming
+    reply = page.locator("#chatbot [data-testid=bot]").last.inner_text()
+    speaker, _, text = reply.partition("\n")
+    assert speaker.strip() in ("Bob", "Chen") and text.strip()  # someone else answers, under their name
+    assert page.locator("#chatbot [data-testid=user]").first.inner_text().endswith("Are we still on for lunch?")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"] + 1
+    shot(page, f"chat-{label}")
+    page.locator("#chat-undo").click()
+    page.wait_for_function("() => !document.querySelector('#chatbot [data-testid=user]')", timeout=WAIT)
     page.close()

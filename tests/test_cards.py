@@ -15,7 +15,7 @@ from textgen.runinfo import RunInfo
 from textgen.webpage import space_card
 
 SHIPPED = sorted(path.parent.name for path in (ROOT / "checkpoints").glob("*/config.json"))
-PUBLIC_DOMAIN = {"nietzsche-char", "shakespeare-char"}
+PUBLIC_DOMAIN = {"nietzsche-char", "shakespeare-char", "shakespeare-chat"}
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -40,12 +40,23 @@ compare directly.
 {% if info.metrics %}| this LSTM | {{ "%.4f" % info.metrics.loss }} | {{ "%.2f" % info.metrics.perplexity }} | {{ "%.4f" % info.metrics.bits_per_char }} |
 {% endif %}{% if info.unigram %}| unigram (same tokens, add-one) | {{ "%.4f" % info.unigram.loss }} | {{ "%.2f" % info.unigram.perplexity }} | {{ "%.4f" % info.unigram.bits_per_char }} |
 {% endif %}
-{% if info.labels %}Each labelled document's label is read as its first character, and scored as one.
+{% if info.conversations %}Each document is a conversation; each message's speaker label is read, and scored, as one character.
+{% elif info.labels %}Each labelled document's label is read as its first character, and scored as one.
 {% endif %}{% if info.level == "word" %}Words seen fewer than {{ min_count }} times in training are one `<unk>` token. Perplexity is per
 word with `<unk>` as usual; bits per character also charge each `<unk>` for spelling its word with a
 character model of the training words, so they compare honestly with character-level models.
 {% endif %}
-{% if info.labels %}## Labels
+{% if info.conversations %}## Conversations
+
+Trained on whole conversations (a silence of {{ "%g" % info.conversations.gap_minutes }} minutes or 50 messages ends one),
+each message after its speaker's label, so that it answers as one of them:
+`python -m textgen chat --model {{ model_ref }} --as SPEAKER --reply-as SPEAKER`, or the studio's Chat tab.
+
+| speaker | messages |
+|---|---|
+{% for name, count in info.labels.documents.items() %}| {{ name | replace("|", "\\|") }} | {{ "{:,}".format(count) }} |
+{% endfor %}
+{% elif info.labels %}## Labels
 
 Trained with the `{{ info.labels.column }}` of each record as a label: a control token in front of
 its document. Write as one with `--label LABEL`; without one, a label is drawn from the model's

@@ -59,6 +59,10 @@ class LoadedModel:
     stats: CorpusStats | None = None  # of the training corpus
     source: str = ""
 
+    def __post_init__(self) -> None:
+        if self.info.conversations is not None and self.info.labels is not None:  # a turn shows whose it is
+            self.tokenizer.show_labels({char: f"\n{name}: " for name, char in self.info.labels.characters.items()})
+
 
 # What a save killed mid-write leaves beside its file: ours (`.NAME.XXXXXXXX.tmp`), and the one
 # safetensors writes before renaming it to ours (Python's tempfile: `.tmpXXXXXXXX`, letters, digits, _).

@@ -1,5 +1,5 @@
-"""`textgen generate | next | evaluate | export | push | deploy` (or `python -m textgen ...`): thin argparse
-faces over the package."""
+"""`textgen generate | chat | next | evaluate | export | push | deploy` (or `python -m textgen ...`): thin
+argparse faces over the package."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .chat import ANYONE, MAX_REPLY_TOKENS, Chat, check_speaker, speakers_of
 from .checkpoints import load_folder
+from .conversations import OTHERS
 from .corpus import SUPPORTED_SUFFIXES, read_documents
 from .cowrite import next_tokens, prime_text
 from .deploy import HARDWARE, deploy_space
@@ -45,6 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="weights' precision for generating: auto: bf16 on a CPU with native bf16 (as in the app), else fp32",
     )
+
+    chat = commands.add_parser("chat", help="talk with a conversation model (trained with --conversations)")
+    chat.add_argument("--model", required=True, help="model folder or Hub repo id user/name[@revision]")
+    chat.add_argument(
+        "--as",
+        dest="you",
+        default=None,
+        help=f"who you are: one of its speakers (default: {OTHERS}, if it has one)",
+    )
+    chat.add_argument(
+        "--reply-as", default=ANYONE, help="who answers: one of its speakers (default: whoever the model says)"
+    )
+    chat.add_argument("--message", help="say this, print the one reply and exit (for scripts)")
+    chat.add_argument("--temperature", type=float, default=0.8)
+    chat.add_argument("--seed", type=int, default=None)
+    chat.add_argument("--device", default="auto")
 
     nxt = commands.add_parser("next", help="the likeliest next tokens after a text, and the entropy (JSON)")
     nxt.add_argument("--model", required=True, help="model folder or Hub repo id user/name[@revision]")
@@ -129,6 +147,31 @@ def run_generate(args: argparse.Namespace) -> None:
     print(f"(seed {seed})", file=sys.stderr)
 
 
+def run_chat(args: argparse.Namespace) -> None:
+    """One reply to --message, or a conversation in the terminal: each line you type is a message, and
+    the model answers it (an empty line or end of input ends it)."""
+    settings = SamplingSettings.of(args.temperature, MAX_REPLY_TOKENS, seed=args.seed)
+    loaded = load_model(args.model, resolve_device(args.device))
+    labels = speakers_of(loaded)
+    if args.you is None and OTHERS not in labels.documents:
+        raise GenerationError("say who you are: --as NAME, one of {known}", known=", ".join(labels.names[:12]))
+    you = check_speaker(labels, args.you or OTHERS, "--as must be one of the model's speakers: {known}")
+    if args.reply_as != ANYONE:
+        check_speaker(labels, args.reply_as, "--reply-as must be one of the model's speakers: {known}")
+    chat = Chat.start(args.model, "", loaded)
+    messages = [args.message] if args.message is not None else iter(lambda: input(f"{you}: "), "")
+    seed = new_seed() if args.seed is None else args.seed
+    try:
+        for number, message in enumerate(messages):
+            chat.say(loaded, you, message)
+            reply_settings = settings.with_seed(seed + number)
+            *_, text = chat.reply(loaded, args.reply_as, reply_settings, you=you)
+            print(f"{chat.turns[-1].speaker}: {text}", flush=True)
+    except EOFError:
+        pass
+    print(f"(seed {seed})", file=sys.stderr)
+
+
 def run_next(args: argparse.Namespace) -> None:
     SamplingSettings.of(temperature=args.temperature, length=1, top_k=args.top_k)  # before the model loads
     check_prompt(args.text)
@@ -194,6 +237,8 @@ def main(argv: list[str] | None = None) -> None:
             run_evaluate(args)
         elif args.command == "next":
             run_next(args)
+        elif args.command == "chat":
+            run_chat(args)
         elif args.command == "deploy":
             run_deploy(args)
         elif args.command == "export":

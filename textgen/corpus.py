@@ -35,10 +35,12 @@ from pathlib import Path
 from . import smsbackup, textchats, textfile
 from .archives import ZipText, chat_members
 from .chats import SPEAKER, Filter, Record, json_chat, message_text
+from .conversations import ConversationReading, conversation_documents, conversation_labels
 from .errors import CorpusError
 from .labelled import Labelling, Labels, without_labels
 from .plaintext import Layout, clean_document, detect_layout, lines
 from .plaintext import documents as plain_documents
+from .textchats import DEFAULT_SPEAKER_PATTERN
 from .textfile import Cleaning, read_chunks, read_lines, read_text
 
 SUPPORTED_SUFFIXES = (".txt", ".csv", ".tsv", ".json", ".jsonl", ".zip", ".xml")
@@ -67,6 +69,7 @@ class Reading:
     records: int = 0  # records read (rows, objects, messages; a text file's documents are none)
     kept: int = 0  # of them, those `where` kept
     where: tuple[str, str] | None = None  # the filter
+    conversations: int = 0  # read as conversations: how many (each a document)
 
     def to_dict(self) -> dict:
         """As JSON: what a cached corpus says of how it was read, without reading it again."""
@@ -79,6 +82,7 @@ class Reading:
             "records": self.records,
             "kept": self.kept,
             "where": list(self.where) if self.where else None,
+            "conversations": self.conversations,
         }
 
     @classmethod
@@ -94,6 +98,7 @@ class Reading:
             data["records"],
             data["kept"],
             tuple(data["where"]) if data.get("where") else None,
+            data.get("conversations", 0),
         )
 
 
@@ -119,10 +124,13 @@ def split_plain_text(text: str) -> list[str]:
 # --------------------------------------------------------------------------- files to records
 
 
-def _text_file_records(path: Path | ZipText, layout: Layout | None, reading: Reading) -> Iterator[Record | str]:
+def _text_file_records(
+    path: Path | ZipText, layout: Layout | None, reading: Reading, speeches: str | None = None
+) -> Iterator[Record | str]:
     """A .txt file's documents (or a chat export's messages), streamed; the layout is decided on its
-    first DETECT_BYTES, once for each version of the file."""
-    measured = layout or _measured_layout(path, _version(path))
+    first DETECT_BYTES, once for each version of the file. `speeches`: a speaker pattern to read a
+    text that is no chat export as speeches by (a play, read as a conversation)."""
+    measured = layout or _measured_layout(path, _version(path), speeches)
     if isinstance(measured, ChatLayout):
         reading.kind = measured.chat.name
         chunks = read_chunks(path, reading.cleaning)
@@ -149,9 +157,10 @@ def _version(path: Path | ZipText) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=64)
-def _measured_layout(path: Path | ZipText, version: tuple[int, int]) -> Layout | ChatLayout:
+def _measured_layout(path: Path | ZipText, version: tuple[int, int], speeches: str | None) -> Layout | ChatLayout:
     """How a .txt file divides, measured on its first DETECT_BYTES (a corpus is read several times a
-    run: the file's size and time say whether it is the same)."""
+    run: the file's size and time say whether it is the same); with `speeches`, a text that is no
+    chat export but whose lines open speeches by that pattern is read as them."""
     prefix, read = [], 0
     for chunk in read_chunks(path):  # decoded text: characters, a bound close enough to bytes
         prefix.append(chunk)
@@ -161,7 +170,19 @@ def _measured_layout(path: Path | ZipText, version: tuple[int, int]) -> Layout |
     chat = textchats.detect(lines(prefix))
     if chat is not None:
         return ChatLayout(chat, textchats.whatsapp_day_first(lines(prefix)))
+    if speeches is not None and textchats.reads_as_speeches(play := textchats.speeches(speeches), lines(prefix)):
+        return ChatLayout(play)
     return detect_layout(prefix)
+
+
+def is_speeches(path: str | os.PathLike) -> bool:
+    """Whether a .txt file that is no chat export reads as speeches (a play): it can be read as
+    conversations."""
+    path = Path(path)
+    if path.suffix.lower() != ".txt":
+        return False
+    layout = _measured_layout(path, _version(path), DEFAULT_SPEAKER_PATTERN)
+    return isinstance(layout, ChatLayout) and layout.chat.name == "speeches"
 
 
 def csv_delimiter(path: str | os.PathLike) -> str:
@@ -354,13 +375,18 @@ def split_xml(path: Path | ZipText, reading: Reading) -> Iterator[Record]:
 
 
 def _file_records(
-    path: Path | ZipText, column: str | None, needed: list[str], layout: Layout | None, reading: Reading
+    path: Path | ZipText,
+    column: str | None,
+    needed: list[str],
+    layout: Layout | None,
+    reading: Reading,
+    speeches: str | None = None,
 ) -> Iterator[Record]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".zip":
             for member in chat_members(path):
-                yield from _file_records(member, column, needed, layout, reading)
+                yield from _file_records(member, column, needed, layout, reading, speeches)
         elif suffix in (".csv", ".tsv"):
             reading.kind = "CSV"
             allow_fields_up_to(file_size(path))
@@ -374,7 +400,7 @@ def _file_records(
         elif suffix == ".xml":
             yield from split_xml(path, reading)
         else:
-            yield from _text_file_records(path, layout, reading)
+            yield from _text_file_records(path, layout, reading, speeches)
     except CorpusError as err:
         raise err.within(path.name) from None
 
@@ -402,49 +428,83 @@ def iter_documents(
     layout: Layout | None = None,
     reading: Reading | None = None,
     labelling: Labelling | None = None,
+    conversations: ConversationReading | None = None,
 ) -> Iterator[str]:
     """The documents of one file or a folder of supported files (see the module docstring), read as
     a stream: only the document being read is held. `reading` (if given) is filled as it goes;
-    `labelling` (if given) labels each document by its record's field (labelled.py)."""
+    `labelling` (if given) labels each document by its record's field (labelled.py); with
+    `conversations`, a document is a conversation of labelled messages (conversations.py)."""
     reading = reading if reading is not None else Reading()
     reading.where = where
     keep = Filter(where) if where else None
     needed = [name for name in (where[0] if where else None, labelling and labelling.column) if name]
+    speeches = (conversations.speaker_pattern or DEFAULT_SPEAKER_PATTERN) if conversations else None
     for file in corpus_files(path):
-        for record in _file_records(file, column, needed, layout, reading):
-            if isinstance(record, str):  # plain text's documents: cleaned already, no fields
-                if keep is None and labelling is None:
-                    yield record
-                    continue
-                if labelling is not None:
-                    raise CorpusError(
-                        "labels come from a field of each record (a CSV column, a JSON field, a chat's "
-                        "speaker); a plain text file has none"
-                    ).within(file.name)
-                record = Record(record)
-            reading.records += 1
-            if record.fields and reading.field_records < FIELD_RECORDS and reading.kind in ("JSON", "JSON lines"):
-                reading.field_records += 1
-                new = [name for name in dotted_fields(record.fields) if name not in reading.fields]
-                reading.fields += new[: MAX_FIELDS - len(reading.fields)]
-            if keep is not None and not keep.keeps(record):
-                continue
-            reading.kept += 1
-            if record.speaker is not None:  # of the messages kept: those the model learns
-                reading.speakers[record.speaker] += 1
-            if labelling is None:
-                document = clean_document(record.text)
-                if document:
-                    yield document
-                continue
-            document = clean_document(without_labels(record.text))
-            if document:
-                yield labelling.label(record.get(labelling.column), document)
+        records = _file_records(file, column, needed, layout, reading, speeches)
+        if keep is None and labelling is None and conversations is None:
+            yield from _documents(records, reading)
+            continue
+        kept = _kept(records, file.name, keep, labelling, reading)
+        if conversations is not None and labelling is not None:
+            counted = Counter()
+            yield from conversation_documents(kept, labelling, conversations.gap_minutes, counted)
+            reading.conversations += counted["conversations"]
+        elif labelling is None:
+            yield from (text for _, text in kept)
+        else:
+            yield from (labelling.label(record.get(labelling.column), text) for record, text in kept)
     if keep is not None:
         try:
             keep.check()
         except CorpusError as err:
             raise err.within(Path(path).name) from None
+
+
+def _documents(records: Iterator[Record | str], reading: Reading) -> Iterator[str]:
+    """Every record's cleaned text, with nothing asked of their fields."""
+    for record in records:
+        if isinstance(record, str):  # plain text's documents: cleaned already, no fields
+            yield record
+            continue
+        reading.records += 1
+        _count_fields(record, reading)
+        reading.kept += 1
+        if record.speaker is not None:
+            reading.speakers[record.speaker] += 1
+        if document := clean_document(record.text):
+            yield document
+
+
+def _count_fields(record: Record, reading: Reading) -> None:
+    if record.fields and reading.field_records < FIELD_RECORDS and reading.kind in ("JSON", "JSON lines"):
+        reading.field_records += 1
+        new = [name for name in dotted_fields(record.fields) if name not in reading.fields]
+        reading.fields += new[: MAX_FIELDS - len(reading.fields)]
+
+
+def _kept(
+    records: Iterator[Record | str], name: str, keep: Filter | None, labelling: Labelling | None, reading: Reading
+) -> Iterator[tuple[Record, str]]:
+    """The records `keep` keeps, each with its cleaned text (without label characters where labels
+    are read); a plain text's documents have no fields to keep or label by."""
+    for record in records:
+        if isinstance(record, str):
+            if labelling is not None:
+                raise CorpusError(
+                    "labels and conversations come from a field of each record (a CSV column, a JSON "
+                    "field, a chat's speaker); a plain text file has none"
+                ).within(name)
+            record = Record(record)
+        reading.records += 1
+        _count_fields(record, reading)
+        if keep is not None and not keep.keeps(record):
+            continue
+        reading.kept += 1
+        if record.speaker is not None:  # of the messages kept: those the model learns
+            reading.speakers[record.speaker] += 1
+        document = clean_document(record.text if labelling is None else without_labels(record.text))
+        if document:
+            yield record, document
 
 
 def read_documents(
@@ -548,10 +608,13 @@ def stream_corpus(
     data_dir: str | os.PathLike | None = None,
     layout: Layout | None = None,
     label_column: str | None = None,
+    conversations: ConversationReading | None = None,
 ) -> CorpusStream:
     """Like `load_corpus`, but the documents are read from the files at every pass instead of held.
-    Checks at once that the files exist and the corpus is not empty; with `label_column`, reads it
-    once more to choose the labels."""
+    Checks at once that the files exist and the corpus is not empty; with `label_column` (or
+    `conversations`, whose labels are the speakers), reads it once more to choose the labels."""
+    if conversations is not None:
+        label_column = label_column or SPEAKER
     sources = [source] if isinstance(source, str) else list(source)
     parts: list[tuple[str, list[Path], Callable[[Reading, Labelling | None], Iterator[str]]]] = []
     for one in sources:
@@ -562,14 +625,20 @@ def stream_corpus(
         else:
             files = corpus_files(one)
             read = lambda reading, labelling, one=one: iter_documents(  # noqa: E731
-                one, column, where, layout, reading, labelling
+                one, column, where, layout, reading, labelling, conversations
             )
             parts.append((Path(one).name, files, read))
     stream = CorpusStream(
         " + ".join(name for name, _, _ in parts),
         [file for _, files, _ in parts for file in files],
         lambda reading, labelling: itertools.chain.from_iterable(read(reading, labelling) for _, _, read in parts),
-        {"sources": [Path(one).name for one in sources], "column": column, "where": where, "layout": str(layout)},
+        {
+            "sources": [Path(one).name for one in sources],
+            "column": column,
+            "where": where,
+            "layout": str(layout),
+            **({"conversations": conversations.to_dict()} if conversations else {}),
+        },
     )
     for _, files, read in parts:  # each part has text (the first document of each is enough)
         if next(read(Reading(), None), None) is None:
@@ -578,7 +647,8 @@ def stream_corpus(
         counting = Labelling(label_column, Counter())
         for _ in stream.read(Reading(), counting):
             pass
-        stream.labels = Labels.chosen(label_column, counting.counts)
+        choose = conversation_labels if conversations is not None else Labels.chosen
+        stream.labels = choose(label_column, counting.counts)
         stream.options["labels"] = stream.labels.to_dict()
     return stream
 
@@ -590,9 +660,10 @@ def load_corpus(
     data_dir: str | os.PathLike | None = None,
     layout: Layout | None = None,
     label_column: str | None = None,
+    conversations: ConversationReading | None = None,
 ) -> Corpus:
     """`source` is the preset name `nyt` or a path to a file or folder, or a list of them (a mix)."""
-    stream = stream_corpus(source, column, where, data_dir, layout, label_column)
+    stream = stream_corpus(source, column, where, data_dir, layout, label_column, conversations)
     documents = list(stream)
     return Corpus(stream.name, documents, stream.reading, stream.labels)
 
@@ -603,10 +674,18 @@ def read_upload(
     where: tuple[str, str] | None = None,
     layout: Layout | None = None,
     label_column: str | None = None,
+    conversations: ConversationReading | None = None,
 ) -> Corpus:
     """A file uploaded to the page: one file of a supported kind, read whole."""
     if not path:
         raise CorpusError("upload a {suffixes} file first", suffixes=", ".join(SUPPORTED_SUFFIXES))
     if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise CorpusError("use one of {suffixes}", suffixes=", ".join(SUPPORTED_SUFFIXES)).within(Path(path).name)
-    return load_corpus(str(path), column or None, where, layout=layout, label_column=label_column or None)
+    return load_corpus(
+        str(path),
+        column or None,
+        where,
+        layout=layout,
+        label_column=label_column or None,
+        conversations=conversations,
+    )

@@ -182,13 +182,15 @@ class LSTMLanguageModel(nn.Module):
             cs.append(cell)
         return self.head(x), (torch.stack(hs), torch.stack(cs))
 
-    def prime(self, tokens: torch.Tensor, chunk: int = 512) -> tuple[torch.Tensor, State]:
-        """Read a seed text (1, time) for sampling: the logits after its last token (1, vocab), the state.
+    def prime(
+        self, tokens: torch.Tensor, chunk: int = 512, state: State | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """Read a seed text (1, time) for sampling, from `state` (None: the start): the logits after its
+        last token (1, vocab), the state.
 
         In chunks, and only the last position goes through the head: a long seed costs LSTM time,
         not a (time x vocab) matrix of logits. Inference only (no dropout).
         """
-        state = None
         for start in range(0, tokens.size(1), chunk):
             output, state = self.lstm(self.embedding(tokens[:, start : start + chunk]), state)
         return self.head(output[:, -1]), state

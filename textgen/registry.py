@@ -96,6 +96,7 @@ class ModelRegistry:
             {p.name: p for p in sorted(root.iterdir()) if (p / CONFIG_FILE).is_file()} if root.is_dir() else {}
         )
         self.corpora = shipped_corpora(self.shipped)
+        self.conversational = {name for name, folder in self.shipped.items() if run_info(folder).conversations}
         self._loaded: dict[str, LoadedModel] = {}
         self._hub: OrderedDict[str, LoadedModel] = OrderedDict()
         self._sessions: dict[str, Session] = {}  # by owner: a page's browser id, or an API client's session
@@ -199,6 +200,14 @@ class ModelRegistry:
     def choices(self, session_id: str | None) -> list[str]:
         return list(self.shipped) + self.own(session_id)
 
+    def is_conversational(self, name: str, session_id: str | None = None) -> bool:
+        """Whether a model was trained on conversations (one can chat with it)."""
+        if name in self.shipped:
+            return name in self.conversational
+        session = self._sessions.get(session_id) if session_id else None
+        loaded = session.models.get(name) if session is not None else None
+        return loaded is not None and loaded.info.conversations is not None
+
     def corpus_of(self, name: str) -> tuple[str | None, str | None]:
         """The (corpus, level) a shipped model was trained on and at; (None, None) for any other model."""
         for corpus, levels in self.corpora.items():
@@ -257,7 +266,14 @@ def shipped_corpora(shipped: dict[str, Path]) -> dict[str, dict[str, str]]:
     each model's training.json (the first model of a corpus and level wins, by folder name)."""
     corpora: dict[str, dict[str, str]] = {}
     for name, folder in shipped.items():
-        info = RunInfo.from_dict(read_json(folder / TRAINING_FILE)) if (folder / TRAINING_FILE).is_file() else None
+        info = run_info(folder) if (folder / TRAINING_FILE).is_file() else None
         corpus = info.corpus if info is not None else name
         corpora.setdefault(corpus, {}).setdefault(info.level if info is not None else "char", name)
     return corpora
+
+
+def run_info(folder: Path) -> RunInfo:
+    """A shipped model's training.json (an empty record where it has none)."""
+    return (
+        RunInfo.from_dict(read_json(folder / TRAINING_FILE)) if (folder / TRAINING_FILE).is_file() else RunInfo()
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from .conversations import ConversationReading
 from .labelled import Labels
 from .metrics import Metrics
 
@@ -37,6 +38,7 @@ class RunInfo:
     eval_sample_documents: int = 0  # held-out documents scored at each evaluation (metrics: all of them)
     evaluation_precision: str = "fp32"  # the arithmetic of the evaluations: a bf16 run scores in bf16
     labels: Labels | None = None  # trained with labels (labelled.py): their field and documents
+    conversations: ConversationReading | None = None  # trained on whole conversations (its labels: speakers)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,6 +53,8 @@ class RunInfo:
                 value = Metrics.from_dict(value)
             elif f.name == "labels":
                 value = Labels.from_dict(value)
+            elif f.name == "conversations":
+                value = ConversationReading.from_dict(value)
             elif f.name in ("train_documents", "val_documents", "step", "best_step", "eval_sample_documents"):
                 value = value if isinstance(value, int) and not isinstance(value, bool) else None
             elif f.name == "training_seconds":

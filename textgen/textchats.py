@@ -1,6 +1,7 @@
 """Chat exports that are text files, read as messages with a speaker and a time: WhatsApp (Android's
-and iOS's `_chat.txt`), KakaoTalk (the PC/Android export and the mobile one, Korean and English) and
-LINE (English, Korean and Japanese). Each is recognised by its lines, with no option.
+and iOS's `_chat.txt`), KakaoTalk (the PC/Android export and the mobile one, Korean and English),
+LINE (English, Korean and Japanese) and IRC logs. Each is recognised by its lines, with no option.
+A play's speeches ("ROMEO:" then the speech) are read so when a conversation is asked for.
 
 A format is a line that opens a message (a speaker, a time, the text), lines that are not text
 (headers, date rules, system events such as joins and invitations), and message texts that stand
@@ -11,6 +12,7 @@ a participant's name). A line that opens nothing continues the message before it
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .chats import DELETED, MEDIA, SPEAKER, SYSTEM, Record
+from .errors import CorpusError
 
 MARK = "\u200e\u200f\ufeff"  # direction marks WhatsApp puts in front of system texts and names
 
@@ -216,7 +219,53 @@ LINE = TextChat(
     quoted=True,
     stamp=lambda fields, day: at(day, fields["time"]),
 )
-FORMATS = (WHATSAPP, KAKAO, KAKAO_MOBILE, LINE)
+# IRC logs (irssi, WeeChat, ZNC, a meeting bot's): "[2018-06-11 10:00:03] <alice> hi", "[10:00] <@bob> hi",
+# "10:00 < alice> hi"; other stamped lines (joins, quits, topic and mode changes, actions) are events.
+IRC_STAMP = r"\[?(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?(?P<time>\d{1,2}:\d{2}(?::\d{2})?)\]?"
+IRC_NICK = r"<[ @+%&~]?(?P<speaker>[^>\s]{1,40})>"
+
+
+def unnamed(pattern: str) -> str:
+    """`pattern` with its named groups plain ones, to be used twice in one expression."""
+    return re.sub(r"\?P<\w+>", "", pattern)
+
+
+IRC = TextChat(
+    "IRC",
+    re.compile(rf"^{IRC_STAMP}\s*{IRC_NICK}\s?(?P<text>.*)$"),
+    header=re.compile(r"^(?:--- Log (?:opened|closed) .*|\*\*\*\* (?:BEGIN|ENDING) LOGGING AT .*)$"),
+    events=re.compile(unnamed(rf"^{IRC_STAMP}\s*(?!{IRC_NICK}).*$")),
+    date=re.compile(r"^--- Day changed .*$"),
+    stamp=lambda fields, day: at(korean_day(fields["date"]) if fields.get("date") else day, fields["time"]),
+)
+FORMATS = (WHATSAPP, KAKAO, KAKAO_MOBILE, LINE, IRC)
+
+# A play, or any text of speeches: a line that names who speaks ("ROMEO:"), then what they say, up to
+# the next such line. Read so only when a conversation is asked for: as plain text the names are text.
+DEFAULT_SPEAKER_PATTERN = r"(?P<speaker>[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,3}):$"  # up to four capitalised words
+SPEECH_SHARE = 0.05  # of a text's first lines that must open a speech for it to be read as speeches
+
+
+def speeches(pattern: str = DEFAULT_SPEAKER_PATTERN) -> TextChat:
+    """The format of a text of speeches whose opening lines match `pattern` (its group `speaker` names
+    who speaks; what follows on the line begins the speech)."""
+    try:
+        compiled = re.compile(rf"^(?:{pattern})[ \t]*(?P<text>.*)$")
+    except re.error as err:
+        raise CorpusError("the speaker pattern is not a regular expression: {reason}", reason=str(err)) from None
+    if "speaker" not in compiled.groupindex:
+        raise CorpusError("the speaker pattern needs a group (?P<speaker>...) that names who speaks")
+    return TextChat("speeches", compiled, header=re.compile(r"(?!)"), events=re.compile(r"(?!)"))
+
+
+def reads_as_speeches(chat: TextChat, lines: Iterable[str]) -> bool:
+    """Whether a text's first non-empty lines open speeches often enough, by at least two speakers."""
+    sample = [line.rstrip("\n") for line in itertools.islice(filter(str.strip, lines), DETECT_LINES)]
+    opened = [chat.opens(line) for line in sample]
+    speakers = {found["speaker"] for found in opened if found}
+    return len(speakers) >= 2 and sum(map(bool, opened)) >= SPEECH_SHARE * len(sample)
+
+
 DETECT_LINES = 200  # the first non-empty lines a format must mostly explain
 
 
@@ -229,13 +278,15 @@ def detect(lines: Iterable[str]) -> TextChat | None:
             sample.append(line.rstrip("\n"))
             if len(sample) == DETECT_LINES:
                 break
-    best, best_share = None, 0.0
+    best, best_score = None, (0.0, 0)
     for chat in FORMATS:
         opened = sum(bool(chat.opens(line)) for line in sample)
         explained = opened + sum(bool(known(chat, line)) for line in sample if not chat.opens(line))
         share = explained / len(sample) if sample else 0
-        if opened >= 2 and share >= 0.5 and share > best_share:
-            best, best_share = chat, share
+        # Of two formats that explain as much, the one that finds more messages (WhatsApp's takes an
+        # IRC log's lines for events, since its dates can be written year first too).
+        if opened >= 2 and share >= 0.5 and (share, opened) > best_score:
+            best, best_score = chat, (share, opened)
     return best
 
 

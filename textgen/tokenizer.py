@@ -108,8 +108,16 @@ class Tokenizer:
         """The text one token adds after `previous_id` when streamed (looked up: it runs for every
         token of every stream)."""
         if getattr(self, "_pieces", None) is None:  # a label's control token writes nothing to show
-            self._pieces = [without_labels(self.decode([i])) for i in range(len(self.vocab))]
+            shown = getattr(self, "_shown_labels", {})
+            self._pieces = [
+                shown.get(token) or without_labels(self.decode([i])) for i, token in enumerate(self.vocab)
+            ]
         return self._pieces[token_id]
+
+    def show_labels(self, shown: dict[str, str]) -> None:
+        """Stream these label tokens as this text (a conversation model's speakers' names) instead of
+        nothing."""
+        self._shown_labels, self._pieces = shown, None
 
     def spelling_costs(self, documents: list[str]) -> np.ndarray | None:
         """What spelling out each document's `<unk>` words costs in nats (word level; None for characters)."""

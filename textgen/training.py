@@ -21,8 +21,10 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
+from .chat import conversation_samples
 from .checkpoints import LoadedModel, ResumePoint, SavedRun, TrainedModel, load_run, save_run
 from .config import TrainConfig
+from .conversations import shown
 from .data import TrainingData, prepare_data, sample_indices
 from .device import bf16_works, native_bf16, resolve_device
 from .distributed import from_rank0, rank_and_world, weights_agree
@@ -254,6 +256,10 @@ class Trainer:
         settings = SamplingSettings.of(
             SAMPLE_TEMPERATURES, config.sample_length, stop_at_eos=True, seed=config.seed + self.state.step
         )
+        labels = self.info.labels
+        if self.info.conversations is not None and labels is not None:  # each turn after its speaker's name
+            written = conversation_samples(self.evaluated, self.data.tokenizer, settings)
+            return {t: shown(text, labels, "\n") for t, text in zip(SAMPLE_TEMPERATURES, written)}
         texts = generate(self.evaluated, self.data.tokenizer, config.sample_prompt, settings)
         return {t: config.sample_prompt + text.rstrip("\n") for t, text in zip(SAMPLE_TEMPERATURES, texts)}
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .checkpoints import LoadedModel
 from .config import TrainConfig
+from .conversations import shown as conversation_shown
 from .corpus import Corpus
 from .corpusstats import CorpusStats
 from .cowrite import NextTokens
@@ -465,14 +466,18 @@ def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengt
     lengths = sorted(map(len, documents) if lengths is None else map(int, lengths))
     reading = corpus.reading
     count, chat = len(lengths), bool(reading.speakers)
-    parts = [
-        say(
-            plural(count, "**{count:,} message** ({how})", "**{count:,} messages** ({how})")
-            if chat
-            else plural(count, "**{count:,} document** ({how})", "**{count:,} documents** ({how})"),
-            count=count,
-            how=reading_kind(reading, locale),
+    if reading.conversations:
+        template = plural(
+            count,
+            "**{count:,} conversation** of {messages:,} messages ({how})",
+            "**{count:,} conversations** of {messages:,} messages ({how})",
         )
+    elif chat:
+        template = plural(count, "**{count:,} message** ({how})", "**{count:,} messages** ({how})")
+    else:
+        template = plural(count, "**{count:,} document** ({how})", "**{count:,} documents** ({how})")
+    parts = [
+        say(template, count=count, messages=sum(reading.speakers.values()), how=reading_kind(reading, locale))
         + say(
             ", median {median:,} characters, longest {longest:,}",
             median=lengths[len(lengths) // 2] if lengths else 0,
@@ -501,7 +506,7 @@ def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengt
         parts.append(
             say(plural(speakers, "{count:,} speaker: {top}", "{count:,} speakers: {top}"), count=speakers, top=top)
         )
-    if corpus.labels:
+    if corpus.labels and not reading.conversations:  # a conversation's labels are its speakers, said above
         column, counts = corpus.labels.column, corpus.labels.documents
         top = ", ".join(f"{md(name)} ({n:,})" for name, n in list(counts.items())[:8])
         labels = len(counts)
@@ -527,5 +532,7 @@ def reading_summary(corpus: Corpus, locale: str = "en", examples: int = 3, lengt
             "per line or per separator line, choose that reading.",
             median=lengths[len(lengths) // 2],
         )
+    if reading.conversations:  # a conversation's start, each message after its speaker's name
+        documents = [conversation_shown(document, corpus.labels) for document in documents]
     shown = [text_of(document)[:160].replace("\n", " ⏎ ") for document in documents[:examples]]
     return text + "".join(f"\n\n> {html.escape(example)}" for example in shown)

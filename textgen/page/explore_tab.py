@@ -61,6 +61,7 @@ def explore_tab(page: Page, models: list[str], default_model: str | None) -> Non
         separator="",
         speaker=None,
         label=None,
+        conversations=False,  # the panel's, offered in the Train tab only
         request: gr.Request = None,
     ):
         """Statistics of this tab's upload (read as its panel says) or, without one, of the chosen model's

@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..chat import ANYONE, MAX_REPLY_TOKENS, Chat, checked_turns, speakers_of
 from ..checkpoints import LoadedModel
-from ..corpus import Corpus, csv_columns, read_upload
+from ..conversations import OTHERS, ConversationReading
+from ..corpus import Corpus, csv_columns, is_speeches, read_upload
 from ..corpusstats import corpus_stats
 from ..cowrite import CoWriter, next_tokens, prime_text
 from ..engine import DecodingEngine, Job
-from ..errors import CorpusError, TrainingError
+from ..errors import CorpusError, GenerationError, TrainingError
 from ..hub import check_push, push_folder, push_space
 from ..jobs import PageUpdate, TrainingJob, follow
 from ..messages import translate
@@ -48,6 +50,7 @@ from ..write_as import label_random, prompt_as
 SCRATCH = "scratch"  # the "Start from" choice that trains a new model
 COWRITE_MORE = 20  # tokens "write more" adds
 STATUS_SECONDS = 1.0  # between training status updates
+MAX_CHAT_REPLIES = 10  # "let them talk": replies in a row
 
 # ------------------------------------------------------------------ choosing a model
 
@@ -254,6 +257,7 @@ class UploadReading:
     speakers: list[tuple[str, int]]  # most active first
     fields: list[str]
     summary: str
+    conversational: bool = False  # a chat, or a text of speeches: it can be read as conversations
 
 
 def upload_corpus(
@@ -263,10 +267,16 @@ def upload_corpus(
     separator: str = "",
     speaker: str | None = None,
     label: str | None = None,
+    conversations: bool = False,
 ) -> Corpus:
-    """The upload read as the panel says: the column, the documents' layout, the speaker, the labels."""
+    """The upload read as the panel says: the column, the documents' layout, the speaker, the labels,
+    whether a document is a whole conversation (its speakers the labels, or `label`'s values)."""
     layout = Layout.parse(f"separator={separator or ''}" if documents == "separator" else documents)
-    return read_upload(path, column, ("speaker", speaker) if speaker else None, layout, label)
+    if conversations is not None and not isinstance(conversations, bool):
+        raise CorpusError("read as conversations must be true or false")
+    reading = ConversationReading() if conversations else None
+    where = ("speaker", speaker) if speaker else None
+    return read_upload(path, column, where, None if reading else layout, label, reading)
 
 
 def inspect_upload(path: str, locale: str) -> UploadReading:
@@ -279,13 +289,15 @@ def inspect_upload(path: str, locale: str) -> UploadReading:
     fields = [name for name in columns or corpus.reading.fields if name != column] + (
         ["speaker"] if speakers else []
     )
+    plain_text = corpus.reading.layout is not None
     return UploadReading(
         columns,
         column,
-        corpus.reading.layout is not None,
+        plain_text,
         speakers.most_common(),
         fields,
         reading_summary(corpus, locale),
+        len(speakers) >= 2 or (plain_text and is_speeches(path)),
     )
 
 
@@ -307,6 +319,7 @@ class TrainRequest:
     separator: str = ""
     speaker: str | None = None
     label: str | None = None
+    conversations: bool = False
 
 
 @dataclass
@@ -328,14 +341,26 @@ def start_training(
         raise TrainingError("the time budget must be more than 0 minutes")
     config = app_train_config(request.level, request.size, min(minutes, max_minutes), request.sample_prompt or "")
     corpus = upload_corpus(
-        request.path, request.column, request.documents, request.separator, request.speaker, request.label
+        request.path,
+        request.column,
+        request.documents,
+        request.separator,
+        request.speaker,
+        request.label,
+        request.conversations,
     )
     start_from = request.start_from
     base = None if start_from in (None, "", SCRATCH) else registry.get(start_from, session)
     level = base.tokenizer.level if base else config.level
     name = registry.new_name(Path(request.path).stem, level, request.size)
     parent = None if base is None else start_from
-    info = RunInfo(corpus=Path(request.path).name, title=name, parent=parent, labels=corpus.labels)
+    info = RunInfo(
+        corpus=Path(request.path).name,
+        title=name,
+        parent=parent,
+        labels=corpus.labels,
+        conversations=ConversationReading() if request.conversations else None,
+    )
     job = TrainingJob(corpus.documents, config, info, registry.session(session).start_run(), base, locale)
     return job, name
 
@@ -412,6 +437,104 @@ def publish(
     check_push(space_id, token)  # before the export's work
     with tempfile.TemporaryDirectory(prefix="textgen-web-") as folder:
         return push_space(export_web(loaded, folder, name=name), space_id, token=token)
+
+
+# ------------------------------------------------------------------ chatting
+
+
+def chat_models(registry: ModelRegistry, session: str) -> list[str]:
+    """The models one can chat with: those trained on conversations, shipped or this session's own."""
+    return [name for name in registry.choices(session) if registry.is_conversational(name, session)]
+
+
+@dataclass
+class ChatSpeakers:
+    """Who can be who in a chat with a model: you (its speakers, OTHERS first when it has one) and who
+    answers (whoever speaks next, or one of its named speakers)."""
+
+    you: list[str]
+    answers: list[str]
+
+
+def chat_speakers(registry: ModelRegistry, session: str, model: str | None) -> ChatSpeakers:
+    labels = speakers_of(registry.get(model, session)) if model else None
+    if labels is None:
+        return ChatSpeakers([], [])
+    named = [name for name in labels.names if name != OTHERS]
+    return ChatSpeakers(([OTHERS] if OTHERS in labels.documents else []) + named, named)
+
+
+def chat_say(
+    registry: ModelRegistry, session: str, chat: Chat | None, model: str | None, you: str, message: str
+) -> Chat:
+    """Your message in the chat (a new one if there is none, or it was with another model)."""
+    if not model:
+        raise GenerationError("pick a model trained on conversations first")
+    loaded = registry.get(model, session)
+    if chat is None or chat.model != model or chat.session != session:
+        chat = Chat.start(model, session, loaded)
+    chat.say(loaded, you, message or "")
+    return chat
+
+
+def chat_replies(
+    registry: ModelRegistry, chat: Chat, answers: str, settings: SamplingSettings, you: str, turns: object = 1
+) -> Iterator[Chat]:
+    """`turns` replies in a row (each by `answers`, or whoever the model says speaks next), the chat
+    after each piece of text."""
+    turns = whole(turns, "the number of replies must be a whole number, not {value}")
+    if not 1 <= turns <= MAX_CHAT_REPLIES:
+        raise GenerationError("the number of replies must be between 1 and {max}", max=MAX_CHAT_REPLIES)
+    loaded = registry.get(chat.model, chat.session)
+    seed = new_seed() if settings.seed is None else settings.seed
+    for number in range(turns):
+        writing = chat.reply(loaded, answers or ANYONE, settings.with_seed(seed + number), you=you)
+        for text in writing:
+            chat.pending = text
+            yield chat
+        chat.pending = None
+        yield chat
+
+
+def chat_undo(chat: Chat | None, you: str) -> Chat | None:
+    """Back to before your last message (and the replies to it)."""
+    if chat is None:
+        return None
+    while chat.turns and chat.turns[-1].speaker != you:
+        chat.undo()
+    chat.undo()
+    return chat
+
+
+def chat_retry(chat: Chat | None, you: str) -> int:
+    """The replies since your last message taken back, to be written again: how many there were."""
+    if chat is None:
+        return 0
+    taken = 0
+    while chat.turns and chat.turns[-1].speaker != you:
+        chat.undo()
+        taken += 1
+    return taken
+
+
+def chat_api(
+    registry: ModelRegistry,
+    session: str,
+    model: str,
+    conversation: object,
+    reply_as: str,
+    temperature: object,
+    seed: object,
+) -> dict:
+    """/chat: the reply to a conversation (a list of {speaker, text}), by `reply_as` (""; whoever the
+    model says speaks next): {speaker, text}."""
+    settings = SamplingSettings.from_values(temperature, MAX_REPLY_TOKENS, seed=seed)
+    loaded = registry.get(model, session)
+    turns = checked_turns(speakers_of(loaded), conversation if conversation is not None else [])
+    chat = Chat.start(model, session, loaded, turns)
+    you = turns[-1].speaker if turns else None
+    *_, text = chat.reply(loaded, reply_as or ANYONE, settings, you=you)
+    return {"speaker": chat.turns[-1].speaker, "text": text}
 
 
 # ------------------------------------------------------------------ exploring

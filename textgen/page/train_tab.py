@@ -116,13 +116,25 @@ def wire_training(page: Page, controls: TrainControls, view: TrainView, generate
         separator="",
         speaker=None,
         label=None,
+        conversations=False,
         request: gr.Request = None,
     ):
         """Train on the upload (from scratch, or further from a model) on the device, stream the plot,
         the status and samples, and keep the model in this session."""
         sid = page.session_id(request)
         wanted = handlers.TrainRequest(
-            path, column, level, size, minutes, prompt, start_from, documents, separator, speaker, label
+            path,
+            column,
+            level,
+            size,
+            minutes,
+            prompt,
+            start_from,
+            documents,
+            separator,
+            speaker,
+            label,
+            conversations,
         )
         plotted = None
         for update in handlers.train(

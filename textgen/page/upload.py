@@ -32,10 +32,19 @@ class UploadPanel:
     speaker: gr.Dropdown
     label: gr.Dropdown
     summary: gr.Markdown
+    conversations: gr.Checkbox
 
     @property
     def inputs(self) -> list:
-        return [self.upload, self.column, self.documents, self.separator, self.speaker, self.label]
+        return [
+            self.upload,
+            self.column,
+            self.documents,
+            self.separator,
+            self.speaker,
+            self.label,
+            self.conversations,
+        ]
 
     @property
     def reading(self) -> list:
@@ -57,17 +66,32 @@ def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True
         visible=False,
         allow_custom_value=True,
     )
+    conversations = gr.Checkbox(
+        False,
+        label=I18N("conversations"),
+        info=I18N("conversations_info"),
+        visible=False,
+        elem_id=f"{upload_id}-conversations",
+    )
     summary = gr.Markdown(elem_id=f"{upload_id}-summary")
-    panel = UploadPanel(upload, column, documents, separator, speaker, label, summary)
+    panel = UploadPanel(upload, column, documents, separator, speaker, label, summary, conversations)
 
     def cleared() -> dict:
         """Nothing of the last file's reading: before a new one is read (if it cannot be, nothing stays)."""
         boxes = (panel.column, panel.documents, panel.separator, panel.speaker, panel.label)
-        return {box: gr.update(visible=False) for box in boxes} | {panel.summary: ""}
+        hidden = {box: gr.update(visible=False) for box in boxes}
+        return hidden | {panel.conversations: gr.update(value=False, visible=False), panel.summary: ""}
 
     @page_errors
     def inspect(
-        path, column=None, documents="auto", separator="", speaker=None, label=None, request: gr.Request = None
+        path,
+        column=None,
+        documents="auto",
+        separator="",
+        speaker=None,
+        label=None,
+        conversations=False,
+        request: gr.Request = None,
     ):
         """After an upload: the CSV's columns, the text file's reading, the chat's speakers, the fields
         it could be labelled by, the summary."""
@@ -82,24 +106,39 @@ def upload_panel(upload_id: str, api_name: str | bool, offer_labels: bool = True
             panel.separator: gr.update(value="", visible=False),
             panel.speaker: gr.update(choices=speakers, value="", visible=bool(found.speakers)),
             panel.label: gr.update(choices=fields, value="", visible=offer_labels and bool(found.fields)),
+            panel.conversations: gr.update(value=False, visible=offer_labels and found.conversational),
             panel.summary: found.summary,
         }
 
     @page_errors
     def summarize(
-        path, column=None, documents="auto", separator="", speaker=None, label=None, request: gr.Request = None
+        path,
+        column=None,
+        documents="auto",
+        separator="",
+        speaker=None,
+        label=None,
+        conversations=False,
+        request: gr.Request = None,
     ):
         separator_box = gr.update(visible=documents == "separator")
         if not path:
             return {panel.summary: "", panel.separator: separator_box}
-        corpus = handlers.upload_corpus(path, column, documents, separator, speaker, label)
+        corpus = handlers.upload_corpus(path, column, documents, separator, speaker, label, conversations)
         return {panel.summary: reading_summary(corpus, page_locale(request)), panel.separator: separator_box}
 
-    outputs = [column, documents, separator, speaker, label, summary]
+    outputs = [column, documents, separator, speaker, label, summary, conversations]
     upload.upload(cleared, None, outputs, queue=False, api_name=False).then(
         inspect, panel.inputs, outputs, api_name=api_name
     )
     upload.clear(cleared, None, outputs, queue=False, api_name=False)
-    for control in (column.input, documents.input, separator.submit, speaker.input, label.input):
+    for control in (
+        column.input,
+        documents.input,
+        separator.submit,
+        speaker.input,
+        label.input,
+        conversations.input,
+    ):
         control(summarize, panel.inputs, [summary, separator], api_name=False)
     return panel
