@@ -15,7 +15,7 @@ every message after the first:
 
 - bits per character of its text (each character; its speaker's label is read, not scored) given
   the whole conversation before it, and given only its speaker's label at the start of a
-  conversation (the message alone);
+  conversation (the message alone); the same for its first 20 characters;
 - whether the model's likeliest next label (among the speakers) is the one who spoke, against
   always guessing the most frequent speaker and against guessing whoever spoke two messages back.
 
@@ -43,12 +43,16 @@ from textgen.registry import app_train_config
 from textgen.runinfo import RunInfo
 
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "tinyshakespeare.txt"
+FIRST_CHARACTERS = 20
 
 
-def train(corpus, minutes: float, steps: int):
-    """A page-sized char run on the conversations, cut at `steps`: (LoadedModel, val documents, Finished)."""
+def train(corpus, minutes: float, steps: int, window: tuple[int, int] | None = None):
+    """A page-sized char run on the conversations, cut at `steps` (`window`: batch size and sequence
+    length instead of the page's): (LoadedModel, val documents, Finished)."""
     config = replace(app_train_config("char", "auto", minutes), seed=0)
     config = replace(config, max_steps=steps, max_minutes=10 * minutes)  # the steps decide, not the clock
+    if window is not None:
+        config = replace(config, batch_size=window[0], seq_len=window[1])
     data = prepare_data(corpus.documents, config)
     info = RunInfo(labels=corpus.labels, conversations=ConversationReading())
     finished = next(event for event in Trainer(config, data, info=info).run() if isinstance(event, Finished))
@@ -66,19 +70,23 @@ def token_nats(loaded, text: str) -> torch.Tensor:
     return -log_probs[torch.arange(len(ids) - 1), torch.tensor(ids[1:])], log_probs
 
 
+def loaded_window(window: tuple[int, int] | None) -> str:
+    return "the page's (32 x 64)" if window is None else f"{window[0]} x {window[1]}"
+
+
 def share(count: int, of: int) -> str:
     return f"{count}/{of} ({100 * count / max(of, 1):.1f}%)"
 
 
-def one_corpus(name: str, path: str, minutes: float, steps: int) -> dict:
+def one_corpus(name: str, path: str, minutes: float, steps: int, window: tuple[int, int] | None = None) -> dict:
     corpus = load_corpus(path, conversations=ConversationReading())
-    loaded, val, finished = train(corpus, minutes, steps)
+    loaded, val, finished = train(corpus, minutes, steps, window)
     labels, tokenizer = corpus.labels, loaded.tokenizer
     label_ids = [tokenizer.index[chr(FIRST + i)] for i in range(len(labels.names))]
     train_counts = Counter(labels.documents)
     commonest = next(iter(train_counts))
-    nats = {"context": 0.0, "alone": 0.0}
-    characters = messages = right = right_common = right_back = 0
+    nats = {"context": 0.0, "alone": 0.0, "context, first": 0.0, "alone, first": 0.0}
+    characters = first_characters = messages = right = right_common = right_back = 0
     for document in val:
         scored, log_probs = token_nats(loaded, document)
         starts = [found.start() for found in LABEL_CHARACTERS.finditer(document)]
@@ -92,6 +100,10 @@ def one_corpus(name: str, path: str, minutes: float, steps: int) -> dict:
             alone, _ = token_nats(loaded, document[start:end])
             nats["alone"] += float(alone[1:].sum())
             characters += len(text)
+            opening = min(FIRST_CHARACTERS, len(text))  # where an answer depends most on what it answers
+            nats["context, first"] += float(scored[start + 1 : start + 1 + opening].sum())
+            nats["alone, first"] += float(alone[1 : 1 + opening].sum())
+            first_characters += opening
             messages += 1
             guess = labels.names[int(log_probs[start][label_ids].argmax())]
             right += guess == speakers[index]
@@ -104,7 +116,10 @@ def one_corpus(name: str, path: str, minutes: float, steps: int) -> dict:
         for number in range(3):
             *_, _ = chat.reply(loaded, ANYONE, SamplingSettings.of(0.7, 300, seed=number))
         samples.append([f"{turn.speaker}: {turn.text[:160]}" for turn in chat.turns])
-    bits = {key: value / math.log(2) / max(characters, 1) for key, value in nats.items()}
+    bits = {
+        key: value / math.log(2) / max(first_characters if "first" in key else characters, 1)
+        for key, value in nats.items()
+    }
     return {
         "corpus": name,
         "conversations (train + held out)": len(corpus.documents),
@@ -114,10 +129,15 @@ def one_corpus(name: str, path: str, minutes: float, steps: int) -> dict:
         "bits/char, each message given the conversation before it": round(bits["context"], 4),
         "bits/char, the same message alone (its speaker's label only)": round(bits["alone"], 4),
         "context saves, bits/char": round(bits["alone"] - bits["context"], 4),
-        "context saves, percent": round(100 * (bits["alone"] - bits["context"]) / bits["alone"], 1),
+        "context saves, percent": round(100 * (bits["alone"] - bits["context"]) / bits["alone"], 2),
+        f"bits/char of each message's first {FIRST_CHARACTERS} characters, given the conversation": round(
+            bits["context, first"], 4
+        ),
+        f"bits/char of each message's first {FIRST_CHARACTERS} characters, alone": round(bits["alone, first"], 4),
         "who speaks next: model right": share(right, messages),
         f"who speaks next: always {commonest}": share(right_common, messages),
         "who speaks next: whoever spoke two messages back": share(right_back, messages),
+        "batch size x sequence length": f"{loaded_window(window)}",
         "steps": finished.step,
         "stopped": finished.reason,
         "best held-out bits/char (training's own, labels counted)": round(finished.best.bits_per_char, 4),
@@ -131,7 +151,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0, help="the page-sized budget the model is sized for")
     parser.add_argument("--steps", type=int, default=2500, help="training steps of each model")
     parser.add_argument("--name", default="conversations")
+    parser.add_argument(
+        "--window",
+        metavar="BATCHxLENGTH",
+        help="batch size and sequence length instead of the page's 32x64 (8x256: as many tokens a step)",
+    )
     args = parser.parse_args()
+    window = tuple(int(n) for n in args.window.split("x")) if args.window else None
     corpora = [("tiny Shakespeare (speeches)", str(SHAKESPEARE))]
     if args.monero:
         corpora.append(("Monero Research Lab IRC meetings", args.monero))
@@ -139,7 +165,7 @@ def main() -> None:
         print("no --monero folder: the IRC logs are left out", file=sys.stderr)
     rows = []
     for name, path in corpora:
-        row = one_corpus(name, path, args.minutes, args.steps)
+        row = one_corpus(name, path, args.minutes, args.steps, window)
         print(row, flush=True)
         rows.append(row)
     report(args.name, {"command": "python bench/conversations.py " + " ".join(sys.argv[1:]), "corpora": rows})
