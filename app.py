@@ -11,7 +11,10 @@ from __future__ import annotations
 # On a ZeroGPU Space `spaces` must be imported before anything touches CUDA; elsewhere it does nothing.
 import spaces  # isort: skip
 
+import atexit
 import os
+import signal
+import sys
 from pathlib import Path
 
 import gradio as gr
@@ -20,6 +23,7 @@ import torch
 from textgen import ModelRegistry, TextgenError
 from textgen.device import resolve_device
 from textgen.jobs import ZEROGPU_DEFAULT_MINUTES, ZEROGPU_MAX_MINUTES, TrainingJob, run_job
+from textgen.model import MAX_MODEL_MB_ENV
 from textgen.page.chat_tab import chat_api, chat_tab
 from textgen.page.common import I18N, PAGE_CSS, Page
 from textgen.page.explore_tab import explore_tab
@@ -52,6 +56,16 @@ DECODING_PRECISION = os.environ.get("TEXTGEN_DECODING_PRECISION", "auto")
 # offline: local runs keep the token box instead.
 ON_SPACE = bool(os.environ.get("SPACE_ID"))
 
+# Memory a public server can live with. A model a visitor brings (a zip, a Hub id) may be as large
+# as the largest the page trains with room to spare: a medium (512-wide) word model on a 10 MB upload
+# is about 110 MB (24,383 words in 2.7 MB of our corpora make 56 MB; a vocabulary grows about as the
+# square root of the text). All visitors' models together stay within a budget, the least recently
+# used let go first; the Hub cache is trimmed; Gradio keeps at most so many sessions' state.
+os.environ.setdefault(MAX_MODEL_MB_ENV, "256")
+VISITOR_MODELS_MB = float(os.environ.get("TEXTGEN_VISITOR_MODELS_MB", "2048"))
+HUB_CACHE_MB = float(os.environ.get("TEXTGEN_HUB_CACHE_MB", "2048"))
+MAX_SESSIONS = int(os.environ.get("TEXTGEN_MAX_SESSIONS", "1000"))
+
 # Shipped models for everyone, trained and uploaded ones private to a browser session.
 REGISTRY = ModelRegistry(
     CHECKPOINT_DIR,
@@ -59,6 +73,8 @@ REGISTRY = ModelRegistry(
     session_ttl=60 * SESSION_TTL_MINUTES,
     max_batch_rows=MAX_BATCH_ROWS,
     decoding_precision=DECODING_PRECISION,
+    visitor_models_bytes=int(VISITOR_MODELS_MB * 2**20),
+    hub_cache_bytes=int(HUB_CACHE_MB * 2**20),
 )
 
 
@@ -114,11 +130,15 @@ def launch(demo: gr.Blocks, **kwargs):
     # oversubscribing them (which slowed both by 10x and more when measured).
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     REGISTRY.expire_every(min(60.0, 60 * SESSION_TTL_MINUTES / 4))
+    # Stopped (Ctrl+C, or SIGTERM from a supervisor): the sessions' folders go with the server.
+    atexit.register(REGISTRY.close)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     return demo.queue(default_concurrency_limit=GENERATE_CONCURRENCY).launch(
         max_file_size=int(MAX_UPLOAD_MB * 2**20),
         i18n=I18N,
         css=PAGE_CSS,
         max_threads=GENERATE_CONCURRENCY + 16,
+        state_session_capacity=MAX_SESSIONS,
         **kwargs,
     )
 

@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlparse
@@ -256,7 +257,12 @@ class StandInHub:
                         for name in [n for n in repo.files if n == gone or n.startswith(gone.rstrip("/") + "/")]:
                             del repo.files[name]
                     repo.files.update(added)
-                    repo.sha = hashlib.sha1(repo.sha.encode() + json.dumps(sorted(added)).encode()).hexdigest()
+                    # As git's: the parent, the content and the moment, so no two repos' commits share one.
+                    stamp = f"{repo_id}\0{time.time_ns()}\0".encode()
+                    content = json.dumps(
+                        {name: hashlib.sha1(data).hexdigest() for name, data in sorted(added.items())}
+                    )
+                    repo.sha = hashlib.sha1(stamp + repo.sha.encode() + content.encode()).hexdigest()
                     repo.snapshots[repo.sha] = dict(repo.files)
                     repo.commits.append({"summary": header.get("summary"), "files": sorted(added)})
                     self.record({"summary": header.get("summary"), "files": sorted(added)})

@@ -9,9 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGE_CALLS = {
     "TextgenError", "CorpusError", "CheckpointError", "HubError", "GenerationError", "TrainingError",
-    "translate", "say", "_say", "whole_number", "finite_number", "check_speaker",
+    "translate", "say", "_say", "whole_number", "finite_number", "check_speaker", "text_value",
 }  # fmt: skip
-MESSAGE_ARGUMENT = {"whole_number": 1, "finite_number": 1, "check_speaker": 2}  # where the template is
+MESSAGE_ARGUMENT = {"whole_number": 1, "finite_number": 1, "check_speaker": 2, "text_value": 1}  # the template
 MESSAGE_TABLES = {"REMOVED"}  # dicts of (one, many) templates, by kind
 
 

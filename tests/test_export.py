@@ -56,3 +56,31 @@ def test_onnxruntime_writes_what_the_model_writes(tmp_path):
             logits, h, c = session.run(None, {"tokens": np.full(batch, token, np.int64), "h": h, "c": c})
         expected = generate(loaded.model, tokenizer, prompt, SamplingSettings.of(temperature=0, length=60))[0]
         assert tokenizer.decode(written) == expected
+
+
+def test_export_never_overwrites_a_folder_unless_told_and_never_writes_through_a_link(tmp_path):
+    """Into the model's own folder it would replace the model card: refused, the card as it was;
+    --force writes; an output folder that is a link is refused whatever the flags."""
+    model = tmp_path / "model"
+    model.mkdir()
+    for file in SHIPPED_CHAR.iterdir():
+        (model / file.name).write_bytes(file.read_bytes())
+    card = (model / "README.md").read_bytes()
+
+    def export(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "textgen", "export", "--model", str(model), *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+
+    refused = export(str(model))
+    assert refused.returncode == 2 and "holds files already" in refused.stderr and "--force" in refused.stderr
+    assert (model / "README.md").read_bytes() == card and len(refused.stderr.strip().splitlines()) == 1
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").symlink_to(elsewhere)
+    linked = export(str(tmp_path / "out"), "--force")
+    assert linked.returncode == 2 and "is a link" in linked.stderr and not any(elsewhere.iterdir())
+    forced = export(str(model), "--force")
+    assert forced.returncode == 0 and (model / "model.onnx").is_file()
+    assert (model / "README.md").read_bytes() != card  # told to: the export's README replaced it

@@ -3,6 +3,8 @@ request sends, against the shipped models."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import ROOT
 
@@ -21,6 +23,7 @@ from textgen.modelzip import zip_model
 from textgen.page import handlers
 from textgen.registry import ModelRegistry
 from textgen.sampling import SAMPLE_TEMPERATURES
+from textgen.views import CompactSteps
 
 SESSION = "test-session"
 
@@ -206,3 +209,42 @@ def test_train_keeps_the_model_in_the_session_and_offers_its_zip(registry, tmp_p
     assert updates and all(update.archive is None for update in updates)
     assert last.name in registry.own(SESSION) and last.archive.suffix == ".zip"
     assert "ready" in last.page.status and "60 minutes" in last.page.status
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda r: handlers.next_tokens_for(r, SESSION, "shakespeare-chat", "The", 1.0, 10, {"x": 1}), "the label must be"),
+        (lambda r: handlers.next_tokens_for(r, SESSION, "nyt-char", {"a": 1}, 1.0, 10, ""), "the text must be text, not dict"),
+        (lambda r: handlers.next_tokens_for(r, SESSION, "nyt-char", "The", 1.0, True, ""), "top-k must be a whole number"),
+        (lambda r: handlers.start_generation(r, SESSION, "shakespeare-chat", "A", SamplingSettings.of(), [1]), "not list"),
+        (lambda r: handlers.start_generation(r, SESSION, "nyt-char", {"a": 1}, SamplingSettings.of(), ""), "seed text"),
+        (lambda r: handlers.cowrite_start(r, SESSION, "shakespeare-chat", "A", "", 5), "write as must be"),
+        (lambda r: handlers.upload_corpus(str(ROOT / "examples" / "chat.csv"), {"x": 1}), "reading settings are text"),
+        (lambda r: handlers.chat_say(r, SESSION, None, "shakespeare-chat", ["ROMEO"], "hi"), "who you are must be"),
+        (lambda r: handlers.chat_api(r, SESSION, "shakespeare-chat", [], 7, 0.5, None), "who answers must be"),
+    ],
+)  # fmt: skip
+def test_every_wrong_type_is_one_clear_line(registry, call, message):
+    """What an API client can send in place of text (an object, a list, a number, a boolean for a
+    number) is refused with one line, never a TypeError."""
+    with pytest.raises(TextgenError, match=re.escape(message)) as refused:
+        call(registry)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_finished_generation_is_kept_in_a_few_bytes_per_token_and_reads_back_the_same(registry):
+    settings = SamplingSettings.of(temperature=1.0, length=300, num_samples=3, stop_at_eos=True, seed=3)
+    generation = handlers.start_generation(registry, SESSION, "nyt-char", "The", settings)
+    *_, text = generation.texts()
+    kept = generation.run.steps
+    assert isinstance(kept, CompactSteps) and 10 < len(kept) <= 300 and text.count("\n") >= 3
+    assert kept.ids.nbytes + kept.probabilities.nbytes + kept.finished.nbytes == len(kept) * 3 * 9
+    again = handlers.start_generation(registry, SESSION, "nyt-char", "The", settings)
+    recorded = []
+    for batch in again.job.batches():
+        recorded.extend(batch)
+    assert [kept[i] for i in range(len(kept))] == recorded  # every piece, probability and end as it was
+    assert (
+        any(step.finished[0] for step in recorded) and kept[-1].pieces[0] == ""
+    )  # an ended sample writes nothing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import subprocess
 import sys
 import tracemalloc
@@ -12,6 +13,8 @@ import pytest
 import torch
 from conftest import ROOT
 from hubstandin import GOOD_TOKEN, StandInHub
+
+from textgen.errors import HubError
 
 
 @pytest.fixture
@@ -353,3 +356,45 @@ def test_offline_a_hub_model_loads_from_the_cache_or_is_refused_at_once(hub, mon
     with pytest.raises(hub_module.HubError, match="offline"):
         hub_module.load_model("alice/never-downloaded")
     assert standin.requests == []  # the probe's answer was enough: no request reached the network
+
+
+def test_the_servers_token_never_opens_a_private_repo_to_a_visitor(hub, monkeypatch, tmp_path):
+    """A Space owner's HF_TOKEN secret is there to push with: the page loads Hub models anonymously,
+    so a visitor who names the owner's private repo is told it is not there, and public ones load."""
+    standin, _ = hub
+    from textgen.hub import load_model, push_folder
+    from textgen.registry import ModelRegistry
+
+    push_folder(shipped(), "owner/secret", token=GOOD_TOKEN, private=True)
+    push_folder(shipped(), "owner/open", token=GOOD_TOKEN)
+    monkeypatch.setenv("HF_TOKEN", GOOD_TOKEN)
+    assert load_model("owner/secret").source == "owner/secret"  # the command line: the user's own token
+    registry = ModelRegistry(tmp_path / "none", "cpu")
+    with pytest.raises(HubError, match="no model repo owner/secret on the Hub"):
+        registry.get("owner/secret")
+    assert registry.get("owner/open").source == "owner/open"
+    assert not any(r["authorized"] for r in standin.requests[-6:])  # the page's requests: no token sent
+
+
+def test_push_and_publish_refuse_a_link_and_name_it(hub, tmp_path):
+    from textgen.hub import push_folder, push_space
+
+    folder = tmp_path / "model"
+    shutil.copytree(shipped(), folder)
+    secret = tmp_path / "token"
+    secret.write_text("hf_secret", encoding="utf-8")
+    (folder / "novelty.txt").unlink()
+    (folder / "novelty.txt").symlink_to(secret)
+    with pytest.raises(HubError, match=r"novelty\.txt is a link \(to .*token\): an upload would publish"):
+        push_folder(folder, "alice/linked", token=GOOD_TOKEN)
+    page = tmp_path / "page"
+    page.mkdir()
+    (page / "index.html").write_text("<p>hi</p>", encoding="utf-8")
+    (page / "extra").symlink_to(tmp_path)
+    with pytest.raises(HubError, match="extra is a link"):
+        push_space(page, "alice/page", token=GOOD_TOKEN)
+    assert "alice/linked" not in standin_repos(hub) and "alice/page" not in standin_repos(hub)
+
+
+def standin_repos(hub) -> dict:
+    return hub[0].repos

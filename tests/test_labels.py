@@ -180,3 +180,16 @@ def test_a_json_files_fields_are_offered_and_label_it(tmp_path):
     corpus = load_corpus(str(path), label_column="quoteAuthor")
     assert corpus.labels == Labels("quoteAuthor", {"Ann": 30, "Bo": 15})
     assert corpus.documents[0] == chr(FIRST + 1) + "quote 0"
+
+
+def test_label_values_are_cleaned_of_what_reorders_or_breaks_a_name_and_bounded(tmp_path):
+    """A label is a name on the page and the card: a right-to-left override, control characters and
+    line breaks are removed, and a 900 KB value is cut to 100 characters."""
+    from textgen.labelled import MAX_LABEL_CHARACTERS, clean_label
+
+    assert clean_label("ann\u202e\u2066 smith\x07") == "ann smith"
+    assert clean_label("two\nlines\there") == "two lines here"
+    assert clean_label("x" * 900_000) == "x" * MAX_LABEL_CHARACTERS and clean_label("\u202e") is None
+    rows = [("\u202eevil\nname", f"text {i}") for i in range(12)] + [("bo", f"line {i}") for i in range(12)]
+    corpus = load_corpus(str(write_csv(tmp_path / "c.csv", rows)), "text", label_column="user")
+    assert corpus.labels.names == ["evil name", "bo"]

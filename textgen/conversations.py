@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from .chats import Record
 from .errors import CorpusError
-from .labelled import FIRST, LABEL_CHARACTERS, MAX_LABELS, MIN_DOCUMENTS, Labelling, Labels
+from .labelled import FIRST, LABEL_CHARACTERS, MAX_LABELS, MIN_DOCUMENTS, Labelling, Labels, clean_label
 
 # Measured on the Monero Research Lab's IRC meetings (BENCHMARKS.md, 11): of 12,031 silences between
 # two messages of one meeting's log, 99.9% are under 9 minutes and 4 over an hour; meetings are 4 to 7
@@ -92,7 +92,7 @@ def conversation_documents(
     turns: list[str] = []
     last = None
     for record, text in records:
-        speaker = record.get(labelling.column)
+        speaker = clean_label(record.get(labelling.column))
         if labelling.labels is None:
             yield labelling.label(speaker, text)
             continue

@@ -14,7 +14,7 @@ from pathlib import Path
 from huggingface_hub import HfApi, constants
 
 from .errors import HubError
-from .hub import check_push, hub_error
+from .hub import check_push, hub_error, refuse_links
 
 # What the Space runs: the page, its package, its requirements, the shipped models, and the README
 # whose front matter configures the Space (SDK, Python, OAuth).
@@ -41,6 +41,7 @@ def deploy_space(
         raise HubError("hardware must be one of {choices}", choices=", ".join(HARDWARE))
     token = check_push(space_id, token)
     root = checkout_root()
+    refuse_links(root, SPACE_FILES)
     api = HfApi(token=token)
     try:
         api.create_repo(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -57,6 +58,23 @@ class OneStep(nn.Module):
     def forward(self, tokens: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         logits, (h, c) = self.model.step(tokens, (h, c))
         return logits, h, c
+
+
+def writable_out_dir(out_dir: str | Path, force: bool = False) -> Path:
+    """The folder an export may write into: a new or empty one (with `force`, one holding files, which
+    are overwritten), never a link to one, which would write wherever it points."""
+    out_dir = Path(out_dir)
+    if out_dir.is_symlink():
+        raise CheckpointError(
+            "the output folder is a link (to {target}): export into a real folder", target=os.readlink(out_dir)
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CheckpointError("the output is a file, not a folder").within(str(out_dir))
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise CheckpointError(
+            "the output folder holds files already: export into a new folder, or pass --force to overwrite them"
+        ).within(str(out_dir))
+    return out_dir
 
 
 def export_onnx(loaded: LoadedModel, out_dir: str | Path, name: str = "model") -> Path:

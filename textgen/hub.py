@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -15,8 +17,10 @@ from huggingface_hub import (
     get_token,
     hf_hub_download,
     hf_hub_url,
+    scan_cache_dir,
 )
 from huggingface_hub.errors import (
+    CacheNotFound,
     GatedRepoError,
     HfHubHTTPError,
     LocalEntryNotFoundError,
@@ -48,6 +52,9 @@ from .hubref import is_repo_ref, parse_model_ref, shown_ref
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 OFFLINE_PROBE_SECONDS = 2.0
+# The server's Hub cache, trimmed after each load (least recently used repos first): 4 of the
+# largest models a visitor may name (TEXTGEN_MAX_MODEL_MB, 256 on the page) and then some.
+DEFAULT_HUB_CACHE_BYTES = 2 * 2**30
 
 
 def quiet_hub_logging() -> None:
@@ -114,7 +121,7 @@ def hub_reachable(timeout: float = OFFLINE_PROBE_SECONDS) -> bool:
     return True
 
 
-def download_model(ref: str, token: str | None = None) -> Path:
+def download_model(ref: str, token: str | bool | None = None) -> Path:
     """Fetch a repo's files into the Hub cache, config first: each file's size is checked against
     what a valid one can hold (file_limits, by the model the config describes) before it is fetched,
     and config and tokenizer are read before the weights. A model refused on the way leaves nothing in
@@ -171,6 +178,26 @@ def download_model(ref: str, token: str | None = None) -> Path:
     return config_path.parent
 
 
+def trim_hub_cache(max_bytes: int, keep: str | None = None) -> int:
+    """Remove the least recently used models from the Hub cache until it holds at most `max_bytes`
+    (`keep`, a reference just loaded, stays). Returns the bytes it holds after."""
+    try:
+        cache = scan_cache_dir(constants.HF_HUB_CACHE)
+    except CacheNotFound:
+        return 0
+    keep_id = parse_model_ref(keep)[0] if keep else None
+    size = cache.size_on_disk
+    for repo in sorted(cache.repos, key=lambda r: r.last_accessed):
+        if size <= max_bytes:
+            break
+        if repo.repo_id == keep_id:
+            continue
+        # The repo's folder, not its revisions by hash: a hash names a commit in any repo that has it.
+        shutil.rmtree(repo.repo_path, ignore_errors=True)
+        size -= repo.size_on_disk
+    return size
+
+
 def forget(paths: list[Path]) -> None:
     """Remove downloaded files from the Hub cache: each snapshot's link and the blob it points to."""
     for path in paths:
@@ -207,8 +234,9 @@ def load_model(ref: str, device: str | torch.device = "cpu", token: str | None =
         raise
 
 
-def load_hub_model(ref: str, device: str | torch.device = "cpu", token: str | None = None) -> LoadedModel:
-    """A Hub model `user/name[@revision]` through the Hub cache; never a local path (the app's way)."""
+def load_hub_model(ref: str, device: str | torch.device = "cpu", token: str | bool | None = None) -> LoadedModel:
+    """A Hub model `user/name[@revision]` through the Hub cache; never a local path (the app's way).
+    `token`: None, the user's own (HF_TOKEN, or `hf auth login`'s); False: none, anonymously."""
     folder = download_model(ref, token)
     try:
         loaded = load_folder(folder, device)
@@ -218,6 +246,23 @@ def load_hub_model(ref: str, device: str | torch.device = "cpu", token: str | No
         raise err.recast(HubError).within(ref) from None
     loaded.source = ref
     return loaded
+
+
+def refuse_links(directory: Path, patterns: list[str] | None = None) -> None:
+    """Before an upload of `directory` (the files matching `patterns`, all if None): none may be a
+    link, which an upload would follow and publish what it points at (a token, /etc/passwd)."""
+    for root, folders, files in os.walk(directory):  # links to folders are listed, not entered
+        for name in folders + files:
+            path = Path(root) / name
+            relative = path.relative_to(directory).as_posix()
+            wanted = patterns is None or any(fnmatch.fnmatch(relative, pattern) for pattern in patterns)
+            if wanted and path.is_symlink():
+                raise HubError(
+                    "{name} is a link (to {target}): an upload would publish what it points at; copy the "
+                    "file into the folder instead",
+                    name=relative,
+                    target=os.readlink(path),
+                )
 
 
 def check_push(repo_id: str, token: str | None = None) -> str:
@@ -238,6 +283,7 @@ def push_folder(
 ) -> str:
     """Create the repo if needed and upload the model folder with a card naming the repo."""
     directory = Path(directory)
+    refuse_links(directory, list(MODEL_FILES))
     loaded = load_folder(directory)  # refuses an incomplete folder before touching the network
     token = check_push(repo_id, token)
     card = render_card(loaded.info, loaded.model.config, model_ref=repo_id)
@@ -262,6 +308,7 @@ def push_space(
     """Create a static Space `space_id` if needed and upload the web page folder `directory` to it
     (`webpage.export_web`'s): a page anyone can open, hosted free. Returns the commit's URL."""
     token = check_push(space_id, token)
+    refuse_links(Path(directory))
     api = HfApi(token=token)
     try:
         api.create_repo(space_id, repo_type="space", space_sdk="static", private=private, exist_ok=True)

@@ -27,6 +27,10 @@ MIN_DOCUMENTS = 10
 MAX_VALUES_COUNTED = 100_000  # a column of unique ids stays a bounded count
 LABEL_CHARACTERS = re.compile("[\U00100000-\U0010fffd]")
 FIRST_LABEL, LAST_LABEL = chr(FIRST), "\U0010fffd"
+MAX_LABEL_CHARACTERS = 100  # a name, a section: a 900 KB "label" is a mistake in the file
+# Bidirectional overrides, embeddings and isolates, and C0/C1 control characters (tabs and line
+# breaks become spaces first, by split()).
+UNSHOWN = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def is_label(token: str) -> bool:
@@ -42,6 +46,15 @@ def text_of(document: str) -> str:
     """A document read with labels, without the label in front of it (the only place one can be).
     One comparison, no call: it runs on every document a corpus is tokenized from."""
     return document[1:] if LAST_LABEL >= document[:1] >= FIRST_LABEL else document
+
+
+def clean_label(value: str | None) -> str | None:
+    """A label as it is kept and shown: no direction overrides or isolates (which reorder the text
+    around a name), no control characters or line breaks, at most MAX_LABEL_CHARACTERS."""
+    if not value:
+        return None
+    value = " ".join(UNSHOWN.sub("", value).split())[:MAX_LABEL_CHARACTERS].strip()
+    return value or None
 
 
 def count_label(counts: Counter, value: str | None) -> None:
@@ -118,7 +131,7 @@ class Labelling:
     labels: Labels | None = None
 
     def label(self, value: str | None, document: str) -> str:
-        value = value.strip() if value else None
+        value = clean_label(value)
         count_label(self.counts, value)
         return (self.labels.prefix(value) if self.labels else "") + document
 

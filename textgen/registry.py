@@ -22,7 +22,7 @@ from .config import TrainConfig
 from .device import DECODING_PRECISIONS, decoding_dtype
 from .engine import DEFAULT_MAX_ROWS, DecodingEngine
 from .errors import CheckpointError, TrainingError
-from .hub import load_hub_model
+from .hub import DEFAULT_HUB_CACHE_BYTES, load_hub_model, trim_hub_cache
 from .hubref import is_repo_ref
 from .modelzip import unpack_model_zip
 from .runinfo import RunInfo
@@ -37,6 +37,14 @@ SIZE_PRESETS = {
 }
 HUB_CACHE_SIZE = 4
 OWNER_ID = re.compile(r"[0-9a-f]{32}")
+# What visitors' models (trained, loaded from a zip, or named by Hub id) may hold in memory together:
+# the least recently used go first. 2 GB: a 16 GB Space keeps the rest for the runtime, the shipped
+# models, a training run's peak and the decoding copies.
+DEFAULT_VISITOR_MODELS_BYTES = 2 * 2**30
+
+
+def weights_bytes(loaded: LoadedModel) -> int:
+    return sum(p.numel() * p.element_size() for p in loaded.model.parameters())
 
 
 def app_train_config(level: str, preset: str, minutes: float, sample_prompt: str = "") -> TrainConfig:
@@ -60,6 +68,7 @@ class Session:
     directory: Path
     models: dict[str, LoadedModel] = field(default_factory=dict)
     last_used: float = field(default_factory=time.monotonic)
+    unloaded: set[str] = field(default_factory=set)  # its models let go to make room for others
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -85,6 +94,8 @@ class ModelRegistry:
         session_ttl: float = 3600.0,
         max_batch_rows: int = DEFAULT_MAX_ROWS,
         decoding_precision: str = "fp32",
+        visitor_models_bytes: int = DEFAULT_VISITOR_MODELS_BYTES,
+        hub_cache_bytes: int = DEFAULT_HUB_CACHE_BYTES,
     ):
         if decoding_precision not in DECODING_PRECISIONS:
             raise ValueError(f"decoding precision {decoding_precision!r} is not one of {DECODING_PRECISIONS}")
@@ -104,6 +115,11 @@ class ModelRegistry:
         self._engines: dict[int, DecodingEngine] = {}  # by id() of a LoadedModel
         self._lock = threading.Lock()
         self._names = itertools.count(1)  # trained models are numbered per server: names never repeat
+        self.visitor_models_bytes = visitor_models_bytes
+        # Visitors' models by last use, with their weights' bytes: (session, name), or (None, Hub ref).
+        self._held: OrderedDict[tuple[str | None, str], int] = OrderedDict()
+        self._hub_loading: dict[str, threading.Lock] = {}  # one load at a time per Hub model
+        self.hub_cache_bytes = hub_cache_bytes
 
     # sessions ----------------------------------------------------------------
     def session(self, session_id: str) -> Session:
@@ -118,10 +134,45 @@ class ModelRegistry:
     def drop_session(self, session_id: str) -> None:
         with self._lock:
             session = self._sessions.pop(session_id, None)
-            for loaded in session.models.values() if session is not None else ():
+            for name, loaded in session.models.items() if session is not None else ():
                 self._engines.pop(id(loaded), None)
+                self._held.pop((session_id, name), None)
         if session is not None:
             shutil.rmtree(session.directory, ignore_errors=True)
+
+    def close(self) -> None:
+        """The server stops: every session's folder (trained models, unpacked zips) is removed."""
+        for session_id in list(self._sessions):
+            self.drop_session(session_id)
+
+    # memory --------------------------------------------------------------------
+    def _admit(self, key: tuple[str | None, str], loaded: LoadedModel) -> None:
+        """A visitor's model is held: the least recently used others are let go until all fit the budget
+        (their owners are told when they next ask for them). Called with the lock held."""
+        self._held[key] = weights_bytes(loaded)
+        self._held.move_to_end(key)
+        while sum(self._held.values()) > self.visitor_models_bytes and len(self._held) > 1:
+            (session_id, name), _ = next(iter(self._held.items()))
+            self._let_go(session_id, name)
+
+    def _let_go(self, session_id: str | None, name: str) -> None:
+        self._held.pop((session_id, name), None)
+        if session_id is None:
+            evicted = self._hub.pop(name, None)
+        else:
+            session = self._sessions.get(session_id)
+            evicted = session.models.pop(name, None) if session is not None else None
+            if session is not None:
+                session.unloaded.add(name)
+                folder = Path(evicted.source) if evicted is not None and evicted.source else None
+                if folder is not None and folder.parent == session.directory:  # its unpacked zip, its run
+                    shutil.rmtree(folder, ignore_errors=True)
+        if evicted is not None:
+            self._engines.pop(id(evicted), None)
+
+    def held_bytes(self) -> int:
+        """The weights of visitors' models held now."""
+        return sum(self._held.values())
 
     def expire_every(self, seconds: float) -> threading.Thread:
         """Drop expired sessions on a timer too, not only when a request comes: a server nobody calls
@@ -150,7 +201,11 @@ class ModelRegistry:
         return self._sessions.get(session_id)
 
     def add(self, session_id: str, name: str, loaded: LoadedModel) -> None:
-        self.session(session_id).models[name] = loaded
+        session = self.session(session_id)
+        with self._lock:
+            session.models[name] = loaded
+            session.unloaded.discard(name)
+            self._admit((session_id, name), loaded)
 
     def new_name(self, stem: str, level: str, size: str) -> str:
         """A name for a model about to be trained, unique on this server (so are its zip's name)."""
@@ -224,7 +279,17 @@ class ModelRegistry:
         session = self._sessions.get(session_id) if session_id else None
         if session is not None and name in session.models:
             session.touch()
+            with self._lock:
+                if (session_id, name) in self._held:
+                    self._held.move_to_end((session_id, name))
             return session.models[name]
+        if session is not None and name in session.unloaded:
+            raise CheckpointError(
+                "{name} was let go to make room: the server holds {budget:,} MB of visitors' models at "
+                "most, the least recently used going first; load its zip again, or train it again",
+                name=name[:80],
+                budget=self.visitor_models_bytes // 2**20,
+            )
         if name in self.shipped:
             with self._lock:
                 if name not in self._loaded:
@@ -249,16 +314,23 @@ class ModelRegistry:
 
     def _get_hub(self, ref: str) -> LoadedModel:
         with self._lock:
-            if ref in self._hub:
-                self._hub.move_to_end(ref)
-                return self._hub[ref]
-        loaded = load_hub_model(ref, self.device)
-        with self._lock:
-            self._hub[ref] = loaded
-            while len(self._hub) > HUB_CACHE_SIZE:
-                _, evicted = self._hub.popitem(last=False)
-                self._engines.pop(id(evicted), None)
-        return loaded
+            loading = self._hub_loading.setdefault(ref, threading.Lock())
+        with loading:  # the first request loads it; the others wait and find it loaded
+            with self._lock:
+                if ref in self._hub:
+                    self._hub.move_to_end(ref)
+                    self._held.move_to_end((None, ref))
+                    return self._hub[ref]
+            # Anonymously: a visitor names a repo, and the server's own token (a Space's HF_TOKEN
+            # secret, there to push with) must not open its owner's private repos to them.
+            loaded = load_hub_model(ref, self.device, token=False)
+            trim_hub_cache(self.hub_cache_bytes, keep=ref)
+            with self._lock:
+                self._hub[ref] = loaded
+                self._admit((None, ref), loaded)
+                while len(self._hub) > HUB_CACHE_SIZE:
+                    self._let_go(None, next(iter(self._hub)))
+            return loaded
 
 
 def shipped_corpora(shipped: dict[str, Path]) -> dict[str, dict[str, str]]:

@@ -68,6 +68,14 @@ def finite_number(value: object, message: str) -> float:
     return number
 
 
+def text_value(value: object, message: str) -> str:
+    """A text a page or an API client sent (None: empty), or `message` for anything else: an object,
+    a list, a number (`{value}` names what it was)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    raise GenerationError(message, value=type(value).__name__)
+
+
 def optional_seed(seed: object) -> int | None:
     """The page's seed box: empty or negative means "draw a fresh one"."""
     if seed is None or seed == "":

@@ -26,9 +26,18 @@ from ..modelzip import zip_model
 from ..plaintext import Layout
 from ..registry import ModelRegistry, app_train_config
 from ..runinfo import RunInfo
-from ..sampling import SAMPLE_TEMPERATURES, SamplingSettings, finite_number, new_seed, optional_seed, stream_texts
+from ..sampling import (
+    SAMPLE_TEMPERATURES,
+    SamplingSettings,
+    finite_number,
+    new_seed,
+    optional_seed,
+    stream_texts,
+    text_value,
+)
 from ..sampling import whole_number as whole
 from ..views import (
+    CompactSteps,
     GeneratedRun,
     TrainingView,
     confidence_html,
@@ -121,6 +130,7 @@ class Generation:
         """The text so far (several samples numbered in one text), as it streams."""
         for texts in stream_texts(recording(self.job.batches(), self.run.steps), self.run.prompt):
             yield samples_text(texts)
+        self.run.steps = CompactSteps(self.run.steps, self.engine.tokenizer)  # kept for the views
 
     def cancel(self) -> None:
         """Stop pressed or the page gone: the engine drops the request at its next step."""
@@ -132,6 +142,8 @@ def start_generation(
 ) -> Generation:
     """Queue a generation in the model's engine. `write_as`: one of a labelled model's labels ("": any,
     drawn from the model's posterior given the seed with the request's seed)."""
+    prompt = text_value(prompt, "the seed text must be text, not {value}")
+    write_as = text_value(write_as, "write as must be one of the model's labels, as text, not {value}")
     loaded = registry.get(model, session)
     engine = registry.engine(model, session)
     seeded = prompt_as(loaded, write_as, prompt, label_random(settings.seed))
@@ -200,6 +212,9 @@ def cowrite_start(
     registry: ModelRegistry, session: str, model: str, seed_text: str, typed: str, write_as: str = ""
 ) -> CoWriter:
     """Start writing with the model from what was typed in the co-writing box, or else the seed text."""
+    seed_text = text_value(seed_text, "the seed text must be text, not {value}")
+    typed = text_value(typed, "the text must be text, not {value}")
+    write_as = text_value(write_as, "write as must be one of the model's labels, as text, not {value}")
     return CoWriter.start(model, session, registry.get(model, session), typed or seed_text or "", write_as)
 
 
@@ -213,7 +228,7 @@ def cowrite_view(registry: ModelRegistry, writer: CoWriter, temperature: object,
 
 def cowrite_follow(registry: ModelRegistry, writer: CoWriter, typed: str | None) -> None:
     """The text box as the user left it: what they typed becomes the text the model continues."""
-    if typed is not None and typed != writer.text:
+    if typed is not None and text_value(typed, "the text must be text, not {value}") != writer.text:
         writer.retype(registry.get(writer.model, writer.session), typed)
 
 
@@ -237,6 +252,8 @@ def next_tokens_for(
     temperature = finite_number(temperature, "temperature must be a finite number, not {value}")
     top_k = whole(top_k, "top-k must be a whole number, not {value}")
     SamplingSettings.of(temperature, 1, top_k)  # checked before the model loads
+    text = text_value(text, "the text must be text, not {value}")
+    label = text_value(label, "the label must be one of the model's labels, as text, not {value}")
     loaded = registry.get(model, session)
     logits, _ = prime_text(loaded.model, loaded.tokenizer, prompt_as(loaded, label, text))
     return next_tokens(logits, loaded.tokenizer, temperature, top_k).to_dict()
@@ -271,6 +288,11 @@ def upload_corpus(
 ) -> Corpus:
     """The upload read as the panel says: the column, the documents' layout, the speaker, the labels,
     whether a document is a whole conversation (its speakers the labels, or `label`'s values)."""
+    column, documents, separator, speaker, label = (
+        text_value(value, "the upload's reading settings are text, not {value}")
+        for value in (column, documents, separator, speaker, label)
+    )
+    documents = documents or "auto"
     layout = Layout.parse(f"separator={separator or ''}" if documents == "separator" else documents)
     if conversations is not None and not isinstance(conversations, bool):
         raise CorpusError("read as conversations must be true or false")
@@ -468,6 +490,8 @@ def chat_say(
     registry: ModelRegistry, session: str, chat: Chat | None, model: str | None, you: str, message: str
 ) -> Chat:
     """Your message in the chat (a new one if there is none, or it was with another model)."""
+    you = text_value(you, "who you are must be one of the model's speakers, as text, not {value}")
+    message = text_value(message, "the message must be text, not {value}")
     if not model:
         raise GenerationError("pick a model trained on conversations first")
     loaded = registry.get(model, session)
@@ -529,6 +553,7 @@ def chat_api(
     """/chat: the reply to a conversation (a list of {speaker, text}), by `reply_as` (""; whoever the
     model says speaks next): {speaker, text}."""
     settings = SamplingSettings.from_values(temperature, MAX_REPLY_TOKENS, seed=seed)
+    reply_as = text_value(reply_as, "who answers must be one of the model's speakers, as text, not {value}")
     loaded = registry.get(model, session)
     turns = checked_turns(speakers_of(loaded), conversation if conversation is not None else [])
     chat = Chat.start(model, session, loaded, turns)
