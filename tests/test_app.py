@@ -107,13 +107,13 @@ READING = {"column": None, "documents": "auto", "separator": "", "speaker": None
 
 
 def test_an_upload_is_read_at_once_with_its_columns_fields_and_layout(client, tmp_path):
-    column, documents, _, speaker, label, summary = client.predict(
+    column, documents, _, speaker, label, summary, conversations = client.predict(
         path=handle_file(str(corpus_path("saying_cp949.txt"))), **READING
     )
     assert not column["visible"] and documents["visible"] and not speaker["visible"]  # plain text
-    assert not label["visible"]  # no fields to label by
+    assert not label["visible"] and not conversations["visible"]  # no fields, no speakers
     assert "**546 documents** (one per line)" in summary
-    column, documents, _, _, label, summary = client.predict(
+    column, documents, _, _, label, summary, _ = client.predict(
         path=handle_file(str(ROOT / "examples" / "chat.csv")), **READING
     )
     assert column["visible"] is True and column["value"] == "text" and "user" in str(column["choices"])
@@ -123,7 +123,7 @@ def test_an_upload_is_read_at_once_with_its_columns_fields_and_layout(client, tm
     quotes.write_text(
         json.dumps([{"quoteText": f"q {i}", "quoteAuthor": "Ann"} for i in range(30)]), encoding="utf-8"
     )
-    *_, json_label, _ = client.predict(path=handle_file(str(quotes)), **READING)
+    *_, json_label, _, _ = client.predict(path=handle_file(str(quotes)), **READING)
     assert [value for _, value in json_label["choices"]] == [
         "",
         "quoteText",
@@ -328,7 +328,7 @@ def test_upload_errors_never_show_server_paths(client, app_url, tmp_path):
         train_upload(client, path, minutes=0.1)
     assert "empty.txt" in str(err.value) and "/tmp" not in str(err.value) and "gradio" not in str(err.value)
     events = rest_call(
-        app_url, "train", [None, None, "char", "tiny", float("nan"), "", "scratch", "auto", "", None, None]
+        app_url, "train", [None, None, "char", "tiny", float("nan"), "", "scratch", "auto", "", None, None, False]
     )
     assert "event: error" in events and "time budget must be a finite number" in events
 
