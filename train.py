@@ -180,7 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS.eval_tokens,
         help="held-out tokens scored at each evaluation: a fixed sample (the whole split is scored at the end)",
     )
-    run.add_argument("--patience", type=int, default=DEFAULTS.patience)
+    run.add_argument(
+        "--patience",
+        type=int,
+        default=DEFAULTS.patience,
+        help="stop early after this many evaluations whose held-out loss is clearly (1%%) above the best",
+    )
     run.add_argument("--seed", type=int, default=DEFAULTS.seed)
     run.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     run.add_argument(

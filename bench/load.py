@@ -1,6 +1,6 @@
 """Load on the real app, over loopback: many gradio_client users generating at once.
 
-    python bench/load.py [--users 1 20 50 --calls 3 --training-users 20 --length 200] [--baseline DIR ...]
+    python bench/load.py [--users 1 20 50 --calls 3 --training-users 20 --length 200] [--rest] [--baseline DIR ...]
 
 Starts `python app.py` on a free 127.0.0.1 port (first of each `--baseline` checkout, then of this
 one, one after the other in one run, so that versions compare on the same machine state), then
@@ -8,6 +8,8 @@ one, one after the other in one run, so that versions compare on the same machin
    (nyt-char, `--length` characters, its own seed) at the same moment;
 2. a training run in another session (tiny Shakespeare's first 40 KB, char, tiny, 1 minute)
    and, while it trains, `--training-users` clients doing the same.
+With `--rest` each user is a plain REST client (urllib, a thread blocked on its event stream) instead
+of gradio_client, whose polling takes CPU from a server on the same 2 cores.
 Reports errors, latency p50/p95 (whole call), time to the first streamed text p50/p95, tokens per
 second over the phase, and the server's resident memory before and after. Bounded: every call has a
 timeout, and the server is stopped at the end.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import math
 import os
 import socket
@@ -102,6 +105,48 @@ def one_user(client, calls: int, length: int, user: int) -> list[dict]:
     return results
 
 
+def one_rest_user(url: str, calls: int, length: int, user: int) -> list[dict]:
+    """As `one_user`, through the plain REST API (POST the call, read its event stream line by line),
+    as curl or a small script would: a thread blocked on a socket costs the shared CPU almost nothing,
+    where each gradio_client user polls and parses in Python."""
+    results = []
+    for call in range(calls):
+        started, first = time.perf_counter(), None
+        data = ["nyt-char", "The", 0.8, length, 0, 1.0, 1, 1000 * user + call, False, ""]
+        try:
+            request = urllib.request.Request(
+                f"{url}gradio_api/call/generate",
+                data=json.dumps({"data": data}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=CALL_TIMEOUT) as response:
+                event_id = json.loads(response.read())["event_id"]
+            text, event = None, None
+            events = f"{url}gradio_api/call/generate/{event_id}"
+            with urllib.request.urlopen(events, timeout=CALL_TIMEOUT) as stream:
+                for raw in stream:
+                    line = raw.decode().rstrip("\n")
+                    if line.startswith("event: "):
+                        event = line[len("event: ") :]
+                    elif line.startswith("data: ") and event in ("generating", "complete"):
+                        text = json.loads(line[len("data: ") :])[0]
+                        if first is None and len(text) > len("The"):
+                            first = time.perf_counter() - started
+                        if event == "complete":
+                            break
+                    elif line.startswith("data: ") and event == "error":
+                        raise RuntimeError(line[len("data: ") :][:120])
+            if event != "complete" or text is None:
+                raise RuntimeError(f"the stream ended at {event!r}")
+            latency = time.perf_counter() - started
+            results.append(
+                {"latency": latency, "first": latency if first is None else first, "chars": len(text) - len("The")}
+            )
+        except Exception as err:  # a benchmark counts failures instead of stopping at the first
+            results.append({"error": f"{type(err).__name__}: {str(err)[:120]}"})
+    return results
+
+
 def lighter_clients() -> None:
     """Make each simulated user cost the shared CPU less. gradio_client opens a new httpx client for
     most requests, and each builds an SSL context (reading the CA bundle) even for http:// URLs: that
@@ -134,14 +179,18 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)], 3)
 
 
-def phase(url: str, users: int, calls: int, length: int, server_pid: int) -> dict:
+def phase(url: str, users: int, calls: int, length: int, server_pid: int, rest: bool = False) -> dict:
     """`users` clients connect first and make one 1-character call each (as people open the page,
     whose load event starts their session, before they press Generate), then all make their calls at
-    the same moment; only those calls are measured."""
+    the same moment; only those calls are measured. With `rest`, plain REST users (no connecting)."""
     with ThreadPoolExecutor(max_workers=users) as pool:
-        clients = list(pool.map(lambda _: connected_client(url), range(users)))
+        if rest:
+            user = lambda u: one_rest_user(url, calls, length, u)  # noqa: E731
+        else:
+            clients = list(pool.map(lambda _: connected_client(url), range(users)))
+            user = lambda u: one_user(clients[u], calls, length, u)  # noqa: E731
         started, server_cpu, client_cpu = time.perf_counter(), cpu_seconds(server_pid), time.process_time()
-        runs = list(pool.map(lambda u: one_user(clients[u], calls, length, u), range(users)))
+        runs = list(pool.map(user, range(users)))
     wall = time.perf_counter() - started
     results = [r for run in runs for r in run]
     ok = [r for r in results if "error" not in r]
@@ -175,7 +224,7 @@ def serve_and_load(root: Path, args: argparse.Namespace) -> dict:
         rss_before = rss_mb(process.pid)
         crowds = []
         for users in args.users:
-            crowds.append(phase(url, users, args.calls, args.length, process.pid))
+            crowds.append(phase(url, users, args.calls, args.length, process.pid, args.rest))
             print(root_label(root), "crowd:", crowds[-1], flush=True)
         during, trained = None, None
         if args.training_users:
@@ -189,7 +238,7 @@ def serve_and_load(root: Path, args: argparse.Namespace) -> dict:
                 )  # fmt: skip
                 while not training.outputs() and not training.done():
                     time.sleep(0.1)
-                during = phase(url, args.training_users, args.calls, args.length, process.pid)
+                during = phase(url, args.training_users, args.calls, args.length, process.pid, args.rest)
                 print(root_label(root), "during training:", during, flush=True)
                 trained = "ready" in str(training.result(timeout=CALL_TIMEOUT)[2])
         rss_after = rss_mb(process.pid)
@@ -230,6 +279,9 @@ def main(argv: list[str] | None = None) -> None:
         "--baseline", type=Path, nargs="*", default=[],
         help="other checkouts (git worktrees) served first, one after the other, with the same load",
     )  # fmt: skip
+    parser.add_argument(
+        "--rest", action="store_true", help="plain REST users (urllib) instead of gradio_client ones"
+    )
     parser.add_argument("--name", default="load", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
     lighter_clients()

@@ -108,7 +108,7 @@ def test_the_status_line_has_progress_time_step_best_and_explains_early_stopping
     assert '<progress value="0.250" max="1">' in line and "25%" in line
     assert "step 120" in line and "0:15 elapsed" in line and "about 0:45 left" in line
     assert "best 3.200 bits/char at step 50 (unigram 4.500)" in line
-    assert "no improvement in the last 1 evaluation(s); it stops early after 3" in line
+    assert "1 evaluation(s) clearly worse than the best; it stops early at 3" in line
     assert "<script" not in TrainingView(3).status(progress(1, 5.0))
 
 
@@ -116,7 +116,7 @@ def test_the_end_says_why_it_stopped_and_warns_when_it_learned_little():
     view = TrainingView(patience=4)
     view.add(evaluation(50, 3.817, 3.5, is_best=True, unigram=3.897))
     text = view.finished(finished("early stop", 3.817, 3.897), "jan-word-tiny-1")
-    assert "did not improve for 4 evaluations (early stop)" in text and "the best model (step 50) was kept" in text
+    assert "was clearly above its best in 4 evaluations (early stop)" in text and "the best model (step 50) was kept" in text
     assert "It learned little" in text and "ignores context (3.897)" in text
     good = finished("time budget", 2.1, 3.9)
     assert "learned little" not in view.finished(good, "m") and "time budget ran out" in view.finished(good, "m")

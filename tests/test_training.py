@@ -2,6 +2,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,35 @@ def test_evaluations_score_a_fixed_sample_and_the_end_scores_every_held_out_docu
     assert finished.best.loss == pytest.approx(everything.loss, rel=1e-5)  # the saved model, on all of them
     assert loaded.info.metrics.loss == pytest.approx(everything.loss, rel=1e-5)
     assert "evaluations scored a fixed sample of" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("held_out", "stops_after"),
+    [
+        # A plateau that wanders within 1% of its best, however long: the run goes on.
+        ([2.0, 2.01, 1.99, 2.005, 2.009, 1.998, 2.01, 2.0, 2.004, 2.0], None),
+        # One unlucky evaluation after another improvement does not add to the count.
+        ([2.0, 2.05, 2.06, 2.07, 1.98, 2.05, 2.04, 1.97, 1.99, 1.98], None),
+        # Clearly above the best four times (not all in a row): it has run out of things to learn.
+        ([2.0, 1.9, 1.95, 1.91, 1.96, 1.93, 1.97, 1.8, 1.8, 1.8], 7),
+    ],
+)
+def test_early_stopping_counts_only_evaluations_clearly_worse_than_the_best(held_out, stops_after, monkeypatch):
+    config = small_config(epochs=1000, eval_every=2, max_steps=2 * len(held_out), hidden_size=16, patience=4)
+    trainer = Trainer(config, prepare_data([f"name {i} " + "ab" * (i % 7) for i in range(200)], config))
+    real_score, losses = trainer.score, iter(held_out)
+
+    def scripted(documents):
+        metrics = real_score(documents)
+        if documents is trainer.val_sample_set:  # the held-out sample's score, as the script says
+            metrics = replace(metrics, loss=next(losses))
+        return metrics
+
+    monkeypatch.setattr(trainer, "score", scripted)
+    events = list(trainer.run())
+    evaluations = [e for e in events if isinstance(e, Evaluation)]
+    if stops_after is None:
+        assert events[-1].reason == "step limit" and len(evaluations) == len(held_out)
+    else:
+        assert events[-1].reason == "early stop" and len(evaluations) == stops_after
+        assert [e.bad_evaluations for e in evaluations] == [0, 0, 1, 1, 2, 3, 4]

@@ -40,7 +40,7 @@ class TrainConfig:
     eval_every: int | None = None  # steps (None: once per pass, and every 1/20 of a time budget); and at the end
     eval_tokens: int | None = 100_000  # held-out tokens scored at each evaluation (None: all); all at the end
     max_piece: int = 1024  # tokens: longer documents train as pieces that each start from the zero state
-    patience: int = 4  # evaluations without improvement before stopping
+    patience: int = 4  # evaluations clearly worse than the best (training.clearly_worse) before stopping
     val_fraction: float = 0.1
     seed: int = 0
     device: str = "auto"

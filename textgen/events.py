@@ -37,7 +37,7 @@ class Evaluation:
     best_val_loss: float
     best_step: int
     is_best: bool
-    bad_evaluations: int  # since the best; the run stops early at `patience`
+    bad_evaluations: int  # since the best, clearly worse than it; the run stops early at `patience`
     unigram: Metrics  # a model that ignores context, on the same split (the plot's reference line)
     samples: dict[float, str]  # temperature -> text
     elapsed: float

@@ -40,6 +40,10 @@ from .sizing import evaluation_tokens, fit_to_corpus
 from .tokens import ScoringSet
 from .windows import Window, epoch_plan, pieces, plan_windows
 
+# Early stopping counts an evaluation against the run only when its held-out loss is this much (as a
+# fraction) above the best: see `clearly_worse`.
+STOP_MARGIN = 0.01
+
 
 def prepare_run(
     documents: Iterable[str],
@@ -96,6 +100,14 @@ def ema_average(decay: float):
         return averaged * rate + current * (1 - rate)
 
     return average
+
+
+def clearly_worse(loss: float, best: float) -> bool:
+    """Worse than the best by more than an evaluation's noise. Early stopping counts only these: on
+    a plateau at a high learning rate the held-out loss wanders around its best by about a percent
+    (BENCHMARKS.md, section 13), and a run stopped there gave up the gain its decaying learning
+    rate was still to bring; a held-out loss that keeps rising clearly has run out of things to learn."""
+    return loss > best * (1 + STOP_MARGIN)
 
 
 class Trainer:
@@ -227,7 +239,7 @@ class Trainer:
             self.best_weights = copy.deepcopy(self.evaluated.state_dict())
             self.info.samples = {}  # the kept model's samples, filled below
             run.bad_evaluations = 0
-        else:
+        elif clearly_worse(metrics.loss, run.best_val_loss):
             run.bad_evaluations += 1
         samples = self.samples()
         if is_best:

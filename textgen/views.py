@@ -110,7 +110,7 @@ class TrainingView:
         if self.bad_evaluations:
             parts.append(
                 say(
-                    "no improvement in the last {count} evaluation(s); it stops early after {patience}",
+                    "{count} evaluation(s) clearly worse than the best; it stops early at {patience}",
                     count=self.bad_evaluations,
                     patience=self.patience,
                 )
@@ -129,7 +129,8 @@ class TrainingView:
             "time budget": say("the time budget ran out"),
             "epochs": say("it finished its passes over the text"),
             "early stop": say(
-                "the held-out loss did not improve for {patience} evaluations (early stop)", patience=self.patience
+                "the held-out loss was clearly above its best in {patience} evaluations (early stop)",
+                patience=self.patience,
             ),
             "stopped": say("you stopped it"),
             "step limit": say("it reached its step limit"),
