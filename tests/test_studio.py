@@ -116,7 +116,10 @@ def test_the_end_says_why_it_stopped_and_warns_when_it_learned_little():
     view = TrainingView(patience=4)
     view.add(evaluation(50, 3.817, 3.5, is_best=True, unigram=3.897))
     text = view.finished(finished("early stop", 3.817, 3.897), "jan-word-tiny-1")
-    assert "was clearly above its best in 4 evaluations (early stop)" in text and "the best model (step 50) was kept" in text
+    assert (
+        "was clearly above its best in 4 evaluations (early stop)" in text
+        and "the best model (step 50) was kept" in text
+    )
     assert "It learned little" in text and "ignores context (3.897)" in text
     good = finished("time budget", 2.1, 3.9)
     assert "learned little" not in view.finished(good, "m") and "time budget ran out" in view.finished(good, "m")
