@@ -1,12 +1,16 @@
 """Short documents: does a longer budget give a better model, and does a run stop for a reason?
 
-    python bench/short_documents.py --names PATH/dist.all.last [--words /usr/share/dict/american-english]
+    python bench/short_documents.py --names PATH/dist.all.last [--first-names PATH]
+        [--words /usr/share/dict/american-english]
         [--minutes 2 5 5] [--seeds 0] [--baseline DIR ...] [--name short_documents]
 
 Corpora a user would bring as they come, none written by us:
 - names: the first 32,000 US census surnames, lowercased, one per line (median 6 characters), from
   the `names` package on PyPI (`pip download --no-deps names`, MIT; its `names/dist.all.last` holds
   the name in the first column of each line);
+- first names: the same package's female and male first names (`dist.female.first`,
+  `dist.male.first`: 5,163 distinct names, median 6 characters), lowercased, one per line: a small
+  corpus that a run reads many times over;
 - words: a Debian word list (`apt-get install wamerican`: /usr/share/dict/american-english, 104,334
   words, median 8 characters), as it is.
 
@@ -41,6 +45,17 @@ def names_corpus(census: Path, out: Path) -> Path:
     return out
 
 
+def first_names_corpus(folder: Path, out: Path) -> Path:
+    """The census first names (female, then male), lowercased, each once, one per line."""
+    lines = [
+        *(folder / "dist.female.first").read_text().splitlines(),
+        *(folder / "dist.male.first").read_text().splitlines(),
+    ]
+    names = list(dict.fromkeys(line.split()[0].lower() for line in lines if line.strip()))
+    out.write_text("\n".join(names) + "\n", encoding="utf-8")
+    return out
+
+
 def one_run(root: Path, corpus: Path, minutes: float, seed: int, scratch: Path) -> dict:
     out = scratch / f"run-{root.name}-{corpus.stem}-{minutes}-{seed}"
     command = [
@@ -69,6 +84,7 @@ def one_run(root: Path, corpus: Path, minutes: float, seed: int, scratch: Path) 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", type=Path, help="the names package's dist.all.last")
+    parser.add_argument("--first-names", type=Path, help="the names package's folder (its dist.*.first)")
     parser.add_argument("--words", type=Path, help="a word list, one word per line")
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 5])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -80,10 +96,12 @@ def main(argv: list[str] | None = None) -> None:
         corpora = []
         if args.names:
             corpora.append(names_corpus(args.names, scratch / "names.txt"))
+        if args.first_names:
+            corpora.append(first_names_corpus(args.first_names, scratch / "first-names.txt"))
         if args.words:
             corpora.append(args.words)
         if not corpora:
-            parser.error("give --names, --words or both")
+            parser.error("give --names, --first-names or --words")
         results = []
         for root in [*args.baseline, ROOT]:
             for corpus in corpora:
@@ -93,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
                         run |= {"checkout": root_label(root), "corpus": corpus.stem}
                         print(json.dumps({k: v for k, v in run.items() if k != "evaluations"}), flush=True)
                         results.append(run)
-    report(args.name, {"runs": results, "minutes": args.minutes, "seeds": args.seeds})
+    command = "python bench/short_documents.py " + " ".join(argv or sys.argv[1:])
+    report(args.name, {"command": command, "runs": results, "minutes": args.minutes, "seeds": args.seeds})
 
 
 if __name__ == "__main__":
