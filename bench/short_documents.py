@@ -56,11 +56,11 @@ def first_names_corpus(folder: Path, out: Path) -> Path:
     return out
 
 
-def one_run(root: Path, corpus: Path, minutes: float, seed: int, scratch: Path) -> dict:
+def one_run(root: Path, corpus: Path, minutes: float, seed: int, scratch: Path, extra: list[str]) -> dict:
     out = scratch / f"run-{root.name}-{corpus.stem}-{minutes}-{seed}"
     command = [
         sys.executable, "train.py", "--corpus", str(corpus), "--level", "char", "--max-minutes", str(minutes),
-        "--seed", str(seed), "--out", str(out), "--overwrite",
+        "--seed", str(seed), "--out", str(out), "--overwrite", *extra,
     ]  # fmt: skip
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=60 * minutes + 600)
     if done.returncode:
@@ -71,6 +71,8 @@ def one_run(root: Path, corpus: Path, minutes: float, seed: int, scratch: Path) 
     return {
         "minutes": minutes,
         "seed": seed,
+        "hidden_size": info["train_config"]["hidden_size"],
+        "dropout": info["train_config"]["dropout"],
         "stopped_because": info["stopped_because"],
         "training_seconds": info["training_seconds"],
         "steps": info["step"],
@@ -88,6 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--words", type=Path, help="a word list, one word per line")
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 5])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--train-args", default="", help="more train.py flags for every run, e.g. '--hidden-size 256'"
+    )
     parser.add_argument("--baseline", type=Path, nargs="*", default=[], help="other checkouts, run first")
     parser.add_argument("--name", default="short_documents", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
@@ -107,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
             for corpus in corpora:
                 for minutes in args.minutes:
                     for seed in args.seeds:
-                        run = one_run(root, corpus, minutes, seed, scratch)
+                        run = one_run(root, corpus, minutes, seed, scratch, args.train_args.split())
                         run |= {"checkout": root_label(root), "corpus": corpus.stem}
                         print(json.dumps({k: v for k, v in run.items() if k != "evaluations"}), flush=True)
                         results.append(run)
