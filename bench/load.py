@@ -1,6 +1,7 @@
 """Load on the real app, over loopback: many gradio_client users generating at once.
 
     python bench/load.py [--users 1 20 50 --calls 3 --training-users 20 --length 200] [--rest] [--baseline DIR ...]
+        [--server-env 'NAME=VALUE ...' ...]
 
 Starts `python app.py` on a free 127.0.0.1 port (first of each `--baseline` checkout, then of this
 one, one after the other in one run, so that versions compare on the same machine state), then
@@ -214,11 +215,13 @@ def phase(url: str, users: int, calls: int, length: int, server_pid: int, rest: 
     }
 
 
-def serve_and_load(root: Path, args: argparse.Namespace) -> dict:
-    """One checkout's app.py under every crowd, then under a crowd during a training run."""
+def serve_and_load(root: Path, args: argparse.Namespace, server_env: dict[str, str] | None = None) -> dict:
+    """One checkout's app.py (with `server_env` set) under every crowd, then under a crowd during a
+    training run."""
     from gradio_client import Client, handle_file
 
-    process, url = start_app({"TEXTGEN_CHECKPOINTS": str(ROOT / "checkpoints")}, root)  # the same models
+    env = {"TEXTGEN_CHECKPOINTS": str(ROOT / "checkpoints"), **(server_env or {})}  # the same models
+    process, url = start_app(env, root)
     try:
         Client(url, verbose=False).predict(model="nyt-char", prompt="A", length=5, api_name="/generate")  # warm
         rss_before = rss_mb(process.pid)
@@ -247,6 +250,7 @@ def serve_and_load(root: Path, args: argparse.Namespace) -> dict:
         process.wait(timeout=30)
     return {
         "root": root_label(root),
+        "server_env": server_env or {},
         "crowds": crowds,
         "during_training": during,
         "training_finished": trained,
@@ -282,10 +286,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--rest", action="store_true", help="plain REST users (urllib) instead of gradio_client ones"
     )
+    parser.add_argument(
+        "--server-env", nargs="+", default=[""], metavar="'NAME=VALUE ...'",
+        help="serve this checkout once with each of these environments (after the baselines)",
+    )  # fmt: skip
     parser.add_argument("--name", default="load", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
     lighter_clients()
-    runs = [serve_and_load(root, args) for root in [*args.baseline, ROOT]]
+    runs = [serve_and_load(root, args) for root in args.baseline]
+    for variables in args.server_env:
+        runs.append(serve_and_load(ROOT, args, dict(item.split("=", 1) for item in variables.split())))
     report(
         args.name,
         {
