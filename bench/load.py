@@ -106,10 +106,11 @@ def one_user(client, calls: int, length: int, user: int) -> list[dict]:
     return results
 
 
-def one_rest_user(url: str, calls: int, length: int, user: int) -> list[dict]:
+def one_rest_user(url: str, calls: int, length: int, user: int, session: str | None = None) -> list[dict]:
     """As `one_user`, through the plain REST API (POST the call, read its event stream line by line),
     as curl or a small script would: a thread blocked on a socket costs the shared CPU almost nothing,
-    where each gradio_client user polls and parses in Python."""
+    where each gradio_client user polls and parses in Python. `session`: the calls' Gradio session,
+    as a page's are (None: each call a session of its own, whose state Gradio builds first)."""
     results = []
     for call in range(calls):
         started, first = time.perf_counter(), None
@@ -117,7 +118,7 @@ def one_rest_user(url: str, calls: int, length: int, user: int) -> list[dict]:
         try:
             request = urllib.request.Request(
                 f"{url}gradio_api/call/generate",
-                data=json.dumps({"data": data}).encode(),
+                data=json.dumps({"data": data, "session_hash": session}).encode(),
                 headers={"Content-Type": "application/json"},
             )
             with urllib.request.urlopen(request, timeout=CALL_TIMEOUT) as response:
@@ -183,10 +184,13 @@ def percentile(values: list[float], q: float) -> float | None:
 def phase(url: str, users: int, calls: int, length: int, server_pid: int, rest: bool = False) -> dict:
     """`users` clients connect first and make one 1-character call each (as people open the page,
     whose load event starts their session, before they press Generate), then all make their calls at
-    the same moment; only those calls are measured. With `rest`, plain REST users (no connecting)."""
+    the same moment; only those calls are measured. With `rest`, plain REST users, each in a session
+    of its own opened the same way."""
     with ThreadPoolExecutor(max_workers=users) as pool:
         if rest:
-            user = lambda u: one_rest_user(url, calls, length, u)  # noqa: E731
+            sessions = [f"load-{os.getpid()}-{users}-{u}" for u in range(users)]
+            list(pool.map(lambda u: one_rest_user(url, 1, 1, u, sessions[u]), range(users)))
+            user = lambda u: one_rest_user(url, calls, length, u, sessions[u])  # noqa: E731
         else:
             clients = list(pool.map(lambda _: connected_client(url), range(users)))
             user = lambda u: one_user(clients[u], calls, length, u)  # noqa: E731
