@@ -3,6 +3,8 @@ for variants of the training settings, each run twice (the spread between runs i
 
     python bench/fast_start.py [--seconds 90] [--target 1.9114] [--repeats 2] [--variants NAME ...]
 
+A variant changes the settings (VARIANTS) or the built model's initialisation (INITS).
+
 On the lowercased NYT headlines at char level (the tutorial method's corpus, bench/train_speed.py's
 split). The target defaults to the tutorial method's best held-out loss in the issue's run (1.9114
 nats/char). Each run evaluates every 10 steps (the training clock stands still meanwhile), so the
@@ -16,6 +18,7 @@ import shlex
 import sys
 from dataclasses import replace
 
+import torch
 from common import nyt_training_data, report
 
 from textgen import Evaluation, Finished, TrainConfig, Trainer
@@ -46,8 +49,39 @@ VARIANTS = {
 }
 
 
-def run(config: TrainConfig, data) -> dict:
+def forget_gate_bias(model, value: float = 1.0) -> None:
+    """The forget gates' bias at `value` (Jozefowicz et al. 2015; nn.LSTM's gates are i, f, g, o)."""
+    hidden = model.lstm.hidden_size
+    for layer in range(model.lstm.num_layers):
+        getattr(model.lstm, f"bias_ih_l{layer}")[hidden : 2 * hidden] = value
+        getattr(model.lstm, f"bias_hh_l{layer}")[hidden : 2 * hidden] = 0.0
+
+
+def orthogonal_recurrence(model) -> None:
+    """Each gate's recurrent weights an orthogonal matrix (Saxe et al. 2014) instead of uniform."""
+    hidden = model.lstm.hidden_size
+    for layer in range(model.lstm.num_layers):
+        weights = getattr(model.lstm, f"weight_hh_l{layer}")
+        for gate in range(4):
+            torch.nn.init.orthogonal_(weights[gate * hidden : (gate + 1) * hidden])
+
+
+# Variants of the model's initialisation, on the default settings: each changes the built model
+# before its first step.
+INITS = {
+    "forget-gate bias 1": forget_gate_bias,
+    "orthogonal recurrence": orthogonal_recurrence,
+    "both inits": lambda model: (forget_gate_bias(model), orthogonal_recurrence(model)),
+}
+
+
+def run(config: TrainConfig, data, init=None) -> dict:
     trainer = Trainer(config, data)
+    if init is not None:
+        with torch.no_grad():
+            init(trainer.model)
+            if trainer.averaged is not None:
+                trainer.averaged.module.load_state_dict(trainer.model.state_dict())
     curve, end = [], None
     for event in trainer.run():
         if isinstance(event, Evaluation):
@@ -75,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=90)
     parser.add_argument("--target", type=float, default=1.9114, help="held-out nats per character")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=[*VARIANTS, *INITS])
     parser.add_argument("--name", default="fast_start")
     args = parser.parse_args(argv)
 
@@ -85,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     runs: dict[str, list[dict]] = {name: [] for name in args.variants}
     for repeat in range(args.repeats):  # round-robin, so the machine's drift spreads over every variant
         for name in args.variants:
-            result = run(replace(base, **VARIANTS[name]), data)
+            result = run(replace(base, **VARIANTS.get(name, {})), data, INITS.get(name))
             result["seconds_to_target"], result["steps_to_target"] = first_reaching(result["curve"], args.target)
             runs[name].append(result)
             print(

@@ -104,9 +104,9 @@ def ema_average(decay: float):
 
 def clearly_worse(loss: float, best: float) -> bool:
     """Worse than the best by more than an evaluation's noise. Early stopping counts only these: on
-    a plateau at a high learning rate the held-out loss wanders around its best by about a percent
-    (BENCHMARKS.md, section 13), and a run stopped there gave up the gain its decaying learning
-    rate was still to bring; a held-out loss that keeps rising clearly has run out of things to learn."""
+    a plateau at a high learning rate the held-out loss wanders just above its best (at most 0.6% in
+    BENCHMARKS.md, section 13), and a run stopped there gave up the gain its decaying learning rate
+    was still to bring; a held-out loss that keeps rising clearly has run out of things to learn."""
     return loss > best * (1 + STOP_MARGIN)
 
 
