@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from common import ROOT, report, root_label
 
 CALL_TIMEOUT = 300
 POLL_SECONDS = 0.02  # how often a simulated user looks for new text
+PROMPT = "The"
 
 
 def free_port() -> int:
@@ -75,35 +77,50 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def one_user(client, calls: int, length: int, user: int) -> list[dict]:
-    """A user's calls in a row: latency, time to the first streamed text, characters, or the error.
-
-    The partial results are polled every POLL_SECONDS instead of iterated: gradio_client's iterator
-    waits by spinning (a 1 ms sleep under a lock), and 50 of them spinning took more CPU than the
-    server on this 2-core machine, and never returns if the job ends without a FINISHED status."""
+def timed_calls(calls: int, make_call: Callable[[int, Callable[[str], None]], str]) -> list[dict]:
+    """`calls` calls in a row, each `make_call(index, seen)`, which hands every partial text it gets
+    to `seen` and returns the final one: latency, time to the first new text, characters, or the error."""
     results = []
-    for call in range(calls):
-        started = time.perf_counter()
-        first = None
+    for index in range(calls):
+        started, firsts = time.perf_counter(), []
+
+        def seen(text: str, started: float = started, firsts: list = firsts) -> None:
+            if not firsts and len(text) > len(PROMPT):
+                firsts.append(time.perf_counter() - started)
+
         try:
-            job = client.submit(
-                model="nyt-char", prompt="The", temperature=0.8, length=length,
-                seed=1000 * user + call, api_name="/generate",
-            )  # fmt: skip
-            while not job.done():
-                if first is None and any(len(partial) > len("The") for partial in job.outputs()):
-                    first = time.perf_counter() - started
-                if time.perf_counter() - started > CALL_TIMEOUT:
-                    raise TimeoutError(f"no result within {CALL_TIMEOUT} s")
-                time.sleep(POLL_SECONDS)
-            text = job.result(timeout=CALL_TIMEOUT)
+            text = make_call(index, seen)
             latency = time.perf_counter() - started
             results.append(
-                {"latency": latency, "first": latency if first is None else first, "chars": len(text) - len("The")}
+                {"latency": latency, "first": (firsts or [latency])[0], "chars": len(text) - len(PROMPT)}
             )
         except Exception as err:  # a benchmark counts failures instead of stopping at the first
             results.append({"error": f"{type(err).__name__}: {str(err)[:120]}"})
     return results
+
+
+def one_user(client, calls: int, length: int, user: int) -> list[dict]:
+    """A user's calls in a row (see `timed_calls`).
+
+    The partial results are polled every POLL_SECONDS instead of iterated: gradio_client's iterator
+    waits by spinning (a 1 ms sleep under a lock), and 50 of them spinning took more CPU than the
+    server on this 2-core machine, and never returns if the job ends without a FINISHED status."""
+
+    def make_call(index: int, seen: Callable[[str], None]) -> str:
+        started = time.perf_counter()
+        job = client.submit(
+            model="nyt-char", prompt=PROMPT, temperature=0.8, length=length,
+            seed=1000 * user + index, api_name="/generate",
+        )  # fmt: skip
+        while not job.done():
+            for partial in job.outputs()[-1:]:
+                seen(partial)
+            if time.perf_counter() - started > CALL_TIMEOUT:
+                raise TimeoutError(f"no result within {CALL_TIMEOUT} s")
+            time.sleep(POLL_SECONDS)
+        return job.result(timeout=CALL_TIMEOUT)
+
+    return timed_calls(calls, make_call)
 
 
 def one_rest_user(url: str, calls: int, length: int, user: int, session: str | None = None) -> list[dict]:
@@ -111,42 +128,32 @@ def one_rest_user(url: str, calls: int, length: int, user: int, session: str | N
     as curl or a small script would: a thread blocked on a socket costs the shared CPU almost nothing,
     where each gradio_client user polls and parses in Python. `session`: the calls' Gradio session,
     as a page's are (None: each call a session of its own, whose state Gradio builds first)."""
-    results = []
-    for call in range(calls):
-        started, first = time.perf_counter(), None
-        data = ["nyt-char", "The", 0.8, length, 0, 1.0, 1, 1000 * user + call, False, ""]
-        try:
-            request = urllib.request.Request(
-                f"{url}gradio_api/call/generate",
-                data=json.dumps({"data": data, "session_hash": session}).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=CALL_TIMEOUT) as response:
-                event_id = json.loads(response.read())["event_id"]
-            text, event = None, None
-            events = f"{url}gradio_api/call/generate/{event_id}"
-            with urllib.request.urlopen(events, timeout=CALL_TIMEOUT) as stream:
-                for raw in stream:
-                    line = raw.decode().rstrip("\n")
-                    if line.startswith("event: "):
-                        event = line[len("event: ") :]
-                    elif line.startswith("data: ") and event in ("generating", "complete"):
-                        text = json.loads(line[len("data: ") :])[0]
-                        if first is None and len(text) > len("The"):
-                            first = time.perf_counter() - started
-                        if event == "complete":
-                            break
-                    elif line.startswith("data: ") and event == "error":
-                        raise RuntimeError(line[len("data: ") :][:120])
-            if event != "complete" or text is None:
-                raise RuntimeError(f"the stream ended at {event!r}")
-            latency = time.perf_counter() - started
-            results.append(
-                {"latency": latency, "first": latency if first is None else first, "chars": len(text) - len("The")}
-            )
-        except Exception as err:  # a benchmark counts failures instead of stopping at the first
-            results.append({"error": f"{type(err).__name__}: {str(err)[:120]}"})
-    return results
+
+    def make_call(index: int, seen: Callable[[str], None]) -> str:
+        data = ["nyt-char", PROMPT, 0.8, length, 0, 1.0, 1, 1000 * user + index, False, ""]
+        request = urllib.request.Request(
+            f"{url}gradio_api/call/generate",
+            data=json.dumps({"data": data, "session_hash": session}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=CALL_TIMEOUT) as response:
+            event_id = json.loads(response.read())["event_id"]
+        text, event = None, None
+        with urllib.request.urlopen(f"{url}gradio_api/call/generate/{event_id}", timeout=CALL_TIMEOUT) as stream:
+            for raw in stream:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[len("event: ") :]
+                elif line.startswith("data: ") and event == "error":
+                    raise RuntimeError(line[len("data: ") :][:120])
+                elif line.startswith("data: ") and event in ("generating", "complete"):
+                    text = json.loads(line[len("data: ") :])[0]
+                    seen(text)
+                    if event == "complete":
+                        return text
+        raise RuntimeError(f"the stream ended at {event!r}")
+
+    return timed_calls(calls, make_call)
 
 
 def lighter_clients() -> None:
