@@ -18,7 +18,7 @@ import torch
 
 from .checkpoints import LoadedModel
 from .conversations import OTHERS, speaker_label
-from .errors import GenerationError
+from .errors import GenerationError, listed
 from .labelled import Labels
 from .model import LSTMLanguageModel, State
 from .sampling import MAX_PROMPT_CHARS, SamplingSettings, choose_tokens, new_seed
@@ -53,9 +53,7 @@ def speakers_of(loaded: LoadedModel) -> Labels:
 def check_speaker(labels: Labels, speaker: str, message: str) -> str:
     """`speaker` if the model knows them, else `message` (which names `{known}`, the speakers)."""
     if speaker not in labels.documents:
-        raise GenerationError(
-            message, known=", ".join(labels.names[:12]) + (" …" if len(labels.names) > 12 else "")
-        )
+        raise GenerationError(message, known=listed(labels.names))
     return speaker
 
 

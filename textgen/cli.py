@@ -19,7 +19,7 @@ from .corpus import SUPPORTED_SUFFIXES, read_documents
 from .cowrite import next_tokens, prime_text
 from .deploy import HARDWARE, deploy_space
 from .device import DECODING_PRECISIONS, decoding_dtype, resolve_device
-from .errors import CorpusError, GenerationError, TextgenError
+from .errors import CorpusError, GenerationError, TextgenError, listed
 from .export import export_onnx, writable_out_dir
 from .hub import check_push, load_model, push_folder, push_space, quiet_hub_logging
 from .metrics import evaluate
@@ -158,7 +158,7 @@ def run_chat(args: argparse.Namespace) -> None:
     loaded = load_model(args.model, resolve_device(args.device))
     labels = speakers_of(loaded)
     if args.you is None and OTHERS not in labels.documents:
-        raise GenerationError("say who you are: --as NAME, one of {known}", known=", ".join(labels.names[:12]))
+        raise GenerationError("say who you are: --as NAME, one of {known}", known=listed(labels.names))
     you = check_speaker(labels, args.you or OTHERS, "--as must be one of the model's speakers: {known}")
     if args.reply_as != ANYONE:
         check_speaker(labels, args.reply_as, "--reply-as must be one of the model's speakers: {known}")

@@ -36,7 +36,7 @@ from . import smsbackup, textchats, textfile
 from .archives import ZipText, chat_members
 from .chats import SPEAKER, Filter, Record, json_chat, message_text
 from .conversations import ConversationReading, conversation_documents, conversation_labels
-from .errors import CorpusError
+from .errors import CorpusError, listed
 from .labelled import Labelling, Labels, without_labels
 from .plaintext import Layout, clean_document, detect_layout, lines
 from .plaintext import documents as plain_documents
@@ -108,17 +108,6 @@ class Corpus:
     documents: list[str]
     reading: Reading = field(default_factory=Reading)
     labels: Labels | None = None
-
-
-def listed(names: list[str], limit: int = 12) -> str:
-    """Names for a message: the first `limit`, then how many more (a 100,000-column CSV stays short)."""
-    shown = ", ".join(name[:40] for name in names[:limit])
-    return shown + (f", … ({len(names):,} in all)" if len(names) > limit else "")
-
-
-def split_plain_text(text: str) -> list[str]:
-    """A text's documents in the layout it measures as (see plaintext.py)."""
-    return list(plain_documents([text], detect_layout([text])))
 
 
 # --------------------------------------------------------------------------- files to records

@@ -11,6 +11,12 @@ from __future__ import annotations
 from .messages import translate
 
 
+def listed(names: list[str], limit: int = 12) -> str:
+    """Names for a message: the first `limit`, then how many more (a 100,000-column CSV stays short)."""
+    shown = ", ".join(name[:40] for name in names[:limit])
+    return shown + (f", … ({len(names):,} in all)" if len(names) > limit else "")
+
+
 class TextgenError(Exception):
     """Something the user must fix; `str(err)` is the message for them."""
 

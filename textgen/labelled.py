@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .errors import CorpusError, GenerationError
+from .errors import CorpusError, GenerationError, listed
 
 FIRST = 0x100000  # U+100000, the first character of Supplementary Private Use Area-B
 MAX_LABELS = 64
@@ -147,6 +147,6 @@ def labelled_prompt(labels: Labels | None, label: str | None, prompt: str) -> st
         raise GenerationError(
             "the model knows no label {label!r}; it knows: {known}",
             label=label[:60],
-            known=", ".join(labels.names[:12]),
+            known=listed(labels.names),
         )
     return character + prompt
