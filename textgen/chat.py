@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -21,7 +21,7 @@ from .conversations import OTHERS, speaker_label
 from .errors import GenerationError, listed
 from .labelled import Labels
 from .model import LSTMLanguageModel, State
-from .sampling import MAX_PROMPT_CHARS, SamplingSettings, choose_tokens, new_seed
+from .sampling import MAX_PROMPT_CHARS, SamplingSettings, choose_tokens, generate_steps, new_seed
 from .tokenizer import Tokenizer
 
 MAX_REPLY_TOKENS = 600  # a reply ends with its speaker's turn; this bounds one that would not
@@ -220,27 +220,12 @@ def written_turn(
         yield text
 
 
-@torch.inference_mode()
 def conversation_samples(model: LSTMLanguageModel, tokenizer: Tokenizer, settings: SamplingSettings) -> list[str]:
     """Conversations the model writes from the start, one per row of `settings` (its labels kept, to
     be shown with their speakers' names): each until `<eos>` or `settings.length` tokens."""
-    model.eval()
-    rows = settings.rows(model.device)
-    rng = random.Random(settings.seed)
-    n = settings.num_samples
-    logits, state = model.prime(torch.tensor([[tokenizer.eos_id]], device=model.device))
-    logits, state = logits.float().repeat(n, 1), (state[0].repeat(1, n, 1), state[1].repeat(1, n, 1))
-    written: list[list[int]] = [[] for _ in range(n)]
-    ended = [False] * n
-    for _ in range(settings.length):
-        uniforms = torch.tensor([rng.random() for _ in range(n)], dtype=torch.float64, device=model.device)
-        chosen, _ = choose_tokens(logits, rows, uniforms, tokenizer.unk_id)
-        for row, token in enumerate(chosen.tolist()):
-            ended[row] = ended[row] or token == tokenizer.eos_id
-            if not ended[row]:
+    written: list[list[int]] = [[] for _ in range(settings.num_samples)]
+    for step in generate_steps(model, tokenizer, "", replace(settings, stop_at_eos=True)):
+        for row, (token, ended) in enumerate(zip(step.token_ids, step.finished)):
+            if not ended:
                 written[row].append(token)
-        if all(ended):
-            break
-        logits, state = model.step(chosen, state)
-        logits = logits.float()
     return [tokenizer.decode(ids) for ids in written]
