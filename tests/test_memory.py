@@ -18,6 +18,7 @@ from test_hub import hub, shipped  # noqa: F401  (the stand-in Hub fixture)
 
 from textgen import CheckpointError, LSTMConfig, LSTMLanguageModel
 from textgen.checkpoints import save_checkpoint
+from textgen.errors import TextgenError
 from textgen.model import MAX_MODEL_MB_ENV
 from textgen.modelzip import zip_model
 from textgen.registry import ModelRegistry, weights_bytes
@@ -89,6 +90,9 @@ def test_a_hub_model_asked_for_at_once_loads_once_and_the_cache_is_trimmed(hub, 
     assert len(loaded) == 6 and all(model is loaded[0] for model in loaded)
     fetched = [r for r in standin.requests if r["method"] == "GET" and r["path"].endswith("/model.safetensors")]
     assert len(fetched) == 1  # one download, however many asked
+    with pytest.raises(TextgenError, match="no model repo alice/never-pushed"):
+        registry.get("alice/never-pushed")
+    assert not registry._hub_loading  # no lock stays behind for each name a visitor tried
     registry.get("alice/two")
     from huggingface_hub import scan_cache_dir
 

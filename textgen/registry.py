@@ -315,22 +315,28 @@ class ModelRegistry:
     def _get_hub(self, ref: str) -> LoadedModel:
         with self._lock:
             loading = self._hub_loading.setdefault(ref, threading.Lock())
-        with loading:  # the first request loads it; the others wait and find it loaded
+        try:
+            with loading:  # the first request loads it; the others wait and find it loaded
+                with self._lock:
+                    if ref in self._hub:
+                        self._hub.move_to_end(ref)
+                        self._held.move_to_end((None, ref))
+                        return self._hub[ref]
+                # Anonymously: a visitor names a repo, and the server's own token (a Space's HF_TOKEN
+                # secret, there to push with) must not open its owner's private repos to them.
+                loaded = load_hub_model(ref, self.device, token=False)
+                trim_hub_cache(self.hub_cache_bytes, keep=ref)
+                with self._lock:
+                    self._hub[ref] = loaded
+                    self._admit((None, ref), loaded)
+                    while len(self._hub) > HUB_CACHE_SIZE:
+                        self._let_go(None, next(iter(self._hub)))
+                return loaded
+        finally:
+            # Nobody waiting: the lock goes, so that every name a visitor ever tried does not keep one.
             with self._lock:
-                if ref in self._hub:
-                    self._hub.move_to_end(ref)
-                    self._held.move_to_end((None, ref))
-                    return self._hub[ref]
-            # Anonymously: a visitor names a repo, and the server's own token (a Space's HF_TOKEN
-            # secret, there to push with) must not open its owner's private repos to them.
-            loaded = load_hub_model(ref, self.device, token=False)
-            trim_hub_cache(self.hub_cache_bytes, keep=ref)
-            with self._lock:
-                self._hub[ref] = loaded
-                self._admit((None, ref), loaded)
-                while len(self._hub) > HUB_CACHE_SIZE:
-                    self._let_go(None, next(iter(self._hub)))
-            return loaded
+                if self._hub_loading.get(ref) is loading and not loading.locked():
+                    del self._hub_loading[ref]
 
 
 def shipped_corpora(shipped: dict[str, Path]) -> dict[str, dict[str, str]]:
